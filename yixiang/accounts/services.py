@@ -1,0 +1,29 @@
+"""Writes for staff and tokens."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from yixiang.accounts.models import ApiToken, AuditEvent, User
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str = "api") -> str:
+    """Create a token and return the raw value (shown once; only its hash is kept)."""
+    raw = ApiToken.new_raw()
+    ApiToken.objects.create(user=user, name=name, key_hash=ApiToken.hash(raw), prefix=raw[3:9])
+    AuditEvent.objects.create(actor=user, action="token.create", target_type="user", target_id=str(user.pk))
+    return raw
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: int) -> bool:
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        AuditEvent.objects.create(actor=user, action="token.revoke", target_type="token", target_id=str(token_id))
+    return bool(updated)
+
+
+def audit(actor: User | None, action: str, *, target_type: str = "", target_id: str = "", **detail) -> None:
+    AuditEvent.objects.create(actor=actor, action=action, target_type=target_type, target_id=target_id, detail=detail)

@@ -1,0 +1,96 @@
+"""The REST API under /api/v1/: token auth, one router per app, domain errors as clear 4xx."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+
+from yixiang.accounts.models import ApiToken
+from yixiang.errors import DomainError, ValidationFailed
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer <token>`; tokens are stored hashed and can be revoked."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        row = (
+            ApiToken.objects.select_related("user", "user__team")
+            .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        now = timezone.now()
+        # Touch last_used at most once a minute so reads stay reads.
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+api = NinjaAPI(
+    title="Yixiang API",
+    version="1",
+    description="意向 CRM. Get a token with POST /api/v1/auth/token, then send `Authorization: Bearer <token>`.",
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    body: dict = {"detail": exc.message, "code": exc.code}
+    if exc.field:
+        body["field"] = exc.field
+    if isinstance(exc, ValidationFailed):
+        body["errors"] = exc.errors
+    body.update(exc.extra)
+    status = 403 if exc.code == "forbidden" else exc.status
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": _("Not found."), "code": "not_found"}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": _("Authentication required: send a valid Bearer token."), "code": "unauthorized"},
+        status=401,
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": _("The request is not valid."), "code": "invalid", "errors": exc.errors}, status=422
+    )
+
+
+def _register_routers() -> None:
+    from yixiang.accounts.api import router as accounts_router
+    from yixiang.customers.api import router as customers_router
+
+    api.add_router("/auth", accounts_router)
+    api.add_router("/customers", customers_router)
+    # Later apps add their routers here (pipeline, aftercare, incentives, reports).
+    for module in ("pipeline", "aftercare", "incentives", "reports"):
+        try:
+            mod = __import__(f"yixiang.{module}.api", fromlist=["routers"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"yixiang.{module}.api":
+                raise
+            continue
+        for prefix, router in getattr(mod, "routers", []):
+            api.add_router(prefix, router)
+
+
+_register_routers()

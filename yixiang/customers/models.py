@@ -1,0 +1,312 @@
+"""The customer archive (客户档案): customers, contact persons, tags and the change history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yixiang.customers.fields import EncryptedTextField, mask_number
+
+
+class Stage(models.IntegerChoices):
+    """Intent stage (意向阶段), DOMAIN.md §1. SIGNED is the E class (E类客户)."""
+
+    REJECTING = -1, _("Rejecting")
+    S0 = 0, _("Stage 0")
+    S1 = 1, _("Stage 1")
+    S2 = 2, _("Stage 2")
+    S3 = 3, _("Stage 3")
+    S4 = 4, _("Stage 4")
+    SIGNED = 5, _("Signed (E)")
+
+
+class Grade(models.TextChoices):
+    """Distance in time to signing (客户等级), separate from the stage."""
+
+    A = "A", _("A: signs this month")
+    B = "B", _("B: next month")
+    C = "C", _("C: within three months")
+    D = "D", _("D: no date")
+
+
+class Kind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    COMPANY = "company", _("Company")
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+    UNKNOWN = "", _("Unknown")
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+    QQ = "qq", _("QQ")
+    VISIT = "visit", _("Visit")
+
+
+class Source(models.TextChoices):
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    DATABASE = "database", _("Database")
+    FRONT_DESK = "front_desk", _("Front desk / walk-in")
+    PHONE_DUTY = "phone_duty", _("Phone duty")
+    PURCHASED_LIST = "purchased_list", _("Purchased list")
+    COMPETITOR_LIST = "competitor_list", _("Competitor's list")
+    PARTNER = "partner", _("Partner channel")
+    OTHER = "other", _("Other")
+
+
+class BirthdayCalendar(models.TextChoices):
+    SOLAR = "solar", _("Solar (公历)")
+    LUNAR = "lunar", _("Lunar (农历)")
+
+
+class ValueTier(models.TextChoices):
+    A = "A", _("A: key")
+    B = "B", _("B: secondary")
+    C = "C", _("C: ordinary")
+    D = "D", _("D: no potential now")
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    name = models.CharField(_("name"), max_length=100)
+    # Search keys kept in sync by services: full pinyin without spaces, and initials.
+    name_pinyin = models.CharField(max_length=300, blank=True, editable=False, db_index=True)
+    name_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
+    archive_no = models.CharField(_("archive number"), max_length=40, unique=True, editable=False)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        verbose_name=_("owner"),
+        help_text=_("Empty means the customer is in the public pool."),
+    )
+    stage = models.SmallIntegerField(_("intent stage"), choices=Stage.choices, default=Stage.S0)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    expected_sign_month = models.DateField(_("expected signing month"), null=True, blank=True)
+    value_tier = models.CharField(_("value tier"), max_length=1, choices=ValueTier.choices, blank=True)
+
+    # Contact channels
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # E.164 form from phonenumbers; the dedupe key (unique when present).
+    phone_normalized = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
+    qq = models.CharField(_("QQ"), max_length=20, blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=16, choices=Channel.choices, default=Channel.PHONE
+    )
+
+    # Person
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    birthday_calendar = models.CharField(
+        _("celebrates birthday by"), max_length=8, choices=BirthdayCalendar.choices, default=BirthdayCalendar.SOLAR
+    )
+    occupation = models.CharField(_("occupation"), max_length=100, blank=True)
+    income = models.CharField(_("income"), max_length=50, blank=True)
+    family_situation = models.TextField(_("family situation"), blank=True)
+    family_supports = models.BooleanField(_("family supports the purchase"), null=True, blank=True)
+    personality = models.CharField(_("personality"), max_length=200, blank=True)
+    hobbies = models.CharField(_("hobbies / tastes"), max_length=200, blank=True)
+    special_days = models.TextField(_("special days"), blank=True, help_text=_("Anniversaries, wedding day…"))
+    financial_situation = models.CharField(_("financial situation"), max_length=200, blank=True)
+    funds_available = models.DecimalField(
+        _("funds available (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+
+    # Place
+    region = models.ForeignKey(
+        "accounts.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("region")
+    )
+    province = models.CharField(_("province"), max_length=30, blank=True)
+    city = models.CharField(_("city"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+
+    # Company
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_size = models.CharField(_("company size"), max_length=50, blank=True)
+    decision_maker = models.CharField(_("decision-maker"), max_length=100, blank=True)
+    key_people = models.TextField(_("key people"), blank=True)
+
+    # Qualification checklist (seed 002, sample 5): ticked item codes; score derived from them.
+    qualification = models.JSONField(_("qualification checklist"), default=list, blank=True)
+
+    # Sensitive: encrypted at rest, masked on screen.
+    bank_card = EncryptedTextField(_("bank card number"), blank=True)
+    id_number = EncryptedTextField(_("ID number"), blank=True)
+
+    notes = models.TextField(_("notes"), blank=True)
+
+    # Pipeline state kept on the row so the agenda and recycling are single indexed queries.
+    last_contact_at = models.DateTimeField(_("last effective contact"), null=True, blank=True, editable=False)
+    next_due_on = models.DateField(_("next contact due"), null=True, blank=True, editable=False)
+    held_since = models.DateTimeField(_("held by owner since"), null=True, blank=True, editable=False)
+    recycle_locked = models.BooleanField(_("locked against recycling"), default=False, editable=False)
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True, editable=False)
+    referrer = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred", verbose_name=_("referred by")
+    )
+
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
+    # Optimistic locking: an edit must name the version it started from.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_normalized"],
+                condition=Q(phone_normalized__isnull=False),
+                name="customer_unique_phone",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["owner", "stage"], name="customer_owner_stage"),
+            models.Index(fields=["deleted_at", "owner"], name="customer_deleted_owner"),
+            models.Index(fields=["owner", "next_due_on"], name="customer_owner_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.stage == Stage.SIGNED
+
+    @property
+    def bank_card_masked(self) -> str:
+        return mask_number(self.bank_card)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_number(self.id_number)
+
+
+class ContactPerson(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
+    is_decision_maker = models.BooleanField(_("decision-maker"), default=False)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+        ordering = ["-is_decision_maker", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerChange(models.Model):
+    """The customer's history: who changed what, when. Sensitive values are stored masked."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("updated")
+        DELETE = "delete", _("deleted")
+        RESTORE = "restore", _("restored")
+        TAGS = "tags", _("tags changed")
+        CONTACTS = "contacts", _("contacts changed")
+        UNMASK = "unmask", _("sensitive fields viewed")
+        IMPORT = "import", _("imported")
+        OWNER = "owner", _("owner changed")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [old, new]}
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "-at"], name="custchange_customer_at")]
+
+
+class ArchiveSequence(models.Model):
+    """Per-year counter behind archive numbers; incremented under a row lock."""
+
+    key = models.CharField(max_length=20, primary_key=True)
+    value = models.PositiveIntegerField(default=0)
+
+
+class ImportJob(models.Model):
+    """A customer import: the uploaded file, its progress and its row-level report."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Owner of the imported customers; empty puts them in the public pool."),
+    )
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"line": 7, "reason": "..."}], capped so a huge bad file cannot bloat the row.
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

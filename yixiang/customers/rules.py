@@ -1,0 +1,106 @@
+"""Pure rules of the customer archive: phone keys, pinyin keys, archive numbers, qualification."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from pypinyin import Style, lazy_pinyin
+
+
+class PhoneError(ValueError):
+    pass
+
+
+def normalize_phone(raw: str, region: str = "CN") -> str:
+    """E.164 form of a phone number, the dedupe key. Raises PhoneError when it is not a number.
+
+    '138 0013 8000', '+86 138-0013-8000' and '008613800138000' all give '+8613800138000'."""
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneError("empty")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise PhoneError(str(exc)) from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise PhoneError("not a possible number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str) -> str:
+    """A readable national form for CN numbers (138 0013 8000), international otherwise."""
+    parsed = phonenumbers.parse(e164, None)
+    if parsed.country_code == 86:
+        digits = phonenumbers.national_significant_number(parsed)
+        if len(digits) == 11 and digits.startswith("1"):
+            return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]")
+
+
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """(full pinyin, initials) for search: 张三 -> ('zhangsan', 'zs'). Latin letters pass through."""
+    syllables = [s.lower() for s in lazy_pinyin(name or "", style=Style.NORMAL, errors="default")]
+    full = _NON_ALNUM.sub("", "".join(syllables))
+    initials = "".join(s[0] for s in (_NON_ALNUM.sub("", s) for s in syllables) if s)
+    return full, initials
+
+
+def format_archive_no(fmt: str, *, year: int, seq: int) -> str:
+    return fmt.format(year=year, seq=seq)
+
+
+# Qualification checklist (seed 002, sample 5): one point per ticked item, shown as a share.
+QUALIFICATION_ITEMS: dict[str, list[tuple[str, str]]] = {
+    "company": [
+        ("cash_flow", "现金流良好"),
+        ("industry_position", "行业地位"),
+        ("credit_record", "信用记录良好"),
+        ("debt_ratio", "负债率合理"),
+        ("track_record", "多年业绩"),
+        ("management", "管理规范"),
+        ("demand", "有产品需求"),
+    ],
+    "individual": [
+        ("income", "收入稳定"),
+        ("position", "职位/社会地位"),
+        ("credit", "信用良好"),
+        ("no_bad_record", "无不良记录"),
+        ("financial_awareness", "理财意识"),
+        ("demand", "有需求"),
+        ("ability_to_buy", "有购买能力"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class QualificationScore:
+    ticked: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.ticked / self.total) if self.total else 0
+
+
+def qualification_score(kind: str, ticked: list[str]) -> QualificationScore:
+    items = QUALIFICATION_ITEMS.get(kind, QUALIFICATION_ITEMS["individual"])
+    codes = {code for code, _ in items}
+    return QualificationScore(ticked=len(codes.intersection(ticked or [])), total=len(codes))
+
+
+def classify_query(q: str) -> str:
+    """How to search for q: 'phone' (digits), 'pinyin' (latin letters) or 'text'."""
+    stripped = re.sub(r"[\s\-+]", "", q)
+    if stripped.isdigit():
+        return "phone"
+    if re.fullmatch(r"[A-Za-z]+", stripped):
+        return "pinyin"
+    return "text"

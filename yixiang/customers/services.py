@@ -1,0 +1,336 @@
+"""Writes to the customer archive. Views, API, import and demo data all come through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yixiang.accounts.models import AuditEvent, User
+from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.customers import rules
+from yixiang.customers.fields import mask_number
+from yixiang.customers.models import (
+    ArchiveSequence,
+    ContactPerson,
+    Customer,
+    CustomerChange,
+    Tag,
+)
+from yixiang.errors import Conflict, DomainError, ValidationFailed
+
+# Fields a user edits directly (forms, API, import). Owner, stage and tags have their own paths.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "kind", "name", "phone", "email", "wechat", "qq", "preferred_channel", "gender", "birth_date",
+    "birthday_calendar", "occupation", "income", "family_situation", "family_supports", "personality",
+    "hobbies", "special_days", "financial_situation", "funds_available", "region", "province", "city",
+    "address", "source", "company_name", "industry", "company_size", "decision_maker", "key_people",
+    "qualification", "bank_card", "id_number", "notes", "grade", "expected_sign_month", "value_tier",
+)  # fmt: skip
+SENSITIVE_FIELDS = frozenset({"bank_card", "id_number"})
+
+
+def _history_value(field: str, value: Any) -> Any:
+    if field in SENSITIVE_FIELDS:
+        return mask_number(value)
+    if value is None or isinstance(value, (str, int, float, bool, list)):
+        return value
+    if hasattr(value, "pk"):
+        return str(value)
+    return str(value)
+
+
+def _phone_key(phone: str) -> str | None:
+    if not phone or not phone.strip():
+        return None
+    try:
+        return rules.normalize_phone(phone, settings.YIXIANG["DEFAULT_PHONE_REGION"])
+    except rules.PhoneError:
+        raise ValidationFailed({"phone": [_("“%(phone)s” is not a valid phone number.") % {"phone": phone}]}) from None
+
+
+def duplicate_phone_message(existing: Customer, viewer: User | None) -> str:
+    """Names the existing record; its owner only if the viewer may see that customer."""
+    may_see = viewer is not None and visible_customers(viewer).filter(pk=existing.pk).exists()
+    if may_see:
+        owner = existing.owner.label if existing.owner_id else _("public pool")
+        return _("This phone number already belongs to customer %(name)s (%(no)s, owner: %(owner)s).") % {
+            "name": existing.name,
+            "no": existing.archive_no,
+            "owner": owner,
+        }
+    return _("This phone number already belongs to customer record %(no)s, which you cannot see.") % {
+        "no": existing.archive_no
+    }
+
+
+def _check_phone_free(key: str | None, *, viewer: User | None, exclude_pk: int | None = None) -> None:
+    if key is None:
+        return
+    qs = Customer.objects.filter(phone_normalized=key)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    existing = qs.select_related("owner").first()
+    if existing is not None:
+        raise Conflict(
+            duplicate_phone_message(existing, viewer),
+            code="duplicate_phone",
+            field="phone",
+            extra={"existing_id": existing.pk, "existing_archive_no": existing.archive_no},
+        )
+
+
+def same_name_warning(name: str, *, viewer: User, exclude_pk: int | None = None) -> str | None:
+    """A warning (never a refusal) when another visible record has the same name."""
+    qs = visible_customers(viewer).filter(name=name)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    other = qs.first()
+    if other is None:
+        return None
+    return _("Note: another customer is also named %(name)s (%(no)s).") % {"name": name, "no": other.archive_no}
+
+
+def allocate_archive_numbers(count: int, *, today: dt.date | None = None) -> list[str]:
+    """Reserve ``count`` consecutive archive numbers for this year."""
+    today = today or timezone.localdate()
+    key = str(today.year)
+    with transaction.atomic():
+        updated = ArchiveSequence.objects.filter(key=key).update(value=F("value") + count)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    ArchiveSequence.objects.create(key=key, value=count)
+            except IntegrityError:  # another writer created it first
+                ArchiveSequence.objects.filter(key=key).update(value=F("value") + count)
+        end = ArchiveSequence.objects.get(key=key).value
+    fmt = settings.YIXIANG["ARCHIVE_NO_FORMAT"]
+    return [rules.format_archive_no(fmt, year=today.year, seq=s) for s in range(end - count + 1, end + 1)]
+
+
+def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    diff: dict[str, list[Any]] = {}
+    for field, value in data.items():
+        if field not in EDITABLE_FIELDS:
+            continue
+        if isinstance(value, str) and field not in SENSITIVE_FIELDS:
+            value = value.strip()
+        if field in SENSITIVE_FIELDS and isinstance(value, str):
+            value = "".join(value.split())
+        old = getattr(customer, field)
+        if field == "region":
+            old_cmp = customer.region_id
+            new_cmp = value.pk if value is not None else None
+        else:
+            old_cmp, new_cmp = old, value
+        if old_cmp != new_cmp:
+            setattr(customer, field, value)
+            diff[field] = [_history_value(field, old), _history_value(field, value)]
+    if "name" in diff:
+        customer.name_pinyin, customer.name_initials = rules.pinyin_keys(customer.name)
+    return diff
+
+
+def _validate_required(customer: Customer) -> None:
+    if not customer.name or not customer.name.strip():
+        raise ValidationFailed({"name": [_("The name is required.")]})
+
+
+def _set_tags(customer: Customer, names: Iterable[str]) -> tuple[list[str], list[str]]:
+    wanted = sorted({n.strip() for n in names if n and n.strip()})
+    for n in wanted:
+        if len(n) > 50:
+            raise ValidationFailed({"tags": [_("A tag is at most 50 characters.")]})
+    old = sorted(customer.tags.values_list("name", flat=True))
+    if old == wanted:
+        return old, wanted
+    tags = [Tag.objects.get_or_create(name=n)[0] for n in wanted]
+    customer.tags.set(tags)
+    return old, wanted
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    owner: User | None = None,
+    tags: Iterable[str] = (),
+    contacts: Iterable[Mapping[str, Any]] = (),
+    action: str = CustomerChange.Action.CREATE,
+) -> Customer:
+    """Create a customer owned by ``owner`` (default: the actor; None for the public pool if allowed)."""
+    if owner is not None and owner.pk != actor.pk and not can_assign_to(actor, owner):
+        raise DomainError(_("You cannot assign customers to %(user)s.") % {"user": owner.label})
+    customer = Customer(owner=owner, created_by=actor)
+    diff = _apply_fields(customer, data)
+    _validate_required(customer)
+    customer.phone_normalized = _phone_key(customer.phone)
+    _check_phone_free(customer.phone_normalized, viewer=actor)
+    if customer.phone_normalized:
+        customer.phone = rules.display_phone(customer.phone_normalized)
+    customer.name_pinyin, customer.name_initials = rules.pinyin_keys(customer.name)
+    customer.archive_no = allocate_archive_numbers(1)[0]
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:  # a concurrent insert took the phone between check and save
+        _check_phone_free(customer.phone_normalized, viewer=actor)
+        raise
+    new_tags = _set_tags(customer, tags)[1]
+    if new_tags:
+        diff["tags"] = [[], new_tags]
+    for c in contacts:
+        ContactPerson.objects.create(customer=customer, **_contact_fields(c))
+    diff["owner"] = [None, owner.label if owner else None]
+    CustomerChange.objects.create(customer=customer, actor=actor, action=action, changes=diff)
+    return customer
+
+
+def _lock(customer: Customer) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: User,
+    customer: Customer,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    tags: Iterable[str] | None = None,
+) -> Customer:
+    """Change a customer's fields. ``expected_version`` guards against silent lost updates."""
+    current = _lock(customer)
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict(
+            _(
+                "Someone else changed this customer meanwhile (version %(now)s, you edited %(was)s). "
+                "Reload and apply your change again."
+            )
+            % {"now": current.version, "was": expected_version},
+            code="stale_version",
+        )
+    diff = _apply_fields(current, data)
+    _validate_required(current)
+    if "phone" in diff:
+        current.phone_normalized = _phone_key(current.phone)
+        _check_phone_free(current.phone_normalized, viewer=actor, exclude_pk=current.pk)
+        if current.phone_normalized:
+            current.phone = rules.display_phone(current.phone_normalized)
+            diff["phone"][1] = current.phone
+            if diff["phone"][0] == diff["phone"][1]:
+                del diff["phone"]
+    if tags is not None:
+        old, new = _set_tags(current, tags)
+        if old != new:
+            diff["tags"] = [old, new]
+    if diff:
+        current.version += 1
+        current.updated_at = timezone.now()
+        current.save()
+        CustomerChange.objects.create(customer=current, actor=actor, action=CustomerChange.Action.UPDATE, changes=diff)
+    return current
+
+
+@transaction.atomic
+def customer_set_tags(*, actor: User, customer: Customer, tags: Iterable[str]) -> Customer:
+    current = _lock(customer)
+    old, new = _set_tags(current, tags)
+    if old != new:
+        Customer.objects.filter(pk=current.pk).update(version=F("version") + 1, updated_at=timezone.now())
+        CustomerChange.objects.create(
+            customer=current, actor=actor, action=CustomerChange.Action.TAGS, changes={"tags": [old, new]}
+        )
+        current.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def customer_soft_delete(*, actor: User, customer: Customer) -> Customer:
+    current = _lock(customer)
+    if current.deleted_at is None:
+        current.deleted_at = timezone.now()
+        current.version += 1
+        current.save(update_fields=["deleted_at", "version"])
+        CustomerChange.objects.create(customer=current, actor=actor, action=CustomerChange.Action.DELETE)
+    return current
+
+
+@transaction.atomic
+def customer_restore(*, actor: User, customer: Customer) -> Customer:
+    current = _lock(customer)
+    if current.deleted_at is not None:
+        current.deleted_at = None
+        current.version += 1
+        current.save(update_fields=["deleted_at", "version"])
+        CustomerChange.objects.create(customer=current, actor=actor, action=CustomerChange.Action.RESTORE)
+    return current
+
+
+def customer_unmask(*, actor: User, customer: Customer) -> dict[str, str]:
+    """The sensitive fields in full, for users with the permission; every look is logged."""
+    if not actor.may_unmask:
+        raise DomainError(_("You do not have permission to view full bank card and ID numbers."), code="forbidden")
+    with transaction.atomic():
+        CustomerChange.objects.create(
+            customer=customer,
+            actor=actor,
+            action=CustomerChange.Action.UNMASK,
+            changes={"fields": ["bank_card", "id_number"]},
+        )
+        AuditEvent.objects.create(
+            actor=actor, action="customer.unmask", target_type="customer", target_id=str(customer.pk)
+        )
+    return {"bank_card": customer.bank_card or "", "id_number": customer.id_number or ""}
+
+
+def _contact_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    allowed = ("name", "title", "phone", "email", "wechat", "is_decision_maker", "notes")
+    out = {k: data[k] for k in allowed if k in data and data[k] is not None}
+    if not str(out.get("name", "")).strip():
+        raise ValidationFailed({"contacts": [_("A contact person needs a name.")]})
+    return out
+
+
+@transaction.atomic
+def contact_add(*, actor: User, customer: Customer, data: Mapping[str, Any]) -> ContactPerson:
+    contact = ContactPerson.objects.create(customer=customer, **_contact_fields(data))
+    CustomerChange.objects.create(
+        customer=customer, actor=actor, action=CustomerChange.Action.CONTACTS, changes={"added": contact.name}
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_remove(*, actor: User, customer: Customer, contact_id: int) -> None:
+    contact = customer.contacts.filter(pk=contact_id).first()
+    if contact is None:
+        return
+    name = contact.name
+    contact.delete()
+    CustomerChange.objects.create(
+        customer=customer, actor=actor, action=CustomerChange.Action.CONTACTS, changes={"removed": name}
+    )
+
+
+def customer_change_owner(*, actor: User | None, customer: Customer, new_owner: User | None, reason: str) -> Customer:
+    """Low-level owner change with a history row; pipeline services wrap this with their rules."""
+    old = customer.owner
+    customer.owner = new_owner
+    customer.version += 1
+    customer.updated_at = timezone.now()
+    customer.save(update_fields=["owner", "version", "updated_at"])
+    CustomerChange.objects.create(
+        customer=customer,
+        actor=actor,
+        action=CustomerChange.Action.OWNER,
+        changes={"owner": [old.label if old else None, new_owner.label if new_owner else None], "reason": reason},
+    )
+    return customer
