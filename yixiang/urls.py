@@ -11,6 +11,16 @@ urlpatterns = [
 ]
 
 # Each app brings its own urls.py (web pages); the web app holds login and home.
-for _app in ("web", "customers", "pipeline", "aftercare", "incentives", "reports", "accounts"):
-    if find_spec(f"yixiang.{_app}.urls") is not None:
-        urlpatterns.append(path("", include(import_module(f"yixiang.{_app}.urls"))))
+_URL_MODULES = (
+    "web.urls",
+    "accounts.urls",
+    "customers.urls",
+    "customers.urls_io",  # import / export pages
+    "pipeline.urls",
+    "aftercare.urls",
+    "incentives.urls",
+    "reports.urls",
+)
+for _mod in _URL_MODULES:
+    if find_spec(f"yixiang.{_mod}") is not None:
+        urlpatterns.append(path("", include(import_module(f"yixiang.{_mod}"))))

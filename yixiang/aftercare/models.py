@@ -61,3 +61,42 @@ class Payout(models.Model):
         verbose_name_plural = _("payouts")
         ordering = ["due_date", "id"]
         indexes = [models.Index(fields=["due_date", "status"], name="payout_due_status")]
+
+
+class Payment(models.Model):
+    """Money received from a customer (the incentive scheme reads first-month totals from these)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payments")
+    contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    paid_on = models.DateField(_("paid on"))
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["paid_on", "id"]
+        indexes = [models.Index(fields=["customer", "paid_on"], name="payment_customer_paid")]
+
+
+class Shipment(models.Model):
+    """An order shipped to a customer; a month with a shipment is an active month."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="shipments")
+    shipped_on = models.DateField(_("shipped on"))
+    order_no = models.CharField(_("order number"), max_length=60, blank=True)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["shipped_on", "id"]
+        indexes = [models.Index(fields=["customer", "shipped_on"], name="shipment_customer_shipped")]

@@ -1,0 +1,50 @@
+# Yixiang: `make run` (install, migrate, demo data, serve) and `make test` (install, run all tests).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+# A PostgreSQL URL for the second test run (CI sets it); the first run is always SQLite.
+TEST_POSTGRES_URL ?= $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),)
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev lint messages bench clean-data browser-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py serve --port $(PORT)
+
+browser-deps:
+	bash scripts/ensure-browser
+
+test: install-dev browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run -v0
+	env -u DATABASE_URL $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
+		echo "== PostgreSQL run: $(TEST_POSTGRES_URL)"; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); \
+	else echo "== no PostgreSQL URL given (TEST_POSTGRES_URL or DATABASE_URL=postgres://…): SQLite only"; fi
+
+lint: install-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+messages: install-dev
+	cd yixiang && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
