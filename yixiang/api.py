@@ -82,11 +82,11 @@ def _register_routers() -> None:
     api.add_router("/auth", accounts_router)
     api.add_router("/customers", customers_router)
     # Later apps add their routers here (pipeline, aftercare, incentives, reports).
-    for module in ("pipeline", "aftercare", "incentives", "reports"):
+    for module in ("customers.api_io", "pipeline.api", "aftercare.api", "incentives.api", "reports.api"):
         try:
-            mod = __import__(f"yixiang.{module}.api", fromlist=["routers"])
+            mod = __import__(f"yixiang.{module}", fromlist=["routers"])
         except ModuleNotFoundError as exc:
-            if exc.name != f"yixiang.{module}.api":
+            if exc.name != f"yixiang.{module}":
                 raise
             continue
         for prefix, router in getattr(mod, "routers", []):
