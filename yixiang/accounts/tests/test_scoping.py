@@ -1,0 +1,77 @@
+"""The one scoping helper: who sees which customers and staff."""
+
+import pytest
+from django.http import Http404
+
+from yixiang.accounts import scoping
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def book(org):
+    return {
+        "rep": org.customer(org.rep, "甲"),
+        "teammate": org.customer(org.teammate, "乙"),
+        "other_team": org.customer(org.other_team_rep, "丙"),
+        "south": org.customer(org.outsider, "丁"),
+        "pool": org.customer(None, "戊"),
+    }
+
+
+def names(qs):
+    return sorted(qs.values_list("name", flat=True))
+
+
+def test_rep_sees_own_and_pool(org, book):
+    assert names(scoping.visible_customers(org.rep)) == sorted(["甲", "戊"])
+    assert names(scoping.editable_customers(org.rep)) == ["甲"]
+
+
+def test_lead_sees_team(org, book):
+    assert names(scoping.visible_customers(org.lead1)) == sorted(["甲", "乙", "戊"])
+    assert names(scoping.editable_customers(org.lead1)) == sorted(["甲", "乙"])
+
+
+def test_director_sees_region(org, book):
+    assert names(scoping.visible_customers(org.director)) == sorted(["甲", "乙", "丙", "戊"])
+    assert names(scoping.visible_customers(org.south_director)) == sorted(["丁", "戊"])
+
+
+def test_admin_sees_all(org, book):
+    assert len(names(scoping.visible_customers(org.admin))) == 5
+    assert len(names(scoping.editable_customers(org.admin))) == 5
+
+
+def test_inactive_user_sees_nothing(org, book):
+    org.rep.is_active = False
+    org.rep.save()
+    assert names(scoping.visible_customers(org.rep)) == []
+
+
+def test_access_customer_same_404_for_absent_and_foreign(org, book):
+    with pytest.raises(Http404):
+        scoping.access_customer(org.rep, book["south"].pk)
+    with pytest.raises(Http404):
+        scoping.access_customer(org.rep, 999999)
+    with pytest.raises(Http404):
+        scoping.access_customer(org.rep, book["pool"].pk, for_change=True)
+    assert scoping.access_customer(org.rep, book["pool"].pk).name == "戊"
+
+
+def test_deleted_customers_hidden_unless_asked(org, book):
+    from yixiang.customers.services import customer_soft_delete
+
+    customer_soft_delete(actor=org.rep, customer=book["rep"])
+    assert "甲" not in names(scoping.visible_customers(org.rep))
+    assert "甲" in names(scoping.visible_customers(org.rep, include_deleted=True))
+
+
+def test_staff_in_scope(org):
+    def users(u):
+        return sorted(scoping.staff_in_scope(u).values_list("username", flat=True))
+
+    assert users(org.rep) == ["rep"]
+    assert users(org.lead1) == ["lead1", "rep", "teammate"]
+    assert users(org.director) == ["director", "lead1", "lead2", "other_team_rep", "rep", "teammate"]
+    assert "outsider" in users(org.admin)
