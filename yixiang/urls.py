@@ -1,6 +1,7 @@
 from importlib import import_module
 from importlib.util import find_spec
 
+from django.contrib import admin
 from django.urls import include, path
 
 from yixiang.api import api
@@ -8,6 +9,7 @@ from yixiang.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
 ]
 
 # Each app brings its own urls.py (web pages); the web app holds login and home.

@@ -1,0 +1,82 @@
+"""The administrator's back office: staff, teams, regions; permission changes are audited."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from yixiang.accounts.models import ApiToken, AuditEvent, Region, Team, User
+from yixiang.accounts.services import audit
+
+# Changes to these fields change what a person may see or do.
+PERMISSION_FIELDS = ("role", "team_id", "region_id", "can_unmask", "is_active", "is_staff", "is_superuser")
+
+admin.site.site_header = _("Yixiang administration")
+admin.site.site_title = _("Yixiang")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "display_name", "role", "team", "region", "on_probation", "hire_date", "is_active")
+    list_filter = ("role", "team", "region", "on_probation", "is_active")
+    search_fields = ("username", "display_name", "phone")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Sales organisation"), {"fields": ("display_name", "phone", "role", "team", "region", "hire_date",
+                                              "on_probation", "can_unmask")}),
+    )  # fmt: skip
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        (_("Sales organisation"), {"fields": ("display_name", "role", "team", "region", "hire_date", "on_probation")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        before = {}
+        if change:
+            old = User.objects.get(pk=obj.pk)
+            before = {f: getattr(old, f) for f in PERMISSION_FIELDS}
+        if obj.team_id and obj.role != "director":
+            obj.region_id = obj.team.region_id  # reps and leads belong to their team's region
+        super().save_model(request, obj, form, change)
+        after = {f: getattr(obj, f) for f in PERMISSION_FIELDS}
+        diff = {f: [before.get(f), after[f]] for f in PERMISSION_FIELDS if before.get(f) != after[f]}
+        if diff:
+            audit(request.user, "user.permissions", target_type="user", target_id=str(obj.pk), changes=diff)
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "region")
+    list_filter = ("region",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "key_hash", "created_at", "last_used_at")
+    list_filter = ("revoked_at",)
+
+    def has_add_permission(self, request):
+        return False  # tokens are created by their owner (account page or API)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor", "action", "target_type", "target_id")
+    list_filter = ("action",)
+    search_fields = ("action", "target_id", "actor__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
