@@ -20,6 +20,12 @@ class FollowUpChannel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class DecisionMakerContact(models.TextChoices):
+    NOT_ASKED = "", _("Not relevant this time")
+    REACHED = "reached", _("Reached the decision-maker")
+    MISSED = "missed", _("Looked for the decision-maker, not found")
+
+
 class FollowUp(models.Model):
     """A contact with a customer (跟进记录) and the stage judged after it."""
 
@@ -38,7 +44,13 @@ class FollowUp(models.Model):
     proposed_stage_signals = models.SmallIntegerField(null=True, blank=True, choices=Stage.choices)
     proposed_stage_text = models.SmallIntegerField(null=True, blank=True, choices=Stage.choices)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    expected_sign_month = models.DateField(_("expected signing month"), null=True, blank=True)
     next_contact_on = models.DateField(_("next planned contact"), null=True, blank=True)
+    decision_maker = models.CharField(
+        _("decision-maker"), max_length=8, choices=DecisionMakerContact.choices, default="", blank=True
+    )
+    # The keywords of the note that made the text proposal (shown next to it in the history).
+    text_keywords = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -79,6 +91,16 @@ class StageChange(models.Model):
         ]
 
 
+class ReleaseReason(models.TextChoices):
+    """Why a rep lets a customer go (踢出), DOMAIN.md §1."""
+
+    NO_RISE = "no_rise", _("Many contacts, the stage does not rise (polite refusal)")
+    NO_DECISION_MAKER = "no_decision_maker", _("The decision-maker cannot be found")
+    REP_MISTAKE = "rep_mistake", _("A mistake of mine cost the customer's trust")
+    PUSHED_TOO_HARD = "pushed_too_hard", _("Pushed too hard, the customer broke off")
+    OTHER = "other", _("Other")
+
+
 class OwnerChange(models.Model):
     """Every change of owner: claim, release, recycle, hand-over, distribution."""
 
@@ -98,10 +120,154 @@ class OwnerChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=16, choices=Reason.choices)
+    # The finer why: a ReleaseReason for releases, "overdue"/"held_too_long" for recycling.
+    detail = models.CharField(max_length=32, blank=True)
     note = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    distribution = models.ForeignKey(
+        "Distribution", null=True, blank=True, on_delete=models.SET_NULL, related_name="owner_changes"
+    )
 
     class Meta:
+        verbose_name = _("owner change")
+        verbose_name_plural = _("owner changes")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["customer", "-at"], name="ownerchange_customer_at")]
+        indexes = [
+            models.Index(fields=["customer", "-at"], name="ownerchange_customer_at"),
+            # Claims per rep per day, and "who let it go" for the reclaim block.
+            models.Index(fields=["to_owner", "reason", "at"], name="ownerchange_to_reason_at"),
+        ]
+
+
+class NeedCategory(models.Model):
+    """A customer need category of the prospecting flow; the products to introduce follow it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("how to recognise it"), blank=True)
+    products = models.TextField(_("products to introduce"), blank=True, help_text=_("One per line."))
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("need category")
+        verbose_name_plural = _("need categories")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def product_list(self) -> list[str]:
+        return [line.strip() for line in self.products.splitlines() if line.strip()]
+
+
+class InternetAwareness(models.TextChoices):
+    LOW = "low", _("Low: rarely online")
+    MEDIUM = "medium", _("Medium: uses the basics")
+    HIGH = "high", _("High: at home online")
+
+
+class CustomerProfile(models.Model):
+    """Pipeline facts about a customer that the archive does not hold."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="pipeline_profile")
+    need_category = models.ForeignKey(
+        NeedCategory,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("need category"),
+    )
+    internet_awareness = models.CharField(
+        _("internet awareness"), max_length=8, choices=InternetAwareness.choices, blank=True
+    )
+    # Set when a lead is distributed; cleared by the first follow-up.
+    first_contact_due_at = models.DateTimeField(_("first contact due"), null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pipeline profile")
+        verbose_name_plural = _("pipeline profiles")
+
+
+class AppointmentWay(models.TextChoices):
+    """How a visit was booked (DOMAIN.md §3)."""
+
+    IN_PERSON = "in_person", _("In person")
+    THROUGH_SOMEONE = "through_someone", _("Through someone")
+    PUBLIC_NOTICE = "public_notice", _("Public notice")
+    LETTER = "letter", _("Letter")
+    PHONE = "phone", _("Phone / electronic")
+
+
+class VisitPlan(models.Model):
+    """A planned visit (拜访计划); the visit itself is logged as a follow-up."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="visit_plans")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visit_plans")
+    at = models.DateTimeField(_("time"))
+    place = models.CharField(_("place"), max_length=200)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    person = models.CharField(_("person to meet"), max_length=100, blank=True)
+    route = models.CharField(_("route"), max_length=300, blank=True)
+    materials = models.CharField(_("materials to bring"), max_length=300, blank=True)
+    proposal = models.TextField(_("proposal"), blank=True)
+    appointment_way = models.CharField(
+        _("booked by"), max_length=16, choices=AppointmentWay.choices, default=AppointmentWay.PHONE
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    follow_up = models.ForeignKey(
+        FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="visit_plans"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("visit plan")
+        verbose_name_plural = _("visit plans")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["rep", "status", "at"], name="visitplan_rep_status_at")]
+
+
+class ReleaseProposal(models.Model):
+    """A customer proposed to the rep for release; refreshed daily, the rep decides."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="release_proposal")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=32, choices=ReleaseReason.choices)
+    contacts = models.PositiveIntegerField(default=0)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("release proposal")
+        verbose_name_plural = _("release proposals")
+        indexes = [models.Index(fields=["owner", "dismissed_at"], name="releaseprop_owner_dismissed")]
+
+
+class DistributionMethod(models.TextChoices):
+    REGION = "region", _("By region")
+    ROUND_ROBIN = "round_robin", _("Round-robin")
+    BY_HAND = "by_hand", _("By hand")
+
+
+class Distribution(models.Model):
+    """A list of leads dealt out to reps, with a deadline for the first contact."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(_("method"), max_length=16, choices=DistributionMethod.choices)
+    first_contact_by = models.DateTimeField(_("first contact by"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    assigned_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("distribution")
+        verbose_name_plural = _("distributions")
+        ordering = ["-created_at"]

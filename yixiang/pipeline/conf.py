@@ -1,0 +1,53 @@
+"""Every number of the intent-lifting method, with DOMAIN.md's default.
+
+Override any of them in ``settings.YIXIANG`` (e.g. ``YIXIANG["RECYCLE_OVERDUE_DAYS"] = 45``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Cadence: contact at least every N days, per stage (-1 rejecting … 4; 5 = E class).
+    # E class is "twice a month", i.e. every 15 days.
+    "CADENCE_DAYS": {-1: 30, 0: 15, 1: 7, 2: 7, 3: 3, 4: 3, 5: 15},
+    # Due dates from the cadence that fall on a statutory day off move to the next working day.
+    "HOLIDAY_SHIFT": True,
+    # E-class contacts are suggested late in the day.
+    "SIGNED_SUGGEST_AFTER": "16:00",
+    # Tracked-list targets per band and the tolerated deviation (0.25 = ±25 %).
+    "BALANCE_TARGETS": {"0": 20, "1-2": 40, "3-4": 10},
+    "BALANCE_TOLERANCE": 0.25,
+    # Proposals to release (踢出).
+    "RELEASE_MIN_CONTACTS": 6,
+    "RELEASE_NO_RISE_DAYS": 60,
+    "RELEASE_DM_ATTEMPTS": 4,
+    # A dismissed proposal stays quiet this long.
+    "RELEASE_PROPOSAL_SNOOZE_DAYS": 30,
+    # Automatic recycling to the public pool.
+    "RECYCLE_OVERDUE_DAYS": 30,
+    "RECYCLE_HOLD_DAYS": 180,
+    "RECYCLE_WARN_DAYS": 2,
+    "RECYCLE_LOCKS_PER_REP": 5,
+    "RECYCLE_BATCH_SIZE": 2000,
+    # Claiming from the pool.
+    "MAX_TRACKED": 80,
+    "MAX_CLAIMS_PER_DAY": 10,
+    "RECLAIM_BLOCK_DAYS": 30,
+    # Follow-up records: how far back a record may be dated; clock skew tolerated for "now".
+    "FOLLOWUP_BACKDATE_DAYS": 60,
+    "FOLLOWUP_FUTURE_TOLERANCE_SECONDS": 120,
+    # Judgment accuracy: a stage-3/4 judgment counts as right when the customer signs within this.
+    "ACCURACY_SIGN_WITHIN_DAYS": 90,
+    # Distribution: default time allowed for the first contact of a distributed lead.
+    "FIRST_CONTACT_HOURS": 24,
+    # Where the signals checklist and the keyword rules live (data, not code).
+    "PLAYBOOK_FILE": "",
+    "KEYWORD_RULES_FILE": "",
+}
+
+
+def conf(name: str) -> Any:
+    """The configured value of a pipeline setting (``settings.YIXIANG`` wins over the default)."""
+    return getattr(settings, "YIXIANG", {}).get(name, DEFAULTS[name])

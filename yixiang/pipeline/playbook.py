@@ -1,0 +1,105 @@
+"""The method's texts and keyword rules, loaded from the data files (yixiang/pipeline/playbook_data/).
+
+Kept as data so a sales manager can reword a signal or add a keyword without touching code;
+``PLAYBOOK_FILE`` / ``KEYWORD_RULES_FILE`` point at a replacement file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from yixiang.pipeline import rules
+from yixiang.pipeline.conf import conf
+
+DATA_DIR = Path(__file__).resolve().parent / "playbook_data"
+
+
+@dataclass(frozen=True)
+class Signal:
+    code: str
+    text: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class StageGuide:
+    stage: int
+    definition: str
+    signals: tuple[Signal, ...]
+    questions: tuple[str, ...]
+    lift_tips: tuple[str, ...]  # how to lift a customer INTO this stage from the one below
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Playbook:
+    stages: dict[int, StageGuide]
+    keyword_rules: tuple[rules.KeywordRule, ...]
+    negations: tuple[str, ...]
+    signal_stage: dict[str, int] = field(default_factory=dict)
+
+    def guide(self, stage: int) -> StageGuide | None:
+        return self.stages.get(stage)
+
+    def guides_for_form(self, stage: int) -> list[StageGuide]:
+        """The current stage and the next one: what the follow-up form shows."""
+        out = [self.stages[s] for s in (stage, rules.next_stage(stage)) if s is not None and s in self.stages]
+        return list(dict.fromkeys(out))
+
+    def lift_tips(self, stage: int) -> tuple[str, ...]:
+        """Ways to lift a customer from ``stage`` to the next one."""
+        nxt = rules.next_stage(stage)
+        return self.stages[nxt].lift_tips if nxt is not None and nxt in self.stages else ()
+
+    def purpose(self, stage: int) -> str:
+        g = self.stages.get(stage)
+        return g.purpose if g else ""
+
+    def signal_text(self, code: str) -> str:
+        for g in self.stages.values():
+            for s in g.signals:
+                if s.code == code:
+                    return s.text
+        return code
+
+
+def _read(setting: str, default_name: str) -> dict:
+    path = Path(conf(setting) or DATA_DIR / default_name)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def _load(playbook_file: str, keyword_file: str) -> Playbook:
+    raw = _read("PLAYBOOK_FILE", "playbook.json")
+    stages: dict[int, StageGuide] = {}
+    signal_stage: dict[str, int] = {}
+    for key, g in raw["stages"].items():
+        stage = int(key)
+        signals = tuple(Signal(code=s["code"], text=s["text"], stage=stage) for s in g.get("signals", []))
+        for s in signals:
+            if s.code in signal_stage:
+                raise ValueError(f"signal code {s.code!r} appears twice in the playbook")
+            signal_stage[s.code] = stage
+        stages[stage] = StageGuide(
+            stage=stage,
+            definition=g.get("definition", ""),
+            signals=signals,
+            questions=tuple(g.get("questions", [])),
+            lift_tips=tuple(g.get("lift_tips", [])),
+            purpose=g.get("purpose", ""),
+        )
+    kw = _read("KEYWORD_RULES_FILE", "keywords.json")
+    keyword_rules = tuple(rules.KeywordRule(stage=int(r["stage"]), words=tuple(r["words"])) for r in kw["rules"])
+    return Playbook(
+        stages=dict(sorted(stages.items())),
+        keyword_rules=keyword_rules,
+        negations=tuple(kw.get("negations", [])),
+        signal_stage=signal_stage,
+    )
+
+
+def get_playbook() -> Playbook:
+    """The playbook for the configured files (cached per file pair)."""
+    return _load(str(conf("PLAYBOOK_FILE")), str(conf("KEYWORD_RULES_FILE")))

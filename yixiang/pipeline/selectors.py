@@ -1,0 +1,399 @@
+"""Reads of the pipeline: the daily agenda, the tracked-list balance, the pool and the team review.
+
+Every read starts from the user's scope (``yixiang.accounts.scoping``) and runs a fixed, small
+number of queries whatever the number of customers (pinned by tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from yixiang.accounts.models import User
+from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.customers import rules as customer_rules
+from yixiang.customers.models import Customer, Stage
+from yixiang.customers.selectors import search_condition
+from yixiang.pipeline import rules
+from yixiang.pipeline.conf import conf
+from yixiang.pipeline.models import (
+    CustomerProfile,
+    FollowUp,
+    OwnerChange,
+    ReleaseProposal,
+    StageChange,
+    VisitPlan,
+)
+from yixiang.pipeline.playbook import get_playbook
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def recycle_q(day: dt.date, *, ahead: int = 0) -> tuple[Q, dt.date]:
+    """Q for tracked customers that recycle on ``day + ahead`` (the SQL twin of rules.recycle_reason),
+    and the due-date cutoff that tells "overdue" from "held too long"."""
+    due_before, held_before = rules.recycle_cutoffs(
+        day, overdue_limit=conf("RECYCLE_OVERDUE_DAYS"), hold_limit=conf("RECYCLE_HOLD_DAYS"), ahead=ahead
+    )
+    cond = (
+        Q(owner__isnull=False, deleted_at__isnull=True, recycle_locked=False)
+        & ~Q(stage=Stage.SIGNED)
+        & (Q(next_due_on__lt=due_before) | Q(held_since__lt=_start_of(held_before)))
+    )
+    return cond, due_before
+
+
+# --- The agenda ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AgendaItem:
+    customer_id: int
+    customer_name: str
+    phone: str
+    stage: int
+    stage_label: str
+    grade: str
+    due_on: dt.date | None
+    is_due: bool
+    overdue_days: int
+    last_contact_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    purpose: str
+    suggest_after: str | None
+    recycle_on: dt.date | None  # set when the customer will be recycled within the warning days
+    first_contact_due_at: dt.datetime | None
+    locked: bool
+    url: str
+    followup_url: str
+
+    @property
+    def band(self) -> str:
+        return rules.band(self.stage)
+
+
+@dataclass
+class Agenda:
+    day: dt.date
+    items: list[AgendaItem]
+    visits: list[VisitPlan]
+    care: list[dict[str, Any]]
+    balance: list[rules.BandBalance]
+    proposals: list[ReleaseProposal]
+
+    @property
+    def warnings(self) -> list[AgendaItem]:
+        return [i for i in self.items if i.recycle_on is not None]
+
+    @property
+    def out_of_balance(self) -> bool:
+        return any(b.status != "ok" for b in self.balance)
+
+
+def _customer_url(pk: int) -> str:
+    try:
+        return reverse("customer_detail", args=[pk])
+    except Exception:  # the archive pages may not be installed; the panel is always there
+        return reverse("customer_pipeline_panel", args=[pk])
+
+
+def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
+    """Overdue and due customers of the user's tracked list for ``day`` (one query), plus those
+    about to be recycled; stage 3–4 first, then 1–2, 0, E."""
+    warn_days = conf("RECYCLE_WARN_DAYS")
+    warn_cond, _cut = recycle_q(day, ahead=warn_days)
+    last_attempt = FollowUp.objects.filter(customer=OuterRef("pk")).order_by("-at").values("at")[:1]
+    rows = (
+        Customer.objects.filter(owner=user, deleted_at__isnull=True)
+        .filter(Q(next_due_on__lte=day) | Q(next_due_on__isnull=True) | warn_cond)
+        .select_related("pipeline_profile")
+        .annotate(last_attempt_at=Subquery(last_attempt))
+        .only(
+            "pk",
+            "name",
+            "phone",
+            "stage",
+            "grade",
+            "next_due_on",
+            "last_contact_at",
+            "held_since",
+            "recycle_locked",
+            "pipeline_profile__first_contact_due_at",
+        )
+    )
+    pb = get_playbook()
+    labels = dict(Stage.choices)
+    items = []
+    for c in rows:
+        due = c.next_due_on
+        is_due = due is None or due <= day
+        recycle_on = rules.recycle_on(
+            next_due_on=due,
+            held_since=timezone.localtime(c.held_since).date() if c.held_since else None,
+            stage=c.stage,
+            locked=c.recycle_locked,
+            overdue_limit=conf("RECYCLE_OVERDUE_DAYS"),
+            hold_limit=conf("RECYCLE_HOLD_DAYS"),
+        )
+        if recycle_on is not None and recycle_on > day + dt.timedelta(days=warn_days):
+            recycle_on = None
+        try:
+            first_due = c.pipeline_profile.first_contact_due_at
+        except CustomerProfile.DoesNotExist:
+            first_due = None
+        items.append(
+            AgendaItem(
+                customer_id=c.pk,
+                customer_name=c.name,
+                phone=c.phone,
+                stage=c.stage,
+                stage_label=str(labels.get(c.stage, c.stage)),
+                grade=c.grade,
+                due_on=due,
+                is_due=is_due,
+                overdue_days=rules.overdue_days(due, day),
+                last_contact_at=c.last_contact_at,
+                last_attempt_at=c.last_attempt_at,
+                purpose=pb.purpose(c.stage),
+                suggest_after=rules.suggest_after(c.stage, conf("SIGNED_SUGGEST_AFTER")),
+                recycle_on=recycle_on,
+                first_contact_due_at=first_due,
+                locked=c.recycle_locked,
+                url=_customer_url(c.pk),
+                followup_url=reverse("followup_create", args=[c.pk]),
+            )
+        )
+    items.sort(
+        key=lambda i: (
+            not i.is_due,
+            *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name),
+        )
+    )
+    return items
+
+
+def visits_for_day(*, user: User, day: dt.date) -> list[VisitPlan]:
+    """Planned visits of the day, and earlier ones still not logged."""
+    return list(
+        VisitPlan.objects.filter(
+            rep=user, status=VisitPlan.Status.PLANNED, at__lt=_start_of(day + dt.timedelta(days=1))
+        )
+        .select_related("customer")
+        .order_by("at")
+    )
+
+
+def care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
+    """After-sales care events for the agenda, when the after-sales app provides them."""
+    try:
+        from yixiang.aftercare.selectors import agenda_care_items
+    except ImportError:
+        return []
+    return list(agenda_care_items(user=user, day=day))
+
+
+def tracked_balance(*, user: User) -> list[rules.BandBalance]:
+    counts = dict(
+        Customer.objects.filter(owner=user, deleted_at__isnull=True)
+        .order_by()
+        .values("stage")
+        .annotate(n=Count("pk"))
+        .values_list("stage", "n")
+    )
+    return rules.tracked_balance(counts, conf("BALANCE_TARGETS"), conf("BALANCE_TOLERANCE"))
+
+
+def release_proposals(*, user: User) -> list[ReleaseProposal]:
+    return list(
+        ReleaseProposal.objects.filter(owner=user, dismissed_at__isnull=True, customer__owner=user)
+        .select_related("customer")
+        .order_by("proposed_at")
+    )
+
+
+def agenda(*, user: User, day: dt.date) -> Agenda:
+    return Agenda(
+        day=day,
+        items=agenda_items(user=user, day=day),
+        visits=visits_for_day(user=user, day=day),
+        care=care_items(user=user, day=day),
+        balance=tracked_balance(user=user),
+        proposals=release_proposals(user=user),
+    )
+
+
+# --- Customers: the pool, the follow-up history, the pipeline panel -----------------------------
+
+
+def pool_customers(*, user: User, q: str = "") -> QuerySet[Customer]:
+    """The public pool as the user sees it, newest arrivals first."""
+    entered = (
+        OwnerChange.objects.filter(customer=OuterRef("pk"), to_owner__isnull=True).order_by("-at").values("at")[:1]
+    )
+    qs = visible_customers(user).filter(owner__isnull=True)
+    if q.strip():
+        qs = qs.filter(search_condition(q))
+        if customer_rules.classify_query(q) == "text":
+            qs = qs.distinct()  # joins through tags / contacts can repeat a row
+    return qs.annotate(pooled_at=Subquery(entered)).select_related("region").order_by("-updated_at", "-pk")
+
+
+def customer_followups(*, customer: Customer) -> QuerySet[FollowUp]:
+    return customer.follow_ups.select_related("rep").order_by("-at", "-id")
+
+
+@dataclass
+class PipelinePanel:
+    customer: Customer
+    follow_ups: list[FollowUp]
+    stage_changes: list[StageChange]
+    owner_changes: list[OwnerChange]
+    visits: list[VisitPlan]
+    profile: CustomerProfile | None
+    proposal: ReleaseProposal | None
+    lift_tips: tuple[str, ...]
+    purpose: str
+    signal_texts: dict[str, str] = field(default_factory=dict)
+
+
+def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
+    pb = get_playbook()
+    follow_ups = list(customer_followups(customer=customer)[:limit])
+    codes = {c for f in follow_ups for c in f.signals}
+    return PipelinePanel(
+        customer=customer,
+        follow_ups=follow_ups,
+        stage_changes=list(customer.stage_changes.select_related("by").order_by("-at", "-id")[:limit]),
+        owner_changes=list(
+            customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")[:limit]
+        ),
+        visits=list(customer.visit_plans.filter(status=VisitPlan.Status.PLANNED).select_related("rep")),
+        profile=CustomerProfile.objects.filter(customer=customer).select_related("need_category").first(),
+        proposal=ReleaseProposal.objects.filter(customer=customer, dismissed_at__isnull=True).first(),
+        lift_tips=pb.lift_tips(customer.stage),
+        purpose=pb.purpose(customer.stage),
+        signal_texts={c: pb.signal_text(c) for c in codes},
+    )
+
+
+def distributable_reps(*, user: User) -> QuerySet[User]:
+    return staff_in_scope(user).filter(role="rep").select_related("team").order_by("team__name", "username")
+
+
+# --- The team review ----------------------------------------------------------------------------
+
+
+@dataclass
+class MemberReview:
+    user_id: int
+    name: str
+    team: str
+    follow_ups: int = 0
+    effective: int = 0
+    follow_ups_per_day: float = 0.0
+    effective_per_day: float = 0.0
+    overdue: int = 0
+    stages: dict[int, int] = field(default_factory=dict)
+    rises: int = 0
+    drops: int = 0
+    signed: int = 0
+    hot_judgments: int = 0
+    hot_right: int = 0
+    hot_pending: int = 0
+    hot_accuracy: float | None = None
+    judgments: int = 0
+    reversed: int = 0
+    reversal_share: float | None = None
+
+
+def team_review(
+    *, user: User, date_from: dt.date, date_to: dt.date, now: dt.datetime | None = None
+) -> list[MemberReview]:
+    """Per member of the user's scope, for the days date_from..date_to (inclusive): follow-ups and
+    effective ones per day, overdue customers now, stage distribution now, rises and drops,
+    signings, and judgment accuracy. Five queries whatever the team size."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    start, end = _start_of(date_from), _start_of(date_to + dt.timedelta(days=1))
+    days = (date_to - date_from).days + 1
+    members = list(staff_in_scope(user).select_related("team").order_by("team__name", "username"))
+    out = {m.pk: MemberReview(user_id=m.pk, name=m.label, team=m.team.name if m.team else "") for m in members}
+    ids = list(out)
+
+    for rep_id, n, eff in (
+        FollowUp.objects.filter(rep_id__in=ids, at__gte=start, at__lt=end)
+        .order_by()
+        .values("rep_id")
+        .annotate(n=Count("pk"), eff=Count("pk", filter=Q(effective=True)))
+        .values_list("rep_id", "n", "eff")
+    ):
+        r = out[rep_id]
+        r.follow_ups, r.effective = n, eff
+        r.follow_ups_per_day = round(n / days, 2)
+        r.effective_per_day = round(eff / days, 2)
+
+    for owner_id, stage, n, late in (
+        Customer.objects.filter(owner_id__in=ids, deleted_at__isnull=True)
+        .order_by()
+        .values("owner_id", "stage")
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(next_due_on__lt=today)))
+        .values_list("owner_id", "stage", "n", "late")
+    ):
+        r = out[owner_id]
+        r.stages[stage] = n
+        r.overdue += late
+
+    changes = list(
+        StageChange.objects.filter(owner_id__in=ids, at__gte=start, at__lt=end).values_list(
+            "pk", "owner_id", "customer_id", "from_stage", "to_stage", "at", "customer__signed_at"
+        )
+    )
+    hot: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = defaultdict(list)
+    for _pk, owner_id, _cid, frm, to, at, signed_at in changes:
+        r = out[owner_id]
+        if to == Stage.SIGNED:
+            r.signed += 1
+        elif rules.is_rise(frm, to):
+            r.rises += 1
+        elif frm is not None and to < frm:
+            r.drops += 1
+        if to in (3, 4) and rules.is_rise(frm, to):
+            hot[owner_id].append((at, signed_at))
+    for owner_id, judgments in hot.items():
+        acc = rules.hot_judgment_accuracy(judgments, now=now, within_days=conf("ACCURACY_SIGN_WITHIN_DAYS"))
+        r = out[owner_id]
+        r.hot_judgments, r.hot_right, r.hot_pending, r.hot_accuracy = len(judgments), acc.right, acc.pending, acc.share
+
+    # Reversals need each customer's later changes too, whoever made them.
+    in_period = {
+        pk: owner_id for pk, owner_id, _c, frm, to, *_ in changes if rules.is_rise(frm, to) and to < Stage.SIGNED
+    }
+    if in_period:
+        customer_ids = {cid for pk, _o, cid, *_ in changes if pk in in_period}
+        timeline: dict[int, list[tuple[int, dt.datetime, int | None, int]]] = defaultdict(list)
+        for pk, cid, at, frm, to in (
+            StageChange.objects.filter(customer_id__in=customer_ids, at__gte=start)
+            .order_by("customer_id", "at", "pk")
+            .values_list("pk", "customer_id", "at", "from_stage", "to_stage")
+        ):
+            timeline[cid].append((pk, at, frm, to))
+        judged: Counter[int] = Counter()
+        reversed_: Counter[int] = Counter()
+        for rows in timeline.values():
+            flags = rules.reversed_rises([(at, frm, to) for _pk, at, frm, to in rows])
+            for (pk, *_rest), flag in zip(rows, flags, strict=True):
+                if pk in in_period:
+                    judged[in_period[pk]] += 1
+                    reversed_[in_period[pk]] += int(flag)
+        for owner_id, n in judged.items():
+            r = out[owner_id]
+            r.judgments, r.reversed = n, reversed_[owner_id]
+            r.reversal_share = rules.share(r.reversed, n)
+    return list(out.values())

@@ -1,0 +1,62 @@
+"""Two reps claim the same pool customer at the same instant: exactly one wins.
+
+Real threads, each with its own database connection, against the real test database
+(SQLite or PostgreSQL), released together by a barrier."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from yixiang.customers.models import Customer
+from yixiang.errors import Conflict
+from yixiang.pipeline import services
+from yixiang.pipeline.models import OwnerChange
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _race(customer_id, users):
+    barrier = threading.Barrier(len(users))
+    outcome = {}
+
+    def attempt(user):
+        try:
+            c = Customer.objects.get(pk=customer_id)
+            barrier.wait(timeout=10)
+            services.claim_from_pool(actor=user, customer=c)
+            outcome[user.username] = "won"
+        except Conflict as exc:
+            outcome[user.username] = exc.code
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome[user.username] = repr(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcome
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_exactly_one_of_two_simultaneous_claims_wins(org, round_):
+    c = org.customer(None, name=f"抢客户{round_}")
+    outcome = _race(c.pk, [org.rep, org.teammate])
+    assert sorted(outcome.values()) == ["already_claimed", "won"], outcome
+    c.refresh_from_db()
+    winner = next(name for name, result in outcome.items() if result == "won")
+    assert c.owner.username == winner
+    assert list(OwnerChange.objects.filter(customer=c).values_list("reason", "to_owner__username")) == [
+        ("claim", winner)
+    ]
+
+
+def test_four_reps_one_winner(org):
+    c = org.customer(None, name="抢手客户")
+    outcome = _race(c.pk, [org.rep, org.teammate, org.other_team_rep, org.outsider])
+    assert sorted(outcome.values()) == ["already_claimed"] * 3 + ["won"], outcome
+    assert OwnerChange.objects.filter(customer=c).count() == 1
+    assert connection.vendor in ("sqlite", "postgresql")
