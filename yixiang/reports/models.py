@@ -1,1 +1,120 @@
-"""Models of this app come with its issue."""
+"""The daily digest (per-user preference and one delivery row per user, day and channel) and the
+private calendar feed token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yixiang.customers.fields import EncryptedTextField
+
+
+class DigestChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk group robot")
+
+
+def _default_send_at() -> dt.time:
+    from yixiang.reports.conf import conf
+    from yixiang.reports.rules import parse_hhmm
+
+    return parse_hhmm(conf("DIGEST_DEFAULT_TIME"))
+
+
+def _default_channels() -> list[str]:
+    from yixiang.reports.conf import conf
+
+    return list(conf("DIGEST_DEFAULT_CHANNELS"))
+
+
+class DigestPreference(models.Model):
+    """How and when a user gets the morning digest. No row means the defaults (08:30, e-mail)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_preference")
+    enabled = models.BooleanField(_("send me the daily digest"), default=True)
+    send_at = models.TimeField(_("time of day"), default=_default_send_at)
+    channels = models.JSONField(_("channels"), default=_default_channels, blank=True)
+    # The robot's webhook URL carries its key: encrypted at rest like other secrets.
+    webhook_url = EncryptedTextField(_("group-robot webhook URL"), blank=True)
+    webhook_secret = EncryptedTextField(
+        _("signing secret (DingTalk 加签)"), blank=True, help_text=_("Only for DingTalk robots with signing on.")
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("digest preference")
+        verbose_name_plural = _("digest preferences")
+
+
+class DigestDelivery(models.Model):
+    """One digest to one user on one day through one channel. Claimed with a conditional UPDATE
+    (pending/failed → sending) before anything is sent, so a crash or a second worker never sends
+    it twice: a row left in "sending" is never picked up again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, will retry")
+        GAVE_UP = "gave_up", _("Failed")
+        UNKNOWN = "unknown", _("In doubt (may have been sent)")
+        SKIPPED = "skipped", _("Nothing to send")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_deliveries")
+    date = models.DateField(_("date"))
+    channel = models.CharField(_("channel"), max_length=16, choices=DigestChannel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    items = models.PositiveIntegerField(_("items"), default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("digest delivery")
+        verbose_name_plural = _("digest deliveries")
+        ordering = ["-date", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "date", "channel"], name="digest_once_per_user_day_channel")
+        ]
+        indexes = [models.Index(fields=["date", "status"], name="digest_date_status")]
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class CalendarFeed(models.Model):
+    """A user's private iCalendar feed. Only the SHA-256 of the token is kept; the URL is shown once.
+    Regenerating replaces the token (the old URL stops working); revoking clears it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    prefix = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.key_hash) and self.revoked_at is None
+
+    @staticmethod
+    def new_raw() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return _hash(raw)

@@ -1,0 +1,597 @@
+"""Reads behind every report. Each starts from the viewer's scope (``staff_in_scope`` /
+``visible_customers``), narrowed by the filters (rep, team, region, period), and runs a fixed number
+of queries whatever the number of customers (pinned by tests). The arithmetic lives in rules.py.
+
+Attribution: a figure belongs to the staff member who owns the customer — now, or, for a funnel at
+a past date, at that date (from the owner-change rows). Team and region are the staff member's
+current ones (team moves are not dated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yixiang.accounts.models import Role, User
+from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.customers.models import Customer, Stage
+from yixiang.pipeline import rules as pipeline_rules
+from yixiang.pipeline.conf import conf as pipeline_conf
+from yixiang.pipeline.models import OwnerChange, StageChange
+from yixiang.reports import rules
+from yixiang.reports.conf import conf
+
+# --- Filters and the staff they select ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    date_from: dt.date
+    date_to: dt.date  # inclusive
+    as_of: dt.date | None = None  # the funnel's date; None = now
+    rep: int | None = None
+    team: int | None = None
+    region: int | None = None
+    unit: str = "week"  # "week" or "month" for figures over time
+
+    @classmethod
+    def default(cls, today: dt.date | None = None, **kw: Any) -> ReportFilters:
+        today = today or timezone.localdate()
+        return cls(date_from=today - dt.timedelta(days=conf("REPORT_DEFAULT_DAYS") - 1), date_to=today, **kw)
+
+    @property
+    def start(self) -> dt.datetime:
+        return start_of(self.date_from)
+
+    @property
+    def end(self) -> dt.datetime:
+        return start_of(self.date_to + dt.timedelta(days=1))
+
+    def as_params(self) -> dict[str, str]:
+        out = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat(), "unit": self.unit}
+        if self.as_of:
+            out["date"] = self.as_of.isoformat()
+        for key in ("rep", "team", "region"):
+            if getattr(self, key):
+                out[key] = str(getattr(self, key))
+        return out
+
+
+def start_of(day: dt.date) -> dt.datetime:
+    """Local midnight at the start of ``day`` (timezone-aware)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def selected_staff(user: User, f: ReportFilters) -> list[User]:
+    """The staff a report covers: the viewer's scope narrowed by rep / team / region.
+
+    A rep, team or region outside the scope is "not found" (404), like any object out of scope."""
+    qs = staff_in_scope(user).select_related("team", "team__region", "region")
+    if f.rep:
+        qs = qs.filter(pk=f.rep)
+    if f.team:
+        qs = qs.filter(team_id=f.team)
+    if f.region:
+        qs = qs.filter(Q(team__region_id=f.region) | Q(region_id=f.region))
+    staff = list(qs.order_by("team__name", "username"))
+    if not staff and (f.rep or f.team or f.region):
+        raise Http404("not in scope")
+    return staff
+
+
+def _region_of(u: User) -> tuple[int | None, str]:
+    if u.team_id and u.team and u.team.region_id:
+        return u.team.region_id, u.team.region.name
+    if u.region_id and u.region:
+        return u.region_id, u.region.name
+    return None, ""
+
+
+def filter_choices(user: User) -> dict[str, list[tuple[int, str]]]:
+    """Reps, teams and regions the viewer may pick in the filters (one query)."""
+    staff = list(staff_in_scope(user).select_related("team", "team__region", "region").order_by("username"))
+    teams = {u.team_id: u.team.name for u in staff if u.team_id}
+    regions = {}
+    for u in staff:
+        rid, name = _region_of(u)
+        if rid:
+            regions[rid] = name
+    return {
+        "reps": [(u.pk, u.label) for u in staff],
+        "teams": sorted(teams.items(), key=lambda kv: kv[1]),
+        "regions": sorted(regions.items(), key=lambda kv: kv[1]),
+    }
+
+
+def _owned(user: User, ids: Iterable[int]) -> QuerySet[Customer]:
+    """Customers the viewer may see that the selected staff own now (the pool is nobody's figure)."""
+    return visible_customers(user, include_pool=False).filter(owner_id__in=list(ids))
+
+
+# --- Funnel ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelRow:
+    key: str  # "rep", "team", "region" or "total"
+    id: int | None
+    name: str
+    counts: dict[int, int]
+    reps: int
+    bands: list[pipeline_rules.BandBalance] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class FunnelReport:
+    as_of: dt.date | None
+    total: FunnelRow
+    reps: list[FunnelRow]
+    teams: list[FunnelRow]
+    regions: list[FunnelRow]
+    targets: dict[str, int]  # per rep
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return start_of(day + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
+
+
+def _counts_now(ids: list[int]) -> dict[int, dict[int, int]]:
+    out: dict[int, dict[int, int]] = defaultdict(dict)
+    for owner_id, stage, n in (
+        Customer.objects.filter(owner_id__in=ids, deleted_at__isnull=True)
+        .order_by()
+        .values("owner_id", "stage")
+        .annotate(n=Count("pk"))
+        .values_list("owner_id", "stage", "n")
+    ):
+        out[owner_id][stage] = n
+    return out
+
+
+def _counts_at(ids: list[int], when: dt.datetime) -> dict[int, dict[int, int]]:
+    """Customers per owner and stage at ``when``, rebuilt from the stage- and owner-change rows."""
+    ids_set = set(ids)
+    candidates = (
+        Customer.objects.filter(
+            Q(owner_id__in=ids) | Q(owner_changes__from_owner_id__in=ids) | Q(owner_changes__to_owner_id__in=ids)
+        )
+        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=when))
+        .distinct()
+    )
+    cand_ids = candidates.values("pk")
+    histories = _histories(candidates)
+    owners: dict[int, list[tuple[dt.datetime, int | None, int | None]]] = defaultdict(list)
+    for cid, at, frm, to in (
+        OwnerChange.objects.filter(customer_id__in=cand_ids)
+        .order_by("customer_id", "at", "pk")
+        .values_list("customer_id", "at", "from_owner_id", "to_owner_id")
+    ):
+        owners[cid].append((at, frm, to))
+    out: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for cid, (tl, owner_now) in histories.items():
+        owner = rules.owner_at(owners.get(cid, []), when, owner_now)
+        if owner not in ids_set:
+            continue
+        stage = rules.stage_at(tl, when)
+        if stage is not None:
+            out[owner][stage] += 1
+    return out
+
+
+def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> FunnelReport:
+    """Customers per intent stage now or at ``f.as_of``, per rep, team and region, against the
+    tracked-list targets (≈20 stage 0 / ≈40 stages 1–2 / ≈10 stages 3–4 per rep)."""
+    today = today or timezone.localdate()
+    staff = selected_staff(user, f)
+    ids = [u.pk for u in staff]
+    past = f.as_of is not None and f.as_of < today
+    per_owner = _counts_at(ids, _end_of(f.as_of)) if past else _counts_now(ids)
+    targets = dict(pipeline_conf("BALANCE_TARGETS"))
+    tolerance = pipeline_conf("BALANCE_TOLERANCE")
+
+    def row(key: str, id_: int | None, name: str, members: list[User]) -> FunnelRow:
+        counts = rules.funnel_counts([])
+        for m in members:
+            for stage, n in per_owner.get(m.pk, {}).items():
+                counts[stage] = counts.get(stage, 0) + n
+        reps = sum(1 for m in members if m.role == Role.REP) or 1
+        bands = pipeline_rules.tracked_balance(counts, rules.scaled_targets(targets, reps), tolerance)
+        return FunnelRow(key, id_, name, counts, reps, bands)
+
+    # Per rep: reps always, other staff only when they hold customers.
+    rep_rows = [row("rep", u.pk, u.label, [u]) for u in staff if u.role == Role.REP or per_owner.get(u.pk)]
+    by_team: dict[int, list[User]] = defaultdict(list)
+    team_names: dict[int, str] = {}
+    by_region: dict[int, list[User]] = defaultdict(list)
+    region_names: dict[int, str] = {}
+    for u in staff:
+        if u.team_id:
+            by_team[u.team_id].append(u)
+            team_names[u.team_id] = u.team.name
+        rid, rname = _region_of(u)
+        if rid:
+            by_region[rid].append(u)
+            region_names[rid] = rname
+    return FunnelReport(
+        as_of=f.as_of if past else None,
+        total=row("total", None, _("All"), staff),
+        reps=rep_rows,
+        teams=[
+            row("team", tid, team_names[tid], m) for tid, m in sorted(by_team.items(), key=lambda kv: team_names[kv[0]])
+        ],
+        regions=[
+            row("region", rid, region_names[rid], m)
+            for rid, m in sorted(by_region.items(), key=lambda kv: region_names[kv[0]])
+        ],
+        targets=targets,
+    )
+
+
+# --- Movement: conversion, days in stage, win rates -----------------------------------------------
+
+
+def _histories(customers: QuerySet[Customer]) -> dict[int, tuple[rules.Timeline, int | None]]:
+    """Each customer's Timeline and owner now, by id (two queries)."""
+    ids = customers.values("pk")
+    rows = list(Customer.objects.filter(pk__in=ids).values_list("pk", "created_at", "stage", "owner_id"))
+    changes: dict[int, list[rules.Change]] = defaultdict(list)
+    for cid, at, frm, to in (
+        StageChange.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "at", "pk")
+        .values_list("customer_id", "at", "from_stage", "to_stage")
+    ):
+        changes[cid].append(rules.Change(at, frm, to))
+    return {
+        cid: (rules.Timeline(created, stage, tuple(changes.get(cid, ()))), owner_id)
+        for cid, created, stage, owner_id in rows
+    }
+
+
+def timelines(customers: QuerySet[Customer]) -> list[rules.Timeline]:
+    """Each customer's history as a Timeline (two queries)."""
+    return [tl for tl, _owner in _histories(customers).values()]
+
+
+def movement_customers(ids: list[int]) -> QuerySet[Customer]:
+    """Customers the selected staff (already inside the viewer's scope) own now or whose stage they
+    changed, so a customer a rep lost to the pool or handed on still counts in the rep's figures."""
+    return Customer.objects.filter(
+        Q(owner_id__in=ids) | Q(stage_changes__owner_id__in=ids), deleted_at__isnull=True
+    ).distinct()
+
+
+@dataclass
+class MovementReport:
+    conversions: list[rules.Conversion]
+    durations: list[rules.StageDuration]
+    win_rates: dict[int, rules.WinRate]
+    min_sample: int
+    customers: int
+
+
+def movement(*, user: User, f: ReportFilters) -> MovementReport:
+    """Conversion k → k+1 over the period, median days in each stage, and each stage's win rate."""
+    ids = [u.pk for u in selected_staff(user, f)]
+    tls = timelines(movement_customers(ids))
+    return MovementReport(
+        conversions=rules.conversions(tls, f.start, f.end),
+        durations=rules.median_days_in_stage(tls, f.start, f.end),
+        win_rates=rules.win_rates(tls),
+        min_sample=conf("WIN_RATE_MIN_SAMPLE"),
+        customers=len(tls),
+    )
+
+
+def win_rate_table(*, fetched_by: User) -> dict[int, rules.WinRate]:
+    """Win rates learned from the history the viewer may see: the customers of their scope (now
+    or formerly worked by it) and the public pool."""
+    ids = list(staff_in_scope(fetched_by).values_list("pk", flat=True))
+    qs = Customer.objects.filter(
+        Q(pk__in=visible_customers(fetched_by).values("pk")) | Q(stage_changes__owner_id__in=ids),
+        deleted_at__isnull=True,
+    ).distinct()
+    return rules.win_rates(timelines(qs))
+
+
+@dataclass(frozen=True)
+class WinProbability:
+    customer_id: int
+    stage: int
+    probability: float | None  # None: not enough history for this stage
+    reached: int
+    signed: int
+    min_sample: int
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.probability is None else round(self.probability * 100)
+
+
+def win_probability(
+    customer: Customer, *, fetched_by: User, table: dict[int, rules.WinRate] | None = None
+) -> WinProbability:
+    """The chance this customer signs, read from the win rate of its stage. Pass ``table`` (from
+    :func:`win_rate_table`) when showing many customers, so history is read once."""
+    table = table if table is not None else win_rate_table(fetched_by=fetched_by)
+    rate = table.get(customer.stage) or rules.WinRate(customer.stage, 0, 0)
+    min_sample = conf("WIN_RATE_MIN_SAMPLE")
+    return WinProbability(
+        customer.pk, customer.stage, rate.probability(min_sample), rate.reached, rate.signed, min_sample
+    )
+
+
+# --- Activity over time: effective calls and judgment accuracy ------------------------------------
+
+
+@dataclass
+class ActivityPoint:
+    start: dt.date
+    end: dt.date
+    follow_ups: int = 0
+    effective: int = 0
+    hot_judgments: int = 0
+    hot_right: int = 0
+    hot_pending: int = 0
+    hot_accuracy: float | None = None
+    judgments: int = 0
+    reversed: int = 0
+    reversal_share: float | None = None
+
+
+@dataclass
+class ActivityRow:
+    user_id: int
+    name: str
+    team: str
+    points: list[ActivityPoint]
+
+    @property
+    def follow_ups(self) -> int:
+        return sum(p.follow_ups for p in self.points)
+
+    @property
+    def effective(self) -> int:
+        return sum(p.effective for p in self.points)
+
+
+@dataclass
+class ActivityReport:
+    periods: list[tuple[dt.date, dt.date]]
+    rows: list[ActivityRow]
+    unit: str
+
+
+def activity(*, user: User, f: ReportFilters, now: dt.datetime | None = None) -> ActivityReport:
+    """Follow-ups, effective calls and judgment accuracy per rep, per week or month of the period:
+    the team review (yixiang.pipeline.selectors.team_review) run once per week or month."""
+    from yixiang.pipeline.selectors import team_review
+
+    staff = selected_staff(user, f)
+    wanted = {u.pk: u for u in staff}
+    starts = rules.buckets(f.date_from, f.date_to, f.unit)[-conf("REPORT_MAX_PERIODS") :]
+    periods = []
+    for i, b in enumerate(starts):
+        nxt = starts[i + 1] if i + 1 < len(starts) else f.date_to + dt.timedelta(days=1)
+        periods.append((max(b, f.date_from), min(nxt - dt.timedelta(days=1), f.date_to)))
+    rows = {
+        u.pk: ActivityRow(u.pk, u.label, u.team.name if u.team_id else "", [])
+        for u in staff
+        if u.role == Role.REP or u.pk == (f.rep or 0)
+    }
+    for first, last in periods:
+        for m in team_review(user=user, date_from=first, date_to=last, now=now):
+            if m.user_id not in rows or m.user_id not in wanted:
+                continue
+            rows[m.user_id].points.append(
+                ActivityPoint(
+                    start=first,
+                    end=last,
+                    follow_ups=m.follow_ups,
+                    effective=m.effective,
+                    hot_judgments=m.hot_judgments,
+                    hot_right=m.hot_right,
+                    hot_pending=m.hot_pending,
+                    hot_accuracy=m.hot_accuracy,
+                    judgments=m.judgments,
+                    reversed=m.reversed,
+                    reversal_share=m.reversal_share,
+                )
+            )
+    return ActivityReport(periods=periods, rows=list(rows.values()), unit=f.unit)
+
+
+# --- After the sale -------------------------------------------------------------------------------
+
+
+def _aftercare_conf(name: str) -> Any:
+    from yixiang.aftercare.conf import conf as aftercare_conf
+
+    return aftercare_conf(name)
+
+
+@dataclass
+class AftercareReport:
+    tiers: dict[str, int]
+    pareto_curve: list[tuple[float, float]]
+    pareto_top_percent: int
+    pareto_share_percent: int
+    pareto_customers: int
+    revenue_total: Decimal
+    loyalty: dict[str, int]
+    loyalty_moves: dict[str, int]
+    loyalty_labels: dict[str, str]
+    referrers: list[dict[str, Any]]
+    payouts_due: list[dict[str, Any]]
+    renewals_due: list[dict[str, Any]]
+    lapsing: list[dict[str, Any]]
+    costs: dict[str, dict[str, Decimal]]
+    costs_total: Decimal
+
+
+def _cost_rows(owned: QuerySet[Customer], f: ReportFilters) -> dict[str, dict[str, Decimal]]:
+    """Maintenance cost per value tier in the period: messages sent, calls made, gifts given."""
+    from yixiang.aftercare.models import Gift, Message
+    from yixiang.pipeline.models import FollowUp
+
+    tiers: dict[str, dict[str, Decimal]] = defaultdict(
+        lambda: {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0), "total": Decimal(0)}
+    )
+    for tier, total in (
+        Message.objects.filter(customer__in=owned, status=Message.Status.SENT, sent_at__gte=f.start, sent_at__lt=f.end)
+        .order_by()
+        .values("customer__value_tier")
+        .annotate(total=Sum("cost"))
+        .values_list("customer__value_tier", "total")
+    ):
+        tiers[tier or "-"]["messages"] += total or 0
+    per_minute = Decimal(_aftercare_conf("COST_CALL_PER_MINUTE"))
+    for tier, minutes in (
+        FollowUp.objects.filter(customer__in=owned, channel="phone", at__gte=f.start, at__lt=f.end)
+        .order_by()
+        .values("customer__value_tier")
+        .annotate(minutes=Sum(Coalesce("duration_minutes", _aftercare_conf("CALL_DEFAULT_MINUTES"))))
+        .values_list("customer__value_tier", "minutes")
+    ):
+        tiers[tier or "-"]["calls"] += per_minute * (minutes or 0)
+    for tier, total in (
+        Gift.objects.filter(customer__in=owned, given_on__gte=f.date_from, given_on__lte=f.date_to)
+        .order_by()
+        .values("customer__value_tier")
+        .annotate(total=Sum("cost"))
+        .values_list("customer__value_tier", "total")
+    ):
+        tiers[tier or "-"]["gifts"] += total or 0
+    for parts in tiers.values():
+        parts["total"] = parts["messages"] + parts["calls"] + parts["gifts"]
+    return dict(sorted(tiers.items()))
+
+
+def aftercare(*, user: User, f: ReportFilters, today: dt.date | None = None) -> AftercareReport:
+    """Value tiers, the 80/20 curve of revenue in the period, loyalty ladder and its moves, referrals,
+    payouts and renewals due, lapsing customers, and maintenance cost per tier."""
+    from yixiang.aftercare import rules as aftercare_rules
+    from yixiang.aftercare.models import Contract, LoyaltyChange, LoyaltyLevel, Payment, Payout
+
+    today = today or timezone.localdate()
+    limit = conf("REPORT_LIST_LIMIT")
+    ids = [u.pk for u in selected_staff(user, f)]
+    owned = _owned(user, ids)
+    signed = owned.filter(stage=Stage.SIGNED)
+
+    counts = dict(signed.order_by().values("value_tier").annotate(n=Count("pk")).values_list("value_tier", "n"))
+    tiers = {t: counts.get(t, 0) for t in ("A", "B", "C", "D", "")}
+
+    # Revenue in the period of every signed customer (those without any too) and any payer.
+    revenue = dict(
+        Payment.objects.filter(customer__in=owned, paid_on__gte=f.date_from, paid_on__lte=f.date_to)
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+    for pk in signed.values_list("pk", flat=True):
+        revenue.setdefault(pk, Decimal(0))
+    top_share = Decimal(_aftercare_conf("PARETO_TOP_SHARE"))
+    split = aftercare_rules.pareto_split(revenue.values(), top_share)
+
+    loyalty_counts = dict(
+        signed.order_by().values("care__loyalty_level").annotate(n=Count("pk")).values_list("care__loyalty_level", "n")
+    )
+    loyalty = {code: loyalty_counts.get(code, 0) for code in LoyaltyLevel.values}
+    loyalty[""] = loyalty_counts.get("", 0) + loyalty_counts.get(None, 0)
+    moves = rules.loyalty_moves(
+        LoyaltyChange.objects.filter(customer__in=owned, at__gte=f.start, at__lt=f.end).values_list(
+            "from_level", "to_level"
+        ),
+        LoyaltyLevel.values,
+    )
+
+    referrers = [
+        {
+            "customer_id": c.pk,
+            "name": c.name,
+            "referred": c.referred_n,
+            "signed": c.signed_n,
+            "conversion_percent": aftercare_rules.conversion_rate(c.referred_n, c.signed_n),
+        }
+        for c in owned.annotate(
+            referred_n=Count("referred", filter=Q(referred__deleted_at__isnull=True)),
+            signed_n=Count("referred", filter=Q(referred__deleted_at__isnull=True, referred__stage=Stage.SIGNED)),
+        )
+        .filter(referred_n__gt=0)
+        .order_by("-referred_n", "-signed_n", "pk")
+        .only("pk", "name")[:limit]
+    ]
+
+    notice = _aftercare_conf("PAYOUT_NOTICE_DAYS")
+    payouts_due = [
+        {
+            "customer_id": p.contract.customer_id,
+            "customer": p.contract.customer.name,
+            "contract": p.contract.number,
+            "due_date": p.due_date,
+            "amount": p.amount,
+            "late": p.due_date < today,
+        }
+        for p in Payout.objects.filter(
+            contract__customer__in=owned,
+            status__in=[Payout.Status.SCHEDULED, Payout.Status.LATE],
+            due_date__lte=today + dt.timedelta(days=notice),
+        )
+        .select_related("contract", "contract__customer")
+        .order_by("due_date", "pk")[:limit]
+    ]
+    renew = _aftercare_conf("RENEWAL_NOTICE_DAYS")
+    renewals_due = [
+        {
+            "customer_id": c.customer_id,
+            "customer": c.customer.name,
+            "contract": c.number,
+            "name": c.name,
+            "end_date": c.end_date,
+            "amount": c.amount,
+            "days_left": (c.end_date - today).days,
+        }
+        for c in Contract.objects.filter(
+            customer__in=owned, status=Contract.Status.ACTIVE, end_date__lte=today + dt.timedelta(days=renew)
+        )
+        .select_related("customer")
+        .order_by("end_date", "pk")[:limit]
+    ]
+    lapsing = [
+        {"customer_id": pk, "customer": name, "since": since, "tier": tier}
+        for pk, name, since, tier in owned.filter(care__lapsing_since__isnull=False)
+        .order_by("care__lapsing_since", "pk")
+        .values_list("pk", "name", "care__lapsing_since", "value_tier")[:limit]
+    ]
+    costs = _cost_rows(owned, f)
+    return AftercareReport(
+        tiers=tiers,
+        pareto_curve=rules.pareto_curve(revenue.values(), conf("PARETO_CURVE_POINTS")),
+        pareto_top_percent=round(top_share * 100),
+        pareto_share_percent=split.percent,
+        pareto_customers=split.customers,
+        revenue_total=split.total,
+        loyalty=loyalty,
+        loyalty_moves=moves,
+        loyalty_labels={code: str(label) for code, label in LoyaltyLevel.choices},
+        referrers=referrers,
+        payouts_due=payouts_due,
+        renewals_due=renewals_due,
+        lapsing=lapsing,
+        costs=costs,
+        costs_total=sum((c["total"] for c in costs.values()), Decimal(0)),
+    )
