@@ -27,3 +27,11 @@ def api_token_revoke(*, user: User, token_id: int) -> bool:
 
 def audit(actor: User | None, action: str, *, target_type: str = "", target_id: str = "", **detail) -> None:
     AuditEvent.objects.create(actor=actor, action=action, target_type=target_type, target_id=target_id, detail=detail)
+
+
+@transaction.atomic
+def user_change_password(*, user: User, new_password: str) -> None:
+    """Set a new password (already validated by the caller's form) and leave an audit row."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    AuditEvent.objects.create(actor=user, action="password.change", target_type="user", target_id=str(user.pk))

@@ -1,8 +1,36 @@
+"""Login and the home page."""
+
+from __future__ import annotations
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+
+from yixiang.web import selectors
+
+
+def _url_or_none(name: str) -> str | None:
+    """The URL of an optional page that another app may or may not provide."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
+    # A rep's day starts on the agenda, once the pipeline app provides one.
+    agenda = _url_or_none("agenda")
+    if agenda and request.user.is_rep:
+        return redirect(agenda)
+    counts = selectors.stage_counts(request.user)
+    return render(
+        request,
+        "web/home.html",
+        {
+            "stage_counts": counts,
+            "total": sum(c.count for c in counts),
+            "recent_changes": selectors.recent_changes(request.user),
+        },
+    )

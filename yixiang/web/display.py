@@ -1,0 +1,137 @@
+"""Turn customer fields and history rows into readable text in the user's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from yixiang.customers import rules
+from yixiang.customers.models import Customer, CustomerChange
+
+SENSITIVE = {"bank_card": "bank_card_masked", "id_number": "id_number_masked"}
+# History keys that are not model fields.
+_EXTRA_LABELS = {
+    "tags": lambda: _("Tags"),
+    "owner": lambda: _("Owner"),
+    "reason": lambda: _("Reason"),
+    "added": lambda: _("Contact added"),
+    "removed": lambda: _("Contact removed"),
+    "fields": lambda: _("Fields viewed"),
+}
+
+
+def field_label(name: str) -> str:
+    if name in _EXTRA_LABELS:
+        return str(_EXTRA_LABELS[name]())
+    try:
+        label = str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+    return label[:1].upper() + label[1:]
+
+
+def qualification_labels(kind: str, codes: list[str]) -> list[str]:
+    items = dict(rules.QUALIFICATION_ITEMS.get(kind) or rules.QUALIFICATION_ITEMS["individual"])
+    return [items.get(code, code) for code in codes or []]
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return _("Yes") if value else _("No")
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def format_value(name: str, value: Any, *, kind: str = "individual") -> str:
+    """A stored value (current or from history) as text: choice labels, dates, money, lists."""
+    if value is None or value == "" or value == []:
+        return ""
+    if name == "qualification" and isinstance(value, list):
+        return "、".join(qualification_labels(kind, value))
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return _yes_no(value)
+    try:
+        model_field = Customer._meta.get_field(name)
+    except FieldDoesNotExist:
+        return str(value)
+    if model_field.choices:
+        for code, label in model_field.flatchoices:
+            if str(code) == str(value):
+                return str(label)
+        return str(value)
+    internal = model_field.get_internal_type()
+    if internal == "DateField":
+        date = _as_date(value)
+        if date is None:
+            return str(value)
+        if name == "expected_sign_month":
+            return date_format(date, "YEAR_MONTH_FORMAT")
+        return date_format(date, "DATE_FORMAT")
+    if internal == "DecimalField":
+        try:
+            return f"{Decimal(str(value)):,.2f}"
+        except InvalidOperation:
+            return str(value)
+    if internal == "BooleanField":
+        return _yes_no(value)
+    return str(value)
+
+
+def field_value(customer: Customer, name: str) -> str:
+    """The displayed value of a customer's field; sensitive numbers always masked."""
+    if name in SENSITIVE:
+        return getattr(customer, SENSITIVE[name])
+    if name == "region":
+        return str(customer.region) if customer.region_id else ""
+    return format_value(name, getattr(customer, name), kind=customer.kind)
+
+
+@dataclass
+class ChangeLine:
+    label: str
+    old: str = ""
+    new: str = ""
+    text: str = ""
+
+
+@dataclass
+class ChangeView:
+    change: CustomerChange
+    action: str
+    lines: list[ChangeLine] = field(default_factory=list)
+
+
+def describe_change(change: CustomerChange, *, kind: str = "individual") -> ChangeView:
+    """One history row as an action label and readable 'field: old → new' lines."""
+    view = ChangeView(change=change, action=change.get_action_display())
+    data = change.changes if isinstance(change.changes, dict) else {}
+    for key, value in data.items():
+        label = field_label(key)
+        if key == "fields" and isinstance(value, list):
+            view.lines.append(ChangeLine(label=label, text="、".join(field_label(v) for v in value)))
+        elif isinstance(value, list) and len(value) == 2:  # [old, new]
+            old, new = value
+            view.lines.append(
+                ChangeLine(label=label, old=format_value(key, old, kind=kind), new=format_value(key, new, kind=kind))
+            )
+        else:
+            view.lines.append(ChangeLine(label=label, text=format_value(key, value, kind=kind)))
+    return view

@@ -1,0 +1,30 @@
+// Small page behaviours; everything still works without them.
+(function () {
+  "use strict";
+
+  // Qualification checklist: show (and submit) only the items for the selected customer kind.
+  function syncKind(form) {
+    var kindSelect = form.querySelector("select[name=kind]");
+    if (!kindSelect) return;
+    form.querySelectorAll("[data-kind]").forEach(function (group) {
+      var on = group.getAttribute("data-kind") === kindSelect.value;
+      group.hidden = !on;
+      group.querySelectorAll("input").forEach(function (input) { input.disabled = !on; });
+    });
+  }
+
+  // Ask before destructive actions (delete, revoke) that carry data-confirm.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-customer-form]").forEach(function (form) {
+      syncKind(form);
+      form.addEventListener("change", function (event) {
+        if (event.target.name === "kind") syncKind(form);
+      });
+    });
+  });
+})();

@@ -1,0 +1,59 @@
+"""Small template helpers shared by every page: stage badges, query strings, field display."""
+
+from __future__ import annotations
+
+from django import template
+from django.http import QueryDict
+from django.utils.html import format_html
+
+from yixiang.customers.models import Stage
+from yixiang.web import display
+
+register = template.Library()
+
+
+@register.simple_tag
+def stage_badge(stage: int | None) -> str:
+    """A coloured badge for an intent stage; colours go from grey (rejecting) to green (signed)."""
+    if stage is None:
+        return ""
+    try:
+        label = Stage(stage).label
+    except ValueError:
+        return ""
+    css = "signed" if stage == Stage.SIGNED else ("rejecting" if stage == Stage.REJECTING else str(stage))
+    return format_html('<span class="badge stage stage-{}">{}</span>', css, label)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (None or "" removes one)."""
+    request = context.get("request")
+    query: QueryDict = request.GET.copy() if request is not None else QueryDict(mutable=True)
+    for key, value in changes.items():
+        if value is None or value == "":
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return query.urlencode()
+
+
+@register.filter
+def field_value(customer, field_name: str) -> str:
+    return display.field_value(customer, field_name)
+
+
+@register.filter
+def field_label(field_name: str) -> str:
+    return display.field_label(field_name)
+
+
+@register.simple_tag(takes_context=True)
+def nav_active(context, url: str) -> str:
+    """'active' when the current page is ``url`` or below it (the home page only matches itself)."""
+    request = context.get("request")
+    if request is None or not url:
+        return ""
+    if url == "/":
+        return "active" if request.path == "/" else ""
+    return "active" if request.path.startswith(url) else ""
