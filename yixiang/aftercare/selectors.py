@@ -1,0 +1,494 @@
+"""Reads of the after-sale part, always starting from the user's scope (yixiang.accounts.scoping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yixiang.accounts.models import User
+from yixiang.accounts.scoping import access_customer, staff_in_scope, visible_customers
+from yixiang.aftercare import rules
+from yixiang.aftercare.conf import conf
+from yixiang.aftercare.models import (
+    Campaign,
+    CareTask,
+    Contract,
+    CustomerCare,
+    Gift,
+    LifeEvent,
+    Message,
+    Payment,
+    Payout,
+    PayoutIncident,
+    RegionalEvent,
+    Shipment,
+)
+from yixiang.customers import rules as customer_rules
+from yixiang.customers.models import Customer, Stage
+
+SIGNED = Stage.SIGNED
+
+
+def customer_url(customer_id: int) -> str:
+    try:
+        return reverse("customer_detail", args=[customer_id])
+    except NoReverseMatch:  # the customer page lives in another app; fall back to our care list
+        return reverse("care") + f"?customer={customer_id}"
+
+
+# --------------------------------------------------------------------------- care tasks
+
+
+def care_tasks(user: User) -> QuerySet[CareTask]:
+    """Care tasks of the staff in the user's scope, on customers the user may see."""
+    return CareTask.objects.filter(
+        rep__in=staff_in_scope(user), customer__in=visible_customers(user, include_pool=False)
+    ).select_related("customer", "rep")
+
+
+def care_task_access(user: User, task_id: int) -> CareTask:
+    task = care_tasks(user).filter(pk=task_id).first()
+    if task is None:
+        raise Http404("care task not found")
+    return task
+
+
+def care_tasks_between(
+    user: User, start: dt.date, end: dt.date, *, include_done: bool = False, kind: str = "", mine: bool = False
+) -> QuerySet[CareTask]:
+    qs = care_tasks(user).filter(due_on__gte=start, due_on__lte=end)
+    if not include_done:
+        qs = qs.filter(done_at__isnull=True)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if mine:
+        qs = qs.filter(rep=user)
+    return qs.order_by("due_on", "id")
+
+
+def agenda_care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
+    """The user's open care tasks due on or before ``day``, for the pipeline's daily agenda.
+
+    Keys: kind, customer_id, customer_name, title, due_on, overdue_days, suggestion, url (plus id,
+    kind_label and done_url for a "done" button)."""
+    qs = (
+        care_tasks(user)
+        .filter(rep=user, done_at__isnull=True, due_on__lte=day)
+        .order_by("due_on", "id")
+        .values("pk", "kind", "customer_id", "customer__name", "title", "due_on", "suggestion")
+    )
+    labels = dict(CareTask.Kind.choices)
+    return [
+        {
+            "id": row["pk"],
+            "kind": row["kind"],
+            "kind_label": str(labels.get(row["kind"], row["kind"])),
+            "customer_id": row["customer_id"],
+            "customer_name": row["customer__name"],
+            "title": row["title"],
+            "due_on": row["due_on"],
+            "overdue_days": max((day - row["due_on"]).days, 0),
+            "suggestion": row["suggestion"],
+            "url": customer_url(row["customer_id"]),
+            "done_url": reverse("care_task_done", args=[row["pk"]]),
+        }
+        for row in qs
+    ]
+
+
+# --------------------------------------------------------------------------- the calendar
+
+
+@dataclass
+class Occasion:
+    on: dt.date
+    kind: str
+    label: str
+    customer_id: int | None = None
+    customer_name: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+MAX_CALENDAR_DAYS = 62
+
+
+def care_calendar(user: User, start: dt.date, end: dt.date) -> list[Occasion]:
+    """What is coming for the user's customers: birthdays (lunar converted for each year), special
+    days, life events, festivals, payouts and contract ends. Computed, not stored."""
+    end = min(end, start + dt.timedelta(days=MAX_CALENDAR_DAYS))
+    out: list[Occasion] = [
+        Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
+    ]
+    customers = visible_customers(user, include_pool=False)
+    for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):
+        for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end):
+            label = _("Lunar birthday") if c.birthday_calendar == "lunar" else _("Birthday")
+            out.append(Occasion(day, "birthday", label, c.pk, c.name))
+    for c in customers.exclude(special_days="").only("id", "name", "special_days"):
+        for sd in rules.parse_special_days(c.special_days):
+            for day in rules.special_day_occurrences(sd, start, end):
+                out.append(Occasion(day, "special_day", sd.label, c.pk, c.name))
+    for ev in LifeEvent.objects.filter(customer__in=customers).select_related("customer"):
+        for day in rules.yearly_occurrences(ev.on, start, end, recurring=ev.recurring):
+            out.append(Occasion(day, "life_event", ev.get_kind_display(), ev.customer_id, ev.customer.name))
+    for p in Payout.objects.filter(
+        contract__customer__in=customers, due_date__gte=start, due_date__lte=end
+    ).select_related("contract__customer"):
+        out.append(
+            Occasion(
+                p.due_date, "payout", _("Payout %(amount)s yuan") % {"amount": p.amount},
+                p.contract.customer_id, p.contract.customer.name, {"status": p.status},
+            )
+        )  # fmt: skip
+    for c in Contract.objects.filter(
+        customer__in=customers, end_date__gte=start, end_date__lte=end, status=Contract.Status.ACTIVE
+    ).select_related("customer"):
+        out.append(
+            Occasion(
+                c.end_date, "contract_end", _("Contract %(no)s ends") % {"no": c.number}, c.customer_id, c.customer.name
+            )
+        )
+    out.sort(key=lambda o: (o.on, o.kind, o.customer_name))
+    return out
+
+
+# --------------------------------------------------------------------------- one customer
+
+
+def purchases_count(customer: Customer) -> int:
+    """Purchases: contracts (not cancelled) or shipped orders, whichever records more."""
+    contracts = customer.contracts.exclude(status=Contract.Status.CANCELLED).count()
+    shipments = customer.shipments.count()
+    return max(contracts, shipments)
+
+
+def lifecycle_of(customer: Customer) -> str:
+    care = CustomerCare.objects.filter(pk=customer.pk).first()
+    signed_referrals = Customer.objects.filter(referrer=customer, stage=SIGNED, deleted_at__isnull=True).count()
+    score = customer_rules.qualification_score(customer.kind, customer.qualification or [])
+    return rules.lifecycle_step(
+        stage=customer.stage,
+        qualification_percent=score.percent,
+        purchases=purchases_count(customer),
+        signed_referrals=signed_referrals,
+        loyalty=care.loyalty_level if care else "",
+        loyal_min_purchases=conf("LOYAL_MIN_PURCHASES"),
+        prospect_min_stage=conf("PROSPECT_MIN_STAGE"),
+        prospect_min_qualification=conf("PROSPECT_MIN_QUALIFICATION_PERCENT"),
+    )
+
+
+def customer_contracts(customer: Customer) -> QuerySet[Contract]:
+    return customer.contracts.prefetch_related("payouts", "payouts__incident").order_by("-start_date", "-id")
+
+
+def customer_panel(user: User, customer: Customer, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Everything the after-sale panel of the customer page shows."""
+    today = today or timezone.localdate()
+    care = CustomerCare.objects.filter(pk=customer.pk).select_related("tier_override_by").first()
+    tasks = CareTask.objects.filter(customer=customer).select_related("rep").order_by("done_at", "-due_on")[:20]
+    step = lifecycle_of(customer)
+    return {
+        "customer": customer,
+        "care": care,
+        "contracts": list(customer_contracts(customer)),
+        "payments": list(customer.payments.order_by("-paid_on", "-id")[:20]),
+        "shipments": list(customer.shipments.order_by("-shipped_on", "-id")[:20]),
+        "gifts": list(Gift.objects.filter(customer=customer).select_related("rep")[:20]),
+        "life_events": list(LifeEvent.objects.filter(customer=customer)),
+        "loyalty_history": list(customer.loyalty_changes.select_related("by")[:10]),
+        "tier_history": list(customer.tier_changes.select_related("by")[:10]),
+        "tasks": list(tasks),
+        "upcoming": [
+            o for o in care_calendar(user, today, today + dt.timedelta(days=60)) if o.customer_id == customer.pk
+        ],
+        "lifecycle": step,
+        "lifecycle_label": dict(rules.LIFECYCLE_STEPS)[step],
+        "lifecycle_steps": rules.LIFECYCLE_STEPS,
+        "loyalty_levels": rules.LOYALTY_LEVELS,
+        "referrer_types": rules.REFERRER_TYPES,
+        "prerequisites": rules.REFERRAL_PREREQUISITES,
+        "asks": list(customer.referral_asks.select_related("rep")[:10]),
+        "tree": referral_tree(user, customer),
+        "rewards": list(customer.referral_rewards.select_related("referred")),
+    }
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+def referral_tree(user: User, customer: Customer, *, depth: int | None = None) -> dict[str, Any]:
+    """Whom the customer referred, and whom they referred in turn. Customers outside the user's
+    scope appear without name or id (only whether they signed), so nothing leaks."""
+    depth = depth or conf("REFERRAL_TREE_DEPTH")
+    visible_ids: set[int] = set()
+    root = {"id": customer.pk, "name": customer.name, "visible": True, "stage": customer.stage,
+            "signed": customer.stage == SIGNED, "children": []}  # fmt: skip
+    level = {customer.pk: root}
+    seen = {customer.pk}
+    for _i in range(depth):
+        if not level:
+            break
+        rows = list(
+            Customer.objects.filter(referrer_id__in=list(level), deleted_at__isnull=True)
+            .exclude(pk__in=seen)
+            .values("pk", "name", "stage", "referrer_id")
+            .order_by("pk")
+        )
+        ids = [r["pk"] for r in rows]
+        visible_ids |= set(visible_customers(user).filter(pk__in=ids).values_list("pk", flat=True))
+        nxt: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            seen.add(r["pk"])
+            shown = r["pk"] in visible_ids
+            node = {
+                "id": r["pk"] if shown else None,
+                "name": r["name"] if shown else _("(another team's customer)"),
+                "visible": shown,
+                "stage": r["stage"] if shown else None,
+                "signed": r["stage"] == SIGNED,
+                "children": [],
+            }
+            level[r["referrer_id"]]["children"].append(node)
+            nxt[r["pk"]] = node
+        level = nxt
+    direct = root["children"]
+    signed = sum(1 for n in direct if n["signed"])
+    root["referred_count"] = len(direct)
+    root["signed_count"] = signed
+    root["conversion_percent"] = rules.conversion_rate(len(direct), signed)
+    return root
+
+
+def referrer_stats(user: User, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Conversion per referrer (direct referrals) among the customers the user may see."""
+    referrers = (
+        visible_customers(user, include_pool=False)
+        .annotate(
+            referred_n=Count("referred", filter=Q(referred__deleted_at__isnull=True)),
+            signed_n=Count("referred", filter=Q(referred__deleted_at__isnull=True, referred__stage=SIGNED)),
+        )
+        .filter(referred_n__gt=0)
+        .select_related("care")
+        .order_by("-signed_n", "-referred_n", "pk")[:limit]
+    )
+    out = []
+    for c in referrers:
+        care = getattr(c, "care", None)
+        out.append(
+            {
+                "customer": c,
+                "referrer_type": care.get_referrer_type_display() if care and care.referrer_type else "",
+                "referred": c.referred_n,
+                "signed": c.signed_n,
+                "conversion_percent": rules.conversion_rate(c.referred_n, c.signed_n),
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- tiers, Pareto, costs
+
+
+def revenue_by_customer(customers: QuerySet[Customer], *, today: dt.date) -> dict[int, Decimal]:
+    since = today - dt.timedelta(days=conf("TIER_WINDOW_DAYS"))
+    return dict(
+        Payment.objects.filter(customer__in=customers, paid_on__gt=since, paid_on__lte=today)
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+
+
+def pareto_report(user: User, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Share of revenue (over the tier window) from the top 20% of signed customers, overall and per rep."""
+    today = today or timezone.localdate()
+    customers = visible_customers(user, include_pool=False).filter(stage=SIGNED)
+    owners = dict(customers.values_list("pk", "owner_id"))
+    revenue = revenue_by_customer(customers, today=today)
+    top_share = Decimal(conf("PARETO_TOP_SHARE"))
+    per_rep: dict[int, list[Decimal]] = defaultdict(list)
+    for pk, owner_id in owners.items():
+        per_rep[owner_id].append(revenue.get(pk, Decimal(0)))
+    reps = {u.pk: u for u in User.objects.filter(pk__in=list(per_rep))}
+    rows = [
+        {"rep": reps[rid], "split": rules.pareto_split(amounts, top_share)}
+        for rid, amounts in per_rep.items()
+        if rid in reps
+    ]
+    rows.sort(key=lambda r: (-r["split"].total, r["rep"].label))
+    return {
+        "overall": rules.pareto_split([revenue.get(pk, Decimal(0)) for pk in owners], top_share),
+        "per_rep": rows,
+        "top_percent": round(top_share * 100),
+        "window_days": conf("TIER_WINDOW_DAYS"),
+    }
+
+
+def tier_counts(user: User) -> dict[str, int]:
+    qs = visible_customers(user, include_pool=False).filter(stage=SIGNED)
+    counts = dict(qs.values("value_tier").annotate(n=Count("pk")).values_list("value_tier", "n"))
+    return {t: counts.get(t, 0) for t in ("A", "B", "C", "D", "")}
+
+
+def maintenance_costs(user: User, year: int, month: int) -> dict[str, Any]:
+    """Cost of keeping customers in one month: messages sent, calls made, gifts given (yuan)."""
+    from yixiang.pipeline.models import FollowUp
+
+    start, end = rules.month_bounds(year, month)
+    customers = visible_customers(user, include_pool=False)
+    tz = timezone.get_current_timezone()
+    t0 = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    t1 = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    per: dict[int, dict[str, Decimal]] = defaultdict(
+        lambda: {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0)}
+    )
+    for cid, total in (
+        Message.objects.filter(customer__in=customers, status=Message.Status.SENT, sent_at__gte=t0, sent_at__lt=t1)
+        .values("customer_id").annotate(total=Sum("cost")).values_list("customer_id", "total")
+    ):  # fmt: skip
+        per[cid]["messages"] += total or 0
+    per_minute = Decimal(conf("COST_CALL_PER_MINUTE"))
+    default_minutes = conf("CALL_DEFAULT_MINUTES")
+    for cid, minutes in (
+        FollowUp.objects.filter(customer__in=customers, channel="phone", at__gte=t0, at__lt=t1)
+        .values("customer_id").annotate(minutes=Sum(Coalesce("duration_minutes", default_minutes)))
+        .values_list("customer_id", "minutes")
+    ):  # fmt: skip
+        per[cid]["calls"] += per_minute * (minutes or 0)
+    for cid, total in (
+        Gift.objects.filter(customer__in=customers, given_on__gte=start, given_on__lte=end)
+        .values("customer_id").annotate(total=Sum("cost")).values_list("customer_id", "total")
+    ):  # fmt: skip
+        per[cid]["gifts"] += total or 0
+    tiers = dict(customers.filter(pk__in=list(per)).values_list("pk", "value_tier"))
+    names = dict(customers.filter(pk__in=list(per)).values_list("pk", "name"))
+    by_tier: dict[str, dict[str, Decimal]] = {}
+    rows = []
+    for cid, parts in per.items():
+        total = parts["messages"] + parts["calls"] + parts["gifts"]
+        tier = tiers.get(cid, "") or "-"
+        rows.append({"customer_id": cid, "name": names.get(cid, ""), "tier": tier, **parts, "total": total})
+        agg = by_tier.setdefault(
+            tier,
+            {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0), "total": Decimal(0), "customers": 0},
+        )
+        for k in ("messages", "calls", "gifts"):
+            agg[k] += parts[k]
+        agg["total"] += total
+        agg["customers"] += 1
+    rows.sort(key=lambda r: (-r["total"], r["name"]))
+    return {
+        "start": start,
+        "end": end,
+        "customers": rows,
+        "tiers": dict(sorted(by_tier.items())),
+        "total": sum((r["total"] for r in rows), Decimal(0)),
+    }
+
+
+# --------------------------------------------------------------------------- campaigns and events
+
+
+def campaigns(user: User) -> QuerySet[Campaign]:
+    """Campaigns written by staff in the user's scope."""
+    return (
+        Campaign.objects.filter(created_by__in=staff_in_scope(user))
+        .select_related("created_by")
+        .annotate(
+            total_n=Count("messages"),
+            sent_n=Count("messages", filter=Q(messages__status=Message.Status.SENT)),
+            replied_n=Count("messages", filter=Q(messages__replied_at__isnull=False)),
+            cost_sum=Sum("messages__cost"),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def campaign_access(user: User, campaign_id: int) -> Campaign:
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id, created_by__in=staff_in_scope(user))
+        .select_related("created_by")
+        .first()
+    )
+    if campaign is None:
+        raise Http404("campaign not found")
+    return campaign
+
+
+def campaign_messages(user: User, campaign: Campaign) -> QuerySet[Message]:
+    return (
+        campaign.messages.filter(customer__in=visible_customers(user, include_pool=False))
+        .select_related("customer", "rep")
+        .order_by("pk")
+    )
+
+
+def campaign_stats(campaign: Campaign) -> dict[str, Any]:
+    rows = dict(campaign.messages.values("status").annotate(n=Count("pk")).values_list("status", "n"))
+    agg = campaign.messages.aggregate(cost=Sum("cost"), replied=Count("pk", filter=Q(replied_at__isnull=False)))
+    return {
+        "by_status": rows,
+        "cost": agg["cost"] or Decimal(0),
+        "replied": agg["replied"],
+        "total": sum(rows.values()),
+    }
+
+
+def message_access(user: User, message_id: int) -> Message:
+    msg = (
+        Message.objects.filter(
+            pk=message_id,
+            campaign__created_by__in=staff_in_scope(user),
+            customer__in=visible_customers(user, include_pool=False),
+        )
+        .select_related("campaign", "customer")
+        .first()
+    )
+    if msg is None:
+        raise Http404("message not found")
+    return msg
+
+
+def regional_events(user: User) -> QuerySet[RegionalEvent]:
+    return RegionalEvent.objects.filter(created_by__in=staff_in_scope(user)).select_related("region", "created_by")
+
+
+def contract_access(user: User, contract_id: int, *, for_change: bool = False) -> Contract:
+    contract = Contract.objects.filter(pk=contract_id).only("pk", "customer_id").first()
+    if contract is None:
+        raise Http404("contract not found")
+    access_customer(user, contract.customer_id, for_change=for_change)
+    return Contract.objects.select_related("customer").get(pk=contract_id)
+
+
+def incident_access(user: User, incident_id: int) -> PayoutIncident:
+    incident = PayoutIncident.objects.select_related("payout__contract__customer").filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404("incident not found")
+    access_customer(user, incident.payout.contract.customer_id, for_change=True)
+    return incident
+
+
+def payout_access(user: User, payout_id: int) -> Payout:
+    payout = Payout.objects.select_related("contract__customer").filter(pk=payout_id).first()
+    if payout is None:
+        raise Http404("payout not found")
+    access_customer(user, payout.contract.customer_id, for_change=True)
+    return payout
+
+
+def last_purchase(customer: Customer) -> dt.date | None:
+    paid = customer.payments.aggregate(last=Max("paid_on"))["last"]
+    shipped = Shipment.objects.filter(customer=customer).aggregate(last=Max("shipped_on"))["last"]
+    return rules.last_activity([paid, shipped])
