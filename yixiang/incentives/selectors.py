@@ -1,0 +1,146 @@
+"""Reads of the incentive scheme, always through the reader's staff scope.
+
+A person sees their own statement, a lead the team's, a director the region's, an admin all
+(``accounts.scoping.staff_in_scope``). The month itself is computed for the whole company (the
+funding order is company-wide), then cut down to the scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from yixiang.accounts.models import User
+from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.incentives import display, rules
+from yixiang.incentives.engine import Engine
+from yixiang.incentives.models import Assessment, DevelopedCustomer, SchemeVersion
+
+
+@dataclass
+class LineView:
+    kind: str
+    kind_label: str
+    customer_id: int | None
+    customer_name: str
+    amount: int
+    reason: str
+    funding: str | None
+    funding_label: str
+    held_back: int
+    refers_to: dt.date | None
+
+
+@dataclass
+class StatementView:
+    user_id: int
+    username: str
+    name: str
+    role: str
+    role_label: str
+    threshold: int | None
+    valid_customers: int
+    total: int
+    lines: list[LineView]
+    on_probation: bool
+    performance_pay: int | None
+    target: int | None
+    target_late: bool
+    approved_target: int | None
+    backlog_in: int
+    backlog_out: int
+
+
+@dataclass
+class MonthView:
+    month: dt.date
+    closed: bool
+    version: str
+    statements: list[StatementView] = field(default_factory=list)
+    funding: rules.Funding | None = None  # company-wide: administrators only
+
+
+def _line_view(line: rules.Line) -> LineView:
+    return LineView(
+        kind=line.kind,
+        kind_label=display.kind_label(line.kind),
+        customer_id=line.customer_id,
+        customer_name=line.customer_name,
+        amount=line.amount,
+        reason=display.reason_text(line),
+        funding=line.funding,
+        funding_label=display.funding_label(line.funding),
+        held_back=line.held_back,
+        refers_to=line.refers_to,
+    )
+
+
+def month_statements(*, fetched_by: User, month: dt.date, engine: Engine | None = None) -> MonthView:
+    """The month's statements the reader may see (raises engine.NoScheme without a version)."""
+    engine = engine or Engine()
+    month = rules.month_start(month)
+    result = engine.result(month)
+    version = engine.version(month)
+    statements = result.statements
+    if not fetched_by.is_admin_role:
+        allowed = set(staff_in_scope(fetched_by).values_list("pk", flat=True))
+        statements = [s for s in statements if s.user_id in allowed]
+    names = dict(User.objects.filter(pk__in=[s.user_id for s in statements]).values_list("pk", "display_name"))
+    views = [
+        StatementView(
+            user_id=s.user_id,
+            username=s.username,
+            name=names.get(s.user_id) or s.username,
+            role=s.role,
+            role_label=display.role_label(s.role),
+            threshold=s.threshold,
+            valid_customers=s.valid_customers,
+            total=s.total,
+            lines=[_line_view(x) for x in s.lines],
+            on_probation=s.on_probation,
+            performance_pay=s.performance_pay,
+            target=s.target,
+            target_late=s.target_late,
+            approved_target=s.approved_target,
+            backlog_in=s.backlog_in,
+            backlog_out=s.backlog_out,
+        )
+        for s in statements
+    ]
+    return MonthView(
+        month=month,
+        closed=engine.is_closed(month),
+        version=version.name,
+        statements=views,
+        funding=result.funding if fetched_by.is_admin_role else None,
+    )
+
+
+def scheme_versions() -> QuerySet[SchemeVersion]:
+    return SchemeVersion.objects.order_by("-valid_from")
+
+
+def assessments_for(*, fetched_by: User, month: dt.date) -> QuerySet[Assessment]:
+    return (
+        Assessment.objects.filter(month=rules.month_start(month), user__in=staff_in_scope(fetched_by))
+        .select_related("user", "user__team")
+        .order_by("user__username")
+    )
+
+
+def developed_for(*, fetched_by: User, month: dt.date) -> QuerySet[DevelopedCustomer]:
+    """Customers developed in the month, or found faked in it, among the reader's customers."""
+    month = rules.month_start(month)
+    return (
+        DevelopedCustomer.objects.filter(Q(month=month) | Q(faked_found_month=month))
+        .filter(customer__in=visible_customers(fetched_by, include_pool=True, include_deleted=True))
+        .select_related("customer", "developer")
+        .order_by("reported_on", "id")
+    )
+
+
+def keeps_inputs(user: User) -> bool:
+    """Whether the user keeps the monthly inputs (directors for their region, administrators)."""
+    return user.is_admin_role or user.is_director

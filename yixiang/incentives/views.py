@@ -1,0 +1,329 @@
+"""Incentive pages: statements (+ .xlsx), closing a month, scheme versions, the monthly inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yixiang.accounts.models import AuditEvent
+from yixiang.accounts.scoping import staff_in_scope
+from yixiang.errors import DomainError, ValidationFailed
+from yixiang.incentives import rules, selectors, services
+from yixiang.incentives.engine import Engine, NoScheme, to_scheme
+from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, SchemeVersionForm
+
+
+def _month_param(request: HttpRequest) -> dt.date:
+    raw = request.GET.get("month") or request.POST.get("month") or ""
+    try:
+        return rules.parse_month(raw)
+    except ValueError:
+        return rules.month_start(timezone.localdate())
+
+
+def _month_nav(month: dt.date) -> dict:
+    return {
+        "month": month,
+        "month_text": month.strftime("%Y-%m"),
+        "prev_month": rules.add_months(month, -1).strftime("%Y-%m"),
+        "next_month": rules.add_months(month, 1).strftime("%Y-%m"),
+    }
+
+
+def _require_keeper(request: HttpRequest) -> None:
+    # Not theirs to see: the same 404 as a page that does not exist.
+    if not selectors.keeps_inputs(request.user):
+        raise Http404
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not request.user.is_admin_role:
+        raise Http404
+
+
+@login_required
+def statements(request: HttpRequest) -> HttpResponse:
+    month = _month_param(request)
+    ctx = {**_month_nav(month), "keeps_inputs": selectors.keeps_inputs(request.user)}
+    try:
+        ctx["view"] = selectors.month_statements(fetched_by=request.user, month=month)
+    except NoScheme as exc:
+        ctx["no_scheme"] = exc.message
+    template = "incentives/_statements.html" if request.headers.get("HX-Request") else "incentives/statements.html"
+    return render(request, template, ctx)
+
+
+@login_required
+def statements_xlsx(request: HttpRequest) -> HttpResponse:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    month = _month_param(request)
+    try:
+        view = selectors.month_statements(fetched_by=request.user, month=month)
+    except NoScheme as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('incentive_statements')}?month={month:%Y-%m}")
+    wb = Workbook()
+    summary = wb.active
+    summary.title = _("Statements")
+    summary.append(
+        [
+            _("Month"),
+            _("User"),
+            _("Name"),
+            _("Role"),
+            _("Threshold"),
+            _("Valid customers"),
+            _("Total (yuan)"),
+            _("Target filed late"),
+        ]
+    )
+    lines = wb.create_sheet(_("Lines"))
+    lines.append(
+        [
+            _("Month"),
+            _("User"),
+            _("Kind"),
+            _("Customer ID"),
+            _("Customer"),
+            _("Amount (yuan)"),
+            _("Funding source"),
+            _("Held back (yuan)"),
+            _("Settles month"),
+            _("Reason"),
+        ]
+    )
+    for s in view.statements:
+        summary.append(
+            [
+                view.month.strftime("%Y-%m"),
+                s.username,
+                s.name,
+                s.role_label,
+                s.threshold,
+                s.valid_customers,
+                s.total,
+                _("yes") if s.target_late else "",
+            ]
+        )
+        for line in s.lines:
+            lines.append(
+                [
+                    view.month.strftime("%Y-%m"),
+                    s.username,
+                    line.kind_label,
+                    line.customer_id,
+                    line.customer_name,
+                    line.amount,
+                    line.funding_label,
+                    line.held_back or None,
+                    line.refers_to.strftime("%Y-%m") if line.refers_to else None,
+                    line.reason,
+                ]
+            )
+    for sheet in (summary, lines):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+    buf = BytesIO()
+    wb.save(buf)
+    AuditEvent.objects.create(
+        actor=request.user,
+        action="incentive_statements_exported",
+        target_type="incentive_month",
+        target_id=month.strftime("%Y-%m"),
+        detail={"statements": len(view.statements)},
+    )
+    response = HttpResponse(
+        buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="incentives-{month:%Y-%m}.xlsx"'
+    return response
+
+
+@login_required
+@require_POST
+def month_close(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    month = _month_param(request)
+    try:
+        services.month_close(actor=request.user, month=month)
+        messages.success(request, _("%(month)s is closed: its statements are frozen.") % {"month": f"{month:%Y-%m}"})
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{reverse('incentive_statements')}?month={month:%Y-%m}")
+
+
+# --- Scheme versions --------------------------------------------------------------------------------
+
+
+@login_required
+def versions(request: HttpRequest) -> HttpResponse:
+    """Everyone may read the scheme they are assessed by; administrators edit it."""
+    rows = [
+        {
+            "version": v,
+            "penalties": rules.format_penalties({int(k): p for k, p in v.penalties.items()}),
+            "reward_steps": rules.format_reward_steps({int(k): p for k, p in v.reward_steps.items()}),
+        }
+        for v in selectors.scheme_versions()
+    ]
+    return render(request, "incentives/versions.html", {"rows": rows, "can_edit": request.user.is_admin_role})
+
+
+_FORM_FIELD = {"penalties": "penalties_text", "reward_steps": "reward_steps_text"}
+
+
+@login_required
+def version_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_admin(request)
+    version = get_object_or_404(selectors.scheme_versions(), pk=pk) if pk else None
+    form = SchemeVersionForm(request.POST or None, instance=version)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.scheme_version_save(actor=request.user, data=form.service_data(), version=version)
+        except ValidationFailed as exc:
+            for field, errors in exc.errors.items():
+                name = _FORM_FIELD.get(field, field)
+                for e in errors:
+                    form.add_error(name if name in form.fields else None, e)
+        else:
+            messages.success(request, _("The scheme version is saved."))
+            return redirect("incentive_versions")
+    return render(request, "incentives/version_form.html", {"form": form, "version": version})
+
+
+# --- Monthly inputs ------------------------------------------------------------------------------------
+
+
+def _thresholds(month: dt.date) -> tuple[int, ...]:
+    try:
+        return to_scheme(Engine().version(month)).thresholds
+    except NoScheme:
+        return ()
+
+
+@login_required
+def assessments(request: HttpRequest) -> HttpResponse:
+    _require_keeper(request)
+    month = _month_param(request)
+    staff = staff_in_scope(request.user).order_by("username")
+    form = AssessmentForm(request.POST or None, staff=staff, thresholds=_thresholds(month))
+    if request.method == "POST":
+        if request.POST.get("action") == "copy":
+            n = services.assessments_copy_forward(actor=request.user, month=month)
+            messages.success(request, _("%(n)s rows copied from the month before.") % {"n": n})
+            return redirect(f"{reverse('incentive_assessments')}?month={month:%Y-%m}")
+        if request.POST.get("action") == "delete":
+            try:
+                services.assessment_delete(actor=request.user, assessment_id=int(request.POST.get("id") or 0))
+            except ValueError:
+                raise Http404 from None
+            return redirect(f"{reverse('incentive_assessments')}?month={month:%Y-%m}")
+        if form.is_valid():
+            try:
+                services.assessment_save(
+                    actor=request.user,
+                    user_id=form.cleaned_data["user"].pk,
+                    month=month,
+                    threshold=form.cleaned_data["threshold"],
+                    performance_pay=form.cleaned_data["performance_pay"],
+                    target=form.cleaned_data["target"],
+                    on_probation=form.probation(),
+                )
+            except ValidationFailed as exc:
+                for field, errors in exc.errors.items():
+                    for e in errors:
+                        form.add_error(field if field in form.fields else None, e)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The row is filed."))
+                return redirect(f"{reverse('incentive_assessments')}?month={month:%Y-%m}")
+    version = None
+    try:
+        version = Engine().version(month)
+    except NoScheme:
+        pass
+    due = (
+        rules.target_due(month, version.target_due_day, version.target_due_time, timezone.get_current_timezone())
+        if version
+        else None
+    )
+    rows = [
+        {"row": r, "late": rules.filed_late(r.target_filed_at, due) if due else False}
+        for r in selectors.assessments_for(fetched_by=request.user, month=month)
+    ]
+    ctx = {**_month_nav(month), "rows": rows, "form": form, "due": due, "version": version}
+    return render(request, "incentives/assessments.html", ctx)
+
+
+@login_required
+def developed(request: HttpRequest) -> HttpResponse:
+    _require_keeper(request)
+    month = _month_param(request)
+    staff = staff_in_scope(request.user).order_by("username")
+    form = DevelopedForm(request.POST or None, staff=staff)
+    faked_form = FakedForm(request.POST or None)
+    back = redirect(f"{reverse('incentive_developed')}?month={month:%Y-%m}")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "derive":
+                n = services.developed_customers_derive(actor=request.user, month=month)
+                messages.success(request, _("%(n)s customers recorded from their first payment.") % {"n": n})
+                return back
+            if action in ("faked", "unfaked", "delete"):
+                developed_id = int(request.POST.get("id") or 0)
+                if action == "faked" and faked_form.is_valid():
+                    services.developed_customer_mark_faked(
+                        actor=request.user,
+                        developed_id=developed_id,
+                        found_month=faked_form.cleaned_data["found_month"],
+                        note=faked_form.cleaned_data["note"],
+                    )
+                elif action == "unfaked":
+                    services.developed_customer_unmark_faked(actor=request.user, developed_id=developed_id)
+                elif action == "delete":
+                    services.developed_customer_delete(actor=request.user, developed_id=developed_id)
+                return back
+            if form.is_valid():
+                services.developed_customer_record(
+                    actor=request.user,
+                    customer_id=form.cleaned_data["customer_id"],
+                    developer_id=form.cleaned_data["developer"].pk,
+                    month=month,
+                    reported_on=form.cleaned_data["reported_on"],
+                )
+                messages.success(request, _("The developed customer is recorded."))
+                return back
+        except ValueError:
+            raise Http404 from None
+        except Http404:
+            form.add_error("customer_id", _("No such customer among yours."))
+        except ValidationFailed as exc:
+            for field, errors in exc.errors.items():
+                for e in errors:
+                    form.add_error(field if field in form.fields else None, e)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return back
+    rows = selectors.developed_for(fetched_by=request.user, month=month)
+    ctx = {
+        **_month_nav(month),
+        "rows": rows,
+        "form": form,
+        "faked_form": FakedForm(),
+        "is_admin": request.user.is_admin_role,
+    }
+    return render(request, "incentives/developed.html", ctx)
