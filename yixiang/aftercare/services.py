@@ -665,6 +665,8 @@ def tier_override(*, actor: User, customer: Customer, tier: str, reason: str) ->
     current, funds = Customer.objects.values_list("value_tier", "funds_available").get(pk=customer.pk)
     if tier:
         effective = tier
+    elif care.computed_tier:  # back to the last computation; the daily run refreshes it
+        effective = care.computed_tier
     else:
         revenue, opportunities = tier_inputs([customer.pk], today=_today())[customer.pk]
         effective = rules.value_tier(revenue, funds, opportunities, tier_thresholds())

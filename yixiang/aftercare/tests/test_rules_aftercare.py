@@ -92,12 +92,20 @@ def test_referral_prerequisites():
 
 def test_channel_follows_preference_then_fallback():
     fb = ["sms", "email", "wechat"]
-    assert rules.resolve_channel("email", phone=True, email=True, wechat=False, robot_ready=False, fallback=fb) == "email"
-    assert rules.resolve_channel("email", phone=True, email=False, wechat=False, robot_ready=False, fallback=fb) == "sms"
+    assert (
+        rules.resolve_channel("email", phone=True, email=True, wechat=False, robot_ready=False, fallback=fb) == "email"
+    )
+    assert (
+        rules.resolve_channel("email", phone=True, email=False, wechat=False, robot_ready=False, fallback=fb) == "sms"
+    )
     assert rules.resolve_channel("phone", phone=True, email=True, wechat=False, robot_ready=False, fallback=fb) == "sms"
-    assert rules.resolve_channel("wechat", phone=False, email=True, wechat=True, robot_ready=True, fallback=fb) == "wechat"
+    assert (
+        rules.resolve_channel("wechat", phone=False, email=True, wechat=True, robot_ready=True, fallback=fb) == "wechat"
+    )
     # WeChat needs the robot configured.
-    assert rules.resolve_channel("wechat", phone=False, email=True, wechat=True, robot_ready=False, fallback=fb) == "email"
+    assert (
+        rules.resolve_channel("wechat", phone=False, email=True, wechat=True, robot_ready=False, fallback=fb) == "email"
+    )
     assert rules.resolve_channel("visit", phone=False, email=False, wechat=False, robot_ready=True, fallback=fb) is None
 
 

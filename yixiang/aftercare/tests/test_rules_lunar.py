@@ -9,7 +9,13 @@ from yixiang.aftercare import rules
 D = dt.date
 
 # 春节 (正月初一) and 中秋 (八月十五), from the published calendars.
-SPRING_FESTIVAL = {2020: D(2020, 1, 25), 2023: D(2023, 1, 22), 2024: D(2024, 2, 10), 2025: D(2025, 1, 29), 2026: D(2026, 2, 17)}
+SPRING_FESTIVAL = {
+    2020: D(2020, 1, 25),
+    2023: D(2023, 1, 22),
+    2024: D(2024, 2, 10),
+    2025: D(2025, 1, 29),
+    2026: D(2026, 2, 17),
+}
 MID_AUTUMN = {2023: D(2023, 9, 29), 2024: D(2024, 9, 17), 2025: D(2025, 10, 6), 2026: D(2026, 9, 25)}
 DRAGON_BOAT = {2024: D(2024, 6, 10), 2025: D(2025, 5, 31)}
 LANTERN = {2025: D(2025, 2, 12)}
@@ -92,13 +98,17 @@ def test_leap_month_birthday_uses_the_leap_month_only_when_the_year_has_it():
     born = D(2025, 7, 25)
     assert rules.solar_to_lunar(born) == rules.LunarDate(6, 1, True)
     assert rules.lunar_to_solar(2026, 6, 1, leap=True) == rules.lunar_to_solar(2026, 6, 1)  # no leap 6th month
-    assert rules.birthday_occurrences(born, "lunar", D(2026, 1, 1), D(2026, 12, 31)) == [rules.lunar_to_solar(2026, 6, 1)]
+    assert rules.birthday_occurrences(born, "lunar", D(2026, 1, 1), D(2026, 12, 31)) == [
+        rules.lunar_to_solar(2026, 6, 1)
+    ]
     # 1987 had a leap 6th month too: there the leap month is used.
     assert rules.lunar_to_solar(1987, 6, 1, leap=True) != rules.lunar_to_solar(1987, 6, 1)
 
 
 def test_special_days_parsed_from_archive_text():
-    parsed = rules.parse_special_days("结婚纪念日 2010-05-20\n农历 8-3 母亲生日\n随便写的一行\n孩子生日：3月5日\n坏日期 2-30")
+    parsed = rules.parse_special_days(
+        "结婚纪念日 2010-05-20\n农历 8-3 母亲生日\n随便写的一行\n孩子生日：3月5日\n坏日期 2-30"
+    )
     assert parsed == [
         rules.SpecialDay("结婚纪念日", 5, 20, False, 2010),
         rules.SpecialDay("母亲生日", 8, 3, True, None),

@@ -115,7 +115,9 @@ def test_renewal_task_thirty_days_before_the_end(contract, org):
 
 
 def test_payments_and_shipments_recorded(contract, org):
-    p = services.payment_record(actor=org.rep, customer=contract.customer, paid_on=D(2025, 1, 2), amount="7950", contract=contract)
+    p = services.payment_record(
+        actor=org.rep, customer=contract.customer, paid_on=D(2025, 1, 2), amount="7950", contract=contract
+    )
     s = services.shipment_record(actor=org.rep, customer=contract.customer, shipped_on=D(2025, 1, 5), order_no="SO-1")
     assert p.amount == Decimal("7950.00") and s.order_no == "SO-1"
     other = org.customer(org.rep, "别人")
