@@ -91,7 +91,8 @@ def _field_groups(customer: Customer) -> list[dict[str, Any]]:
             }
             for n in names
         ]
-        groups.append({"key": key, "title": title, "rows": rows})
+        empty = not any(r["value"] for r in rows)
+        groups.append({"key": key, "title": title, "rows": rows, "empty": empty})
     return groups
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 
 from yixiang.web import selectors
@@ -34,3 +35,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "recent_changes": selectors.recent_changes(request.user),
         },
     )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Browsers ask for /favicon.ico whatever the page links; resolved per request because the
+    # hashed static name only exists after collectstatic.
+    return redirect(static("img/favicon.svg"))

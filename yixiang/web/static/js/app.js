@@ -19,6 +19,18 @@
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
 
+  // A panel loaded from another part of the app says so when it fails, instead of "Loading…" forever.
+  document.addEventListener("htmx:responseError", function (event) {
+    var slot = event.detail.elt;
+    var message = slot && slot.getAttribute && slot.getAttribute("data-panel-error");
+    if (message) {
+      var p = document.createElement("p");
+      p.className = "error";
+      p.textContent = message;
+      slot.replaceChildren(p);
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-customer-form]").forEach(function (form) {
       syncKind(form);
