@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "PARETO_CURVE_POINTS": 50,
     # Figures over time show at most this many weeks or months (the latest ones).
     "REPORT_MAX_PERIODS": 26,
+    # Incentive totals cover at most this many months (the latest of the period).
+    "REPORT_MAX_MONTHS": 12,
     # --- Daily digest
     "DIGEST_DEFAULT_TIME": "08:30",
     "DIGEST_DEFAULT_CHANNELS": ["email"],

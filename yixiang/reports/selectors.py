@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -594,4 +594,392 @@ def aftercare(*, user: User, f: ReportFilters, today: dt.date | None = None) -> 
         lapsing=lapsing,
         costs=costs,
         costs_total=sum((c["total"] for c in costs.values()), Decimal(0)),
+    )
+
+
+# --- Incentives -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonTotals:
+    user_id: int
+    name: str
+    region: str
+    totals: list[int]  # one per month, in yuan (signed)
+
+    @property
+    def total(self) -> int:
+        return sum(self.totals)
+
+
+@dataclass
+class IncentivesReport:
+    months: list[dt.date]
+    missing_months: list[dt.date]  # no scheme version in force
+    people: list[PersonTotals]
+    regions: dict[str, list[int]]
+    fund: list[dict[str, Any]] | None  # penalty fund per month: company-wide, administrators only
+
+
+def month_starts(first: dt.date, last: dt.date, limit: int) -> list[dt.date]:
+    return rules.buckets(first, last, "month")[-limit:]
+
+
+def incentives(*, user: User, f: ReportFilters) -> IncentivesReport:
+    """Monthly statement totals per person and region for the months of the period, read from the
+    incentive app's statements (yixiang.incentives.selectors.month_statements), and the penalty fund."""
+    from yixiang.incentives.engine import Engine, NoScheme
+    from yixiang.incentives.selectors import month_statements
+
+    staff = {u.pk: u for u in selected_staff(user, f)}
+    months = month_starts(f.date_from, f.date_to, conf("REPORT_MAX_MONTHS"))
+    engine = Engine()
+    people: dict[int, PersonTotals] = {}
+    regions: dict[str, list[int]] = {}
+    fund: list[dict[str, Any]] = []
+    missing: list[dt.date] = []
+    shown: list[dt.date] = []
+    for m in months:
+        try:
+            view = month_statements(fetched_by=user, month=m, engine=engine)
+        except NoScheme:
+            missing.append(m)
+            continue
+        i = len(shown)
+        shown.append(m)
+        for s in view.statements:
+            u = staff.get(s.user_id)
+            if u is None:
+                continue
+            region = _region_of(u)[1] or _("No region")
+            person = people.setdefault(s.user_id, PersonTotals(s.user_id, s.name, region, []))
+            person.totals += [0] * (i + 1 - len(person.totals))
+            person.totals[i] += s.total
+            row = regions.setdefault(region, [])
+            row += [0] * (i + 1 - len(row))
+            row[i] += s.total
+        if view.funding is not None:
+            fund.append({"month": m.isoformat(), "closed": view.closed, **asdict(view.funding)})
+    for p in people.values():
+        p.totals += [0] * (len(shown) - len(p.totals))
+    for row in regions.values():
+        row += [0] * (len(shown) - len(row))
+    return IncentivesReport(
+        months=shown,
+        missing_months=missing,
+        people=sorted(people.values(), key=lambda p: (p.region, -p.total, p.name)),
+        regions=dict(sorted(regions.items())),
+        fund=fund if user.is_admin_role else None,
+    )
+
+
+# --- The user's own agenda: daily digest and calendar feed ---------------------------------------
+
+# Care tasks about payouts and renewals are listed from the contracts themselves.
+_CONTRACT_TASK_KINDS = ("payout_notice", "payout_late", "renewal")
+
+
+def site_link(name: str, *args: Any) -> str:
+    """An absolute link into the site (for e-mails, robots and calendars), or "" if the page is absent."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def own_payouts(user: User, *, until: dt.date, since: dt.date | None = None) -> QuerySet:
+    """Unpaid payouts on the contracts of the user's own customers, due up to ``until``."""
+    from yixiang.aftercare.models import Payout
+
+    qs = Payout.objects.filter(
+        contract__customer__in=visible_customers(user, include_pool=False).filter(owner=user),
+        status__in=[Payout.Status.SCHEDULED, Payout.Status.LATE],
+        due_date__lte=until,
+    )
+    if since is not None:
+        qs = qs.filter(due_date__gte=since)
+    return qs.select_related("contract", "contract__customer").order_by("due_date", "pk")
+
+
+def own_renewals(user: User, *, until: dt.date, since: dt.date | None = None) -> QuerySet:
+    """Active contracts of the user's own customers that end by ``until`` (renewal talks due)."""
+    from yixiang.aftercare.models import Contract
+
+    qs = Contract.objects.filter(
+        customer__in=visible_customers(user, include_pool=False).filter(owner=user),
+        status=Contract.Status.ACTIVE,
+        end_date__lte=until,
+    )
+    if since is not None:
+        qs = qs.filter(end_date__gte=since)
+    return qs.select_related("customer").order_by("end_date", "pk")
+
+
+@dataclass
+class Digest:
+    day: dt.date
+    title: str
+    sections: list[rules.DigestSection]
+
+    @property
+    def count(self) -> int:
+        return sum(len(s.lines) + s.more for s in self.sections)
+
+    @property
+    def empty(self) -> bool:
+        return self.count == 0
+
+
+def _capped(section: rules.DigestSection, lines: list[str], cap: int) -> rules.DigestSection:
+    section.lines, section.more = lines[:cap], max(len(lines) - cap, 0)
+    return section
+
+
+def digest_for(*, user: User, day: dt.date) -> Digest:
+    """The user's agenda for ``day``: due and overdue customers (the pipeline's agenda), planned
+    visits, care events (the after-sale care tasks), payouts and renewals coming up."""
+    from yixiang.pipeline.selectors import agenda_items, care_items, visits_for_day
+
+    cap = conf("DIGEST_MAX_ITEMS")
+    due = []
+    for item in agenda_items(user=user, day=day):
+        if not item.is_due:
+            continue
+        text = f"{item.customer_name} · {item.stage_label}"
+        if item.overdue_days:
+            text += " · " + _("%(days)d days overdue") % {"days": item.overdue_days}
+        if item.suggest_after:
+            text += " · " + _("after %(time)s") % {"time": item.suggest_after}
+        due.append(text)
+    visits = [
+        f"{timezone.localtime(v.at):%H:%M} {v.customer.name} · {v.place}" + (f" · {v.purpose}" if v.purpose else "")
+        for v in visits_for_day(user=user, day=day)
+    ]
+    care = [
+        f"{c['customer_name']} · {c['title']}"
+        for c in care_items(user=user, day=day)
+        if c.get("kind") not in _CONTRACT_TASK_KINDS
+    ]
+    payouts = [
+        f"{p.due_date:%m-%d} {p.contract.customer.name} · {p.contract.number} · ¥{p.amount:,.0f}"
+        + (" · " + _("late") if p.due_date < day else "")
+        for p in own_payouts(user, until=day + dt.timedelta(days=_aftercare_conf("PAYOUT_NOTICE_DAYS")))
+    ]
+    renewals = [
+        f"{c.end_date:%m-%d} {c.customer.name} · {c.number} {c.name}"
+        for c in own_renewals(user, until=day + dt.timedelta(days=_aftercare_conf("RENEWAL_NOTICE_DAYS")))
+    ]
+    sections = [
+        _capped(rules.DigestSection("due", _("Customers due today")), due, cap),
+        _capped(rules.DigestSection("visits", _("Visits")), visits, cap),
+        _capped(rules.DigestSection("care", _("Care events")), care, cap),
+        _capped(rules.DigestSection("payouts", _("Payouts coming up")), payouts, cap),
+        _capped(rules.DigestSection("renewals", _("Renewals due")), renewals, cap),
+    ]
+    title = _("Yixiang · today's agenda for %(name)s, %(date)s") % {"name": user.label, "date": day.isoformat()}
+    return Digest(day=day, title=title, sections=sections)
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    uid: str
+    summary: str
+    day: dt.date | None = None  # an all-day event …
+    start: dt.datetime | None = None  # … or a timed one
+    minutes: int = 60
+    description: str = ""
+    location: str = ""
+    url: str = ""
+    category: str = ""
+
+
+def calendar_events(*, user: User, today: dt.date | None = None) -> list[CalendarEvent]:
+    """The user's own planned work around today: next contacts due, planned visits, care events,
+    payouts and renewals — only customers the user owns and may see."""
+    from yixiang.aftercare.models import CareTask
+    from yixiang.pipeline.models import VisitPlan
+
+    today = today or timezone.localdate()
+    first = today - dt.timedelta(days=conf("CALENDAR_PAST_DAYS"))
+    last = today + dt.timedelta(days=conf("CALENDAR_FUTURE_DAYS"))
+    mine = visible_customers(user, include_pool=False).filter(owner=user)
+    labels = dict(Stage.choices)
+    events: list[CalendarEvent] = []
+    for pk, name, stage, due, phone in mine.filter(next_due_on__gte=first, next_due_on__lte=last).values_list(
+        "pk", "name", "stage", "next_due_on", "phone"
+    ):
+        events.append(
+            CalendarEvent(
+                uid=f"due-{pk}",
+                summary=_("Contact %(name)s (%(stage)s)") % {"name": name, "stage": labels.get(stage, stage)},
+                day=due,
+                description=phone,
+                url=site_link("customer_detail", pk),
+                category="follow-up",
+            )
+        )
+    for v in (
+        VisitPlan.objects.filter(
+            rep=user, customer__in=mine, status=VisitPlan.Status.PLANNED, at__gte=start_of(first), at__lt=start_of(last)
+        )
+        .select_related("customer")
+        .order_by("at")
+    ):
+        events.append(
+            CalendarEvent(
+                uid=f"visit-{v.pk}",
+                summary=_("Visit %(name)s") % {"name": v.customer.name},
+                start=v.at,
+                description="\n".join(x for x in (v.purpose, v.person, v.materials) if x),
+                location=v.place,
+                url=site_link("customer_detail", v.customer_id),
+                category="visit",
+            )
+        )
+    for t in (
+        CareTask.objects.filter(rep=user, customer__in=mine, done_at__isnull=True, due_on__gte=first, due_on__lte=last)
+        .exclude(kind__in=_CONTRACT_TASK_KINDS)
+        .select_related("customer")
+        .order_by("due_on", "pk")
+    ):
+        events.append(
+            CalendarEvent(
+                uid=f"care-{t.pk}",
+                summary=f"{t.customer.name} · {t.title}",
+                day=t.due_on,
+                description=t.suggestion,
+                url=site_link("customer_detail", t.customer_id),
+                category="care",
+            )
+        )
+    for p in own_payouts(user, until=last, since=first):
+        events.append(
+            CalendarEvent(
+                uid=f"payout-{p.pk}",
+                summary=_("Payout %(amount)s to %(name)s")
+                % {"amount": f"¥{p.amount:,.0f}", "name": p.contract.customer.name},
+                day=p.due_date,
+                description=f"{p.contract.number} {p.contract.name}",
+                url=site_link("customer_detail", p.contract.customer_id),
+                category="payout",
+            )
+        )
+    notice = dt.timedelta(days=_aftercare_conf("RENEWAL_NOTICE_DAYS"))
+    for c in own_renewals(user, until=last + notice, since=first + notice):
+        events.append(
+            CalendarEvent(
+                uid=f"renewal-{c.pk}",
+                summary=_("Renewal talk: %(name)s (contract ends %(date)s)")
+                % {"name": c.customer.name, "date": c.end_date.isoformat()},
+                day=c.end_date - notice,
+                description=f"{c.number} {c.name}",
+                url=site_link("customer_detail", c.customer_id),
+                category="renewal",
+            )
+        )
+    return events
+
+
+# --- The weekly one-pager -------------------------------------------------------------------------
+
+
+@dataclass
+class WeeklyReport:
+    monday: dt.date
+    sunday: dt.date
+    subject: str
+    funnel_start: FunnelReport
+    funnel_end: FunnelReport
+    members: list[Any]  # yixiang.pipeline.selectors.MemberReview, one per rep
+    totals: dict[str, Any]
+    payouts_due: list[Any]
+    renewals_due: list[Any]
+    care_done: int
+    care_open: int
+
+    @property
+    def stage_rows(self) -> list[tuple[int, int, int, int]]:
+        """(stage, count at the start of the week, count at its end, the change)."""
+        start, end = self.funnel_start.total.counts, self.funnel_end.total.counts
+        return [(s, start.get(s, 0), end.get(s, 0), end.get(s, 0) - start.get(s, 0)) for s in rules.STAGES]
+
+
+def weekly(*, user: User, f: ReportFilters, day: dt.date, today: dt.date | None = None) -> WeeklyReport:
+    """The week holding ``day`` for the selected rep or team: the funnel at its start and end, each
+    member's follow-ups, judgments and signings, care done, and the payouts and renewals ahead."""
+    from yixiang.aftercare.models import CareTask, Contract, Payout
+    from yixiang.pipeline.selectors import team_review
+
+    today = today or timezone.localdate()
+    monday, sunday = rules.week_of(min(day, today))
+    staff = selected_staff(user, f)
+    ids = [u.pk for u in staff]
+    last = min(sunday, today)
+    week = ReportFilters(date_from=monday, date_to=sunday, rep=f.rep, team=f.team, region=f.region)
+    start = funnel(user=user, f=replace(week, as_of=monday - dt.timedelta(days=1)), today=today)
+    end = funnel(user=user, f=replace(week, as_of=sunday), today=today)
+    reps = {u.pk for u in staff if u.role == Role.REP} or set(ids)
+    members = [m for m in team_review(user=user, date_from=monday, date_to=last) if m.user_id in reps]
+    totals = {
+        key: sum(getattr(m, key) for m in members)
+        for key in (
+            "follow_ups",
+            "effective",
+            "rises",
+            "drops",
+            "signed",
+            "hot_judgments",
+            "hot_right",
+            "judgments",
+            "reversed",
+        )
+    }
+    totals["hot_accuracy"] = pipeline_rules.share(totals["hot_right"], totals["hot_judgments"])
+    owned = _owned(user, ids)
+    ahead = sunday + dt.timedelta(days=7)
+    payouts = list(
+        Payout.objects.filter(
+            contract__customer__in=owned,
+            status__in=[Payout.Status.SCHEDULED, Payout.Status.LATE],
+            due_date__lte=ahead,
+        )
+        .select_related("contract", "contract__customer")
+        .order_by("due_date", "pk")[: conf("REPORT_LIST_LIMIT")]
+    )
+    renewals = list(
+        Contract.objects.filter(
+            customer__in=owned,
+            status=Contract.Status.ACTIVE,
+            end_date__lte=sunday + dt.timedelta(days=_aftercare_conf("RENEWAL_NOTICE_DAYS")),
+        )
+        .select_related("customer")
+        .order_by("end_date", "pk")[: conf("REPORT_LIST_LIMIT")]
+    )
+    care = CareTask.objects.filter(rep_id__in=ids, customer__in=owned).aggregate(
+        done=Count("pk", filter=Q(done_at__gte=week.start, done_at__lt=week.end)),
+        open=Count("pk", filter=Q(done_at__isnull=True, due_on__lte=last)),
+    )
+    if f.rep:
+        subject = staff[0].label
+    elif f.team:
+        subject = staff[0].team.name if staff[0].team_id else ""
+    elif f.region:
+        subject = _region_of(staff[0])[1]
+    else:
+        subject = user.label if len(staff) == 1 else _("Everyone in my scope")
+    return WeeklyReport(
+        monday=monday,
+        sunday=sunday,
+        subject=subject,
+        funnel_start=start,
+        funnel_end=end,
+        members=members,
+        totals=totals,
+        payouts_due=payouts,
+        renewals_due=renewals,
+        care_done=care["done"],
+        care_open=care["open"],
     )
