@@ -51,6 +51,7 @@ def _list_page(request: HttpRequest, *, deleted: bool, template: str) -> HttpRes
         "page": page,
         "filter_query": query.urlencode(),
         "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "active_filters": sum(1 for k, v in request.GET.items() if v and k not in ("page", "q")),
         "trash": deleted,
         "today": timezone.localdate(),
     }

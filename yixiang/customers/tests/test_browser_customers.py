@@ -97,7 +97,14 @@ def test_phone_screenshots(org, page, login):
     # Cards, not a table wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(page.locator(".nav-links")).to_be_hidden()  # the menu is collapsed on phones
+    expect(page.locator("#id_stage")).to_be_hidden()  # filters fold away on phones …
     page.screenshot(path="/tmp/yixiang-phone-list.png", full_page=True)
+    page.click("label[for=filters-toggle]")
+    expect(page.locator("#id_stage")).to_be_visible()  # … and open on demand
+    page.select_option("#id_owner", "pool")
+    expect(page.locator("#customer-table")).not_to_contain_text("王小明")
+    expect(page.locator("#customer-table")).to_contain_text("公海客户")
+    page.goto("/customers/")
     page.goto(f"/customers/{c.pk}/")
     expect(page.locator("#customer-name")).to_have_text("王小明")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
