@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from yixiang.accounts.models import User
@@ -97,10 +97,11 @@ class Agenda:
         return any(b.status != "ok" for b in self.balance)
 
 
-def _customer_url(pk: int) -> str:
+def customer_url(pk: int) -> str:
+    """The customer's page (the archive's detail page when installed)."""
     try:
         return reverse("customer_detail", args=[pk])
-    except Exception:  # the archive pages may not be installed; the panel is always there
+    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
         return reverse("customer_pipeline_panel", args=[pk])
 
 
@@ -166,7 +167,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
                 recycle_on=recycle_on,
                 first_contact_due_at=first_due,
                 locked=c.recycle_locked,
-                url=_customer_url(c.pk),
+                url=customer_url(c.pk),
                 followup_url=reverse("followup_create", args=[c.pk]),
             )
         )
@@ -260,16 +261,13 @@ class PipelinePanel:
     proposal: ReleaseProposal | None
     lift_tips: tuple[str, ...]
     purpose: str
-    signal_texts: dict[str, str] = field(default_factory=dict)
 
 
 def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
     pb = get_playbook()
-    follow_ups = list(customer_followups(customer=customer)[:limit])
-    codes = {c for f in follow_ups for c in f.signals}
     return PipelinePanel(
         customer=customer,
-        follow_ups=follow_ups,
+        follow_ups=list(customer_followups(customer=customer)[:limit]),
         stage_changes=list(customer.stage_changes.select_related("by").order_by("-at", "-id")[:limit]),
         owner_changes=list(
             customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")[:limit]
@@ -279,7 +277,6 @@ def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
         proposal=ReleaseProposal.objects.filter(customer=customer, dismissed_at__isnull=True).first(),
         lift_tips=pb.lift_tips(customer.stage),
         purpose=pb.purpose(customer.stage),
-        signal_texts={c: pb.signal_text(c) for c in codes},
     )
 
 
@@ -311,6 +308,10 @@ class MemberReview:
     judgments: int = 0
     reversed: int = 0
     reversal_share: float | None = None
+
+    @property
+    def stage_items(self) -> list[tuple[int, int]]:
+        return sorted(self.stages.items())
 
 
 def team_review(

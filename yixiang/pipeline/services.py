@@ -827,9 +827,9 @@ def _release_candidates(now: dt.datetime) -> dict[int, tuple[int, str, int]]:
         tracked.filter(held_since__lte=no_rise_since)
         .annotate(since=Greatest(Coalesce(Subquery(last_rise), F("held_since")), F("held_since")))
         .filter(since__lte=no_rise_since)
-        .annotate(contacts=Coalesce(Subquery(contacts_since), 0))
-        .filter(contacts__gte=conf("RELEASE_MIN_CONTACTS"))
-        .values_list("pk", "owner_id", "contacts")
+        .annotate(n_contacts=Coalesce(Subquery(contacts_since), 0))
+        .filter(n_contacts__gte=conf("RELEASE_MIN_CONTACTS"))
+        .values_list("pk", "owner_id", "n_contacts")
     )
     out = {pk: (owner, ReleaseReason.NO_RISE.value, n) for pk, owner, n in no_rise}
     dm = FollowUp.objects.filter(customer=OuterRef("pk"), at__gte=OuterRef("held_since"))

@@ -1,9 +1,414 @@
-from django.http import HttpResponse
+"""Pipeline pages: the agenda, the follow-up form, the customer's pipeline panel, the pool,
+distribution and the team review. Thin: scoping from accounts.scoping, writes through services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yixiang.accounts.scoping import access_customer, editable_customers, visible_customers
+from yixiang.customers.models import Customer, Stage
+from yixiang.errors import DomainError, ValidationFailed
+from yixiang.pipeline import forms, selectors, services
+from yixiang.pipeline.conf import conf
+from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
+from yixiang.pipeline.playbook import get_playbook
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("")
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
-agenda = pool = team_review = followup_create = followup_proposal = customer_pipeline_panel = _todo
-claim = release = sign = lock = profile = keep = visit_plan_create = distribute = need_categories = _todo
+def _customer_page(customer: Customer) -> str:
+    return selectors.customer_url(customer.pk)
+
+
+def _form_errors(form, exc: DomainError) -> None:
+    """Put a service's refusal on the form: on its field when the form has one."""
+    if isinstance(exc, ValidationFailed):
+        for name, errors in exc.errors.items():
+            for error in errors:
+                form.add_error(name if name in form.fields else None, error)
+    else:
+        form.add_error(None, exc.message)
+
+
+def _parse_day(value: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+# --- The agenda ---------------------------------------------------------------------------------
+
+
+@login_required
+def agenda(request: HttpRequest) -> HttpResponse:
+    day = _parse_day(request.GET.get("date"))
+    data = selectors.agenda(user=request.user, day=day)
+    due = [i for i in data.items if i.is_due]
+    now = timezone.localtime()
+    return render(
+        request,
+        "pipeline/agenda.html",
+        {
+            "agenda": data,
+            "day": day,
+            "today": timezone.localdate(),
+            "prev_day": day - dt.timedelta(days=1),
+            "next_day": day + dt.timedelta(days=1),
+            "due_items": due,
+            "warned_only": [i for i in data.items if not i.is_due],
+            "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
+            "release_form": forms.ReleaseForm(),
+        },
+    )
+
+
+# --- Follow-ups ---------------------------------------------------------------------------------
+
+
+@login_required
+def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    profile = CustomerProfile.objects.filter(customer=customer).first()
+    initial = {"channel": request.GET.get("channel", "phone")}
+    if profile:
+        initial |= {"need_category": profile.need_category_id, "internet_awareness": profile.internet_awareness}
+    form = forms.FollowUpForm(request.POST or None, customer=customer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.followup_log(
+                actor=request.user,
+                customer=customer,
+                stage=d["stage"],
+                at=d["at"] or None,
+                channel=d["channel"],
+                duration_minutes=d["duration_minutes"],
+                effective=d["effective"],
+                summary=d["summary"],
+                signals=d["signals"],
+                grade=d["grade"] or None,
+                expected_sign_month=d["expected_sign_month"],
+                next_contact_on=d["next_contact_on"],
+                decision_maker=d["decision_maker"] or "",
+            )
+            if "need_category" in form.changed_data or "internet_awareness" in form.changed_data:
+                services.profile_update(
+                    actor=request.user,
+                    customer=customer,
+                    need_category=d["need_category"],
+                    internet_awareness=d["internet_awareness"] or "",
+                )
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Follow-up with %(name)s saved.") % {"name": customer.name})
+            return redirect(_next_url(request, reverse("agenda")))
+    pb = get_playbook()
+    guides = pb.guides_for_form(customer.stage)
+    shown = {s.code for g in guides for s in g.signals}
+    proposals = services.propose_stage(signals=form["signals"].value() or [], text=form["summary"].value() or "")
+    return render(
+        request,
+        "pipeline/followup_form.html",
+        {
+            "customer": customer,
+            "form": form,
+            "guides": guides,
+            "lift_tips": pb.lift_tips(customer.stage),
+            "next_stage": Stage(customer.stage + 1).label if customer.stage < Stage.SIGNED else None,
+            "other_signals": [s for g in pb.stages.values() for s in g.signals if s.code not in shown],
+            "ticked": set(form["signals"].value() or []),
+            "proposals": proposals,
+            "stage_labels": dict(Stage.choices),
+            "profile": profile,
+            "categories": NeedCategory.objects.filter(active=True),
+            "next": _next_url(request, ""),
+        },
+    )
+
+
+@login_required
+@require_POST
+def followup_proposal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live proposal box of the follow-up form (htmx)."""
+    access_customer(request.user, pk, for_change=True)
+    proposals = services.propose_stage(
+        signals=request.POST.getlist("signals"), text=request.POST.get("summary", "")[:5000]
+    )
+    return render(request, "pipeline/_proposals.html", {"proposals": proposals, "stage_labels": dict(Stage.choices)})
+
+
+# --- The customer's pipeline panel and its actions ----------------------------------------------
+
+
+@login_required
+def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk)
+    customer = Customer.objects.select_related("owner").get(pk=customer.pk)
+    may_change = editable_customers(request.user).filter(pk=customer.pk).exists()
+    panel = selectors.customer_pipeline(customer=customer)
+    return render(
+        request,
+        "pipeline/_panel.html",
+        {
+            "c": customer,
+            "panel": panel,
+            "may_change": may_change,
+            "stage_labels": dict(Stage.choices),
+            "release_form": forms.ReleaseForm(),
+            "sign_form": forms.SignForm(initial={"signed_on": timezone.localdate()}),
+            "profile_form": forms.ProfileForm(
+                initial={
+                    "need_category": panel.profile.need_category_id if panel.profile else None,
+                    "internet_awareness": panel.profile.internet_awareness if panel.profile else "",
+                }
+            ),
+            "back": _customer_page(customer),
+        },
+    )
+
+
+def _act(
+    request: HttpRequest, customer: Customer, action, success: str, *, form=None, invalid: str = ""
+) -> HttpResponse:
+    """Run a panel action (after validating its form) and go back with a message."""
+    if form is not None and not form.is_valid():
+        messages.error(request, invalid)
+        return redirect(_next_url(request, _customer_page(customer)))
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect(_next_url(request, _customer_page(customer)))
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk)
+    return _act(
+        request,
+        customer,
+        lambda: services.claim_from_pool(actor=request.user, customer=customer),
+        _("%(name)s is now on your tracked list.") % {"name": customer.name},
+    )
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    form = forms.ReleaseForm(request.POST)
+    return _act(
+        request,
+        customer,
+        lambda: services.customer_release(
+            actor=request.user, customer=customer, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+        ),
+        _("%(name)s was released to the public pool.") % {"name": customer.name},
+        form=form,
+        invalid=_("Choose a reason for the release."),
+    )
+
+
+@login_required
+@require_POST
+def keep(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    return _act(
+        request,
+        customer,
+        lambda: services.release_proposal_dismiss(actor=request.user, customer=customer),
+        _("You keep %(name)s; the proposal is hidden for now.") % {"name": customer.name},
+    )
+
+
+@login_required
+@require_POST
+def sign(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    form = forms.SignForm(request.POST)
+    return _act(
+        request,
+        customer,
+        lambda: services.customer_sign(actor=request.user, customer=customer, **form.cleaned_data),
+        _("%(name)s is signed: an E-class customer now.") % {"name": customer.name},
+        form=form,
+        invalid=_("Enter the deal amount."),
+    )
+
+
+@login_required
+@require_POST
+def lock(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    locked = request.POST.get("locked") == "1"
+    msg = _("Locked against recycling.") if locked else _("Unlocked: it recycles like any other customer.")
+    return _act(
+        request,
+        customer,
+        lambda: services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=locked),
+        msg,
+    )
+
+
+@login_required
+@require_POST
+def profile(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    form = forms.ProfileForm(request.POST)
+    return _act(
+        request,
+        customer,
+        lambda: services.profile_update(actor=request.user, customer=customer, **form.cleaned_data),
+        _("Need category saved."),
+        form=form,
+        invalid=_("Choose a need category and internet awareness from the lists."),
+    )
+
+
+@login_required
+def visit_plan_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    initial_at = (timezone.localtime() + dt.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    form = forms.VisitPlanForm(request.POST or None, initial={"at": initial_at, "purpose": _default_purpose(customer)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_plan_create(actor=request.user, customer=customer, **form.cleaned_data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Visit planned; it will show on the agenda."))
+            return redirect(_next_url(request, _customer_page(customer)))
+    return render(request, "pipeline/visit_plan_form.html", {"customer": customer, "form": form})
+
+
+def _default_purpose(customer: Customer) -> str:
+    return get_playbook().purpose(customer.stage)
+
+
+# --- The pool, distribution, review, need categories --------------------------------------------
+
+
+@login_required
+def pool(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    page = Paginator(selectors.pool_customers(user=request.user, q=q), 30).get_page(request.GET.get("page"))
+    return render(request, "pipeline/pool.html", {"page": page, "q": q})
+
+
+def _require_manager(user) -> None:
+    if not (user.is_lead or user.is_director or user.is_admin_role):
+        raise Http404("not a manager")
+
+
+@login_required
+def distribute(request: HttpRequest) -> HttpResponse:
+    _require_manager(request.user)
+    q = request.GET.get("q", "")[:100]
+    candidates = list(selectors.pool_customers(user=request.user, q=q)[:200])
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("customer_ids") if i.isdigit()]
+        candidates = list(
+            {c.pk: c for c in [*candidates, *visible_customers(request.user).filter(pk__in=ids)]}.values()
+        )
+    reps = list(selectors.distributable_reps(user=request.user))
+    form = forms.DistributionForm(
+        request.POST or None,
+        customers=candidates,
+        reps=reps,
+        initial={
+            "first_contact_by": (timezone.localtime() + dt.timedelta(hours=conf("FIRST_CONTACT_HOURS"))).replace(
+                second=0, microsecond=0
+            )
+        },
+    )
+    if request.method == "POST":
+        if form.data.get("method") == DistributionMethod.BY_HAND:
+            form.fields["rep_ids"].required = False
+        if form.is_valid():
+            d = form.cleaned_data
+            by_hand = None
+            if d["method"] == DistributionMethod.BY_HAND:
+                by_hand = {
+                    cid: int(request.POST.get(f"rep_for_{cid}", "0") or 0)
+                    for cid in d["customer_ids"]
+                    if (request.POST.get(f"rep_for_{cid}") or "").isdigit()
+                }
+            try:
+                result = services.distribute_customers(
+                    actor=request.user,
+                    customer_ids=d["customer_ids"],
+                    method=d["method"],
+                    rep_ids=d["rep_ids"],
+                    by_hand=by_hand,
+                    first_contact_by=d["first_contact_by"],
+                    note=d["note"],
+                )
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                msg = _("%(n)s customers distributed.") % {"n": len(result.assigned)}
+                if result.unassigned:
+                    msg += " " + _("%(n)s had no rep in their region and stay where they were.") % {
+                        "n": len(result.unassigned)
+                    }
+                messages.success(request, msg)
+                return redirect("distribute")
+    return render(request, "pipeline/distribute.html", {"form": form, "candidates": candidates, "reps": reps, "q": q})
+
+
+@login_required
+def team_review(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    date_to = _parse_day(request.GET.get("to"))
+    date_from = _parse_day(request.GET.get("from") or (today - dt.timedelta(days=6)).isoformat())
+    if date_from > date_to:
+        date_from, date_to = date_to, date_from
+    date_from = max(date_from, date_to - dt.timedelta(days=366))
+    members = selectors.team_review(user=request.user, date_from=date_from, date_to=date_to)
+    return render(
+        request, "pipeline/team_review.html", {"members": members, "date_from": date_from, "date_to": date_to}
+    )
+
+
+@login_required
+def need_categories(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_admin_role:
+        raise Http404("administrators only")
+    editing = None
+    if request.GET.get("edit"):
+        editing = get_object_or_404(NeedCategory, pk=request.GET["edit"])
+    form = forms.NeedCategoryForm(request.POST or None, instance=editing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.need_category_save(actor=request.user, category=editing, **form.cleaned_data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Need category saved."))
+            return redirect("need_categories")
+    return render(
+        request,
+        "pipeline/need_categories.html",
+        {"categories": NeedCategory.objects.all(), "form": form, "editing": editing},
+    )

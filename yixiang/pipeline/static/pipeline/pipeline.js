@@ -1,0 +1,13 @@
+// Follow-up form: a proposed stage can be taken over with one tap; the rep still saves.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".use-stage");
+    if (!button) return;
+    var select = document.getElementById("id_stage");
+    if (!select) return;
+    select.value = button.getAttribute("data-stage");
+    select.classList.add("just-set");
+    setTimeout(function () { select.classList.remove("just-set"); }, 800);
+  });
+})();
