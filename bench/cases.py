@@ -1,0 +1,732 @@
+"""The benchmarks. Each calls the application's real code path (HTTP through Django's full stack,
+or the service / job itself) and raises ``NotAvailable`` while that path has not landed yet.
+
+Each case returns a dict: ``samples`` (seconds per run, or a rate), ``limit`` (the same
+work done the cheapest possible way, measured in the same run), and extra facts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+
+from bench.common import peak_rss_mb, reset_peak_rss
+from bench.measure import NotAvailable, record_sql, repeat, replay_seconds, rolled_back, summary
+
+# --- Targets (issue 7): on this 2-core machine with SQLite; PostgreSQL within 2× of these. -------
+
+
+@dataclass(frozen=True)
+class Target:
+    value: float
+    stat: str  # "p95", "median" or "rate"
+    unit: str  # "ms", "s", "rows/s", "req/s"
+    higher_is_better: bool = False
+    max_ratio: float | None = None  # ... and within this many times its limit
+
+    def for_db(self, db: str) -> Target:
+        if db != "postgres":
+            return self
+        value = self.value / 2 if self.higher_is_better else self.value * 2
+        return Target(value, self.stat, self.unit, self.higher_is_better, self.max_ratio)
+
+    def describe(self) -> str:
+        op = "≥" if self.higher_is_better else "≤"
+        text = f"{self.stat} {op} {self.value:g} {self.unit}"
+        if self.max_ratio:
+            text += f", ≤ {self.max_ratio:g}× limit"
+        return text
+
+
+MEMORY_LIMIT_MB = 300
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    run: Callable[[Ctx], dict]
+    target: Target | None = None
+    memory_watch: bool = False  # the issue's "memory of a worker during import and reports"
+
+
+@dataclass
+class Ctx:
+    customers: int
+    runs: int
+    db: str
+    import_rows: int
+    throughput_seconds: int
+    connections: int
+    today: dt.date = field(default_factory=timezone.localdate)
+    rnd: random.Random = field(default_factory=lambda: random.Random(11))  # noqa: S311 (sampling, not security)
+    _users: dict[str, Any] = field(default_factory=dict)
+
+    def user(self, username: str):
+        from yixiang.accounts.models import User
+
+        if username not in self._users:
+            self._users[username] = User.objects.select_related("team", "region").get(username=username)
+        return self._users[username]
+
+    @property
+    def rep(self):
+        return self.user("rep0001")
+
+    @property
+    def lead(self):
+        return self.user("lead001")
+
+    @property
+    def director(self):
+        return self.user("director01")
+
+    @property
+    def admin(self):
+        return self.user("admin")
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _module(name: str, attr: str | None = None) -> Any:
+    try:
+        mod = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise NotAvailable(f"{name} does not exist yet") from None
+        raise
+    if attr is not None and not hasattr(mod, attr):
+        raise NotAvailable(f"{name}.{attr} does not exist yet")
+    return getattr(mod, attr) if attr else mod
+
+
+def _route(path: str) -> None:
+    try:
+        resolve(path.split("?")[0])
+    except Resolver404:
+        raise NotAvailable(f"{path.split('?')[0]} is not routed yet") from None
+
+
+def api_client(user) -> Client:
+    from yixiang.accounts.services import api_token_create
+
+    token = api_token_create(user=user, name="bench")
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    client.bench_token = token
+    return client
+
+
+def web_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def http_latency(client: Client, urls: list[str], runs: int, *, expect: int = 200) -> dict:
+    """Latency of GET ``urls`` (cycled) through Django's whole stack, the number of queries one
+    request runs, and the time to replay that SQL raw (the database's share: the ``db`` limit)."""
+
+    def call(i: int):
+        resp = client.get(urls[i % len(urls)])
+        if resp.status_code != expect:
+            raise RuntimeError(f"GET {urls[i % len(urls)]} gave {resp.status_code}: {resp.content[:300]!r}")
+        return resp
+
+    cpu: list[float] = []
+    samples = repeat(call, runs, cpu=cpu)
+    queries, replays, rows = [], [], None
+    for i in range(min(len(urls), 10)):
+        with record_sql() as rec:
+            resp = call(i)
+        queries.append(rec.count)
+        replays.append(replay_seconds(rec))
+        if rows is None:
+            rows = _row_count(resp)
+    return {
+        "samples": samples,
+        "limit": {"what": "the same SQL replayed raw", "samples": replays},
+        "queries": max(queries),
+        "rows": rows,
+        "cpu": cpu,
+    }
+
+
+def _row_count(resp) -> int | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        for key in ("items", "members", "rows", "reps"):
+            if isinstance(body.get(key), list):
+                return len(body[key])
+    if isinstance(body, list):
+        return len(body)
+    return None
+
+
+def _sample(qs, n: int, rnd: random.Random) -> list:
+    ids = list(qs.values_list("pk", flat=True)[:5000])
+    rnd.shuffle(ids)
+    return ids[:n]
+
+
+# --- Reads: search, customer page, agenda -----------------------------------------------------------
+
+
+def _search(ctx: Ctx, key: Callable[[Any], str], note: str) -> dict:
+    """GET /api/v1/customers?q=… as a rep (own customers + the pool) with keys taken from 25 pool
+    customers and 25 of the rep's own."""
+    from yixiang.customers.models import Customer
+
+    _route("/api/v1/customers")
+    with_phone = Customer.objects.filter(phone_normalized__isnull=False, deleted_at__isnull=True)
+    ids = _sample(with_phone.filter(owner__isnull=True), 25, ctx.rnd) + _sample(
+        with_phone.filter(owner=ctx.rep), 25, ctx.rnd
+    )
+    keys = [k for k in (key(c) for c in Customer.objects.filter(pk__in=ids)) if len(k) >= 2]
+    out = http_latency(api_client(ctx.rep), [f"/api/v1/customers?q={k}" for k in keys], ctx.runs)
+    out["note"] = note + ", e.g. " + ", ".join(keys[:3])
+    return out
+
+
+def case_search_initials(ctx: Ctx) -> dict:
+    return _search(ctx, lambda c: c.name_initials, "as a rep, the pinyin initials of real names")
+
+
+def case_search_phone(ctx: Ctx) -> dict:
+    return _search(ctx, lambda c: c.phone_normalized[-4:], "as a rep, the last 4 digits of real numbers")
+
+
+def case_customer_list(ctx: Ctx) -> dict:
+    _route("/api/v1/customers")
+    client = api_client(ctx.rep)
+    out = http_latency(client, ["/api/v1/customers", "/api/v1/customers?owner=mine"], ctx.runs)
+    out["note"] = "first page (50) of everything a rep sees, and of 'mine'"
+    return out
+
+
+def _own_customer_ids(ctx: Ctx, n: int = 20) -> list[int]:
+    from yixiang.customers.models import Customer
+
+    return _sample(Customer.objects.filter(owner=ctx.rep, deleted_at__isnull=True), n, ctx.rnd)
+
+
+def case_customer_api(ctx: Ctx) -> dict:
+    _route("/api/v1/customers/1")
+    client = api_client(ctx.rep)
+    out = http_latency(client, [f"/api/v1/customers/{pk}" for pk in _own_customer_ids(ctx)], ctx.runs)
+    out["note"] = "GET /api/v1/customers/{id}, the rep's own customers"
+    return out
+
+
+def case_customer_page(ctx: Ctx) -> dict:
+    _route("/customers/1/")
+    client = web_client(ctx.rep)
+    out = http_latency(client, [f"/customers/{pk}/" for pk in _own_customer_ids(ctx)], ctx.runs)
+    out["note"] = "the customer page (/customers/{id}/, HTML with its follow-up history), logged-in rep"
+    return out
+
+
+AGENDA_SQL = """
+SELECT c.id, c.name, c.phone, c.stage, c.grade, c.next_due_on, c.last_contact_at, c.held_since,
+       c.recycle_locked, p.first_contact_due_at,
+       (SELECT f.at FROM pipeline_followup f WHERE f.customer_id = c.id ORDER BY f.at DESC LIMIT 1)
+FROM customers_customer c LEFT JOIN pipeline_customerprofile p ON p.customer_id = c.id
+WHERE c.owner_id = %s AND c.deleted_at IS NULL
+  AND (c.next_due_on <= %s OR c.next_due_on IS NULL
+       OR (c.recycle_locked = %s AND c.stage <> 5 AND (c.next_due_on < %s OR c.held_since < %s)))
+"""
+
+
+def agenda_raw(user_id: int, day: dt.date) -> list[tuple]:
+    """The agenda's rows (due, overdue and about-to-recycle customers of one rep) in one raw query."""
+    from yixiang.pipeline import rules
+    from yixiang.pipeline.conf import conf
+
+    due_before, held_before = rules.recycle_cutoffs(
+        day,
+        overdue_limit=conf("RECYCLE_OVERDUE_DAYS"),
+        hold_limit=conf("RECYCLE_HOLD_DAYS"),
+        ahead=conf("RECYCLE_WARN_DAYS"),
+    )
+    held = timezone.make_aware(dt.datetime.combine(held_before, dt.time.min))
+    with connection.cursor() as cur:
+        cur.execute(AGENDA_SQL, [user_id, day, False, due_before, held])
+        return cur.fetchall()
+
+
+def case_agenda(ctx: Ctx) -> dict:
+    _route("/api/v1/agenda")
+    client = api_client(ctx.rep)
+    url = f"/api/v1/agenda?date={ctx.today.isoformat()}"
+    out = http_latency(client, [url], ctx.runs)
+    raw_rows = len(agenda_raw(ctx.rep.pk, ctx.today))
+    out["limit"] = {
+        "what": "the raw SQL returning the same rows",
+        "samples": repeat(lambda i: agenda_raw(ctx.rep.pk, ctx.today), ctx.runs),
+    }
+    out["db_replay_ms"] = summary(replay_samples(client, url))["median"] * 1000
+    out["note"] = f"rep0001, {out['rows']} agenda items (raw SQL: {raw_rows} rows)"
+    if out["rows"] is not None and out["rows"] != raw_rows:
+        out["note"] += " — ROW COUNTS DIFFER"
+    return out
+
+
+def replay_samples(client: Client, url: str, n: int = 5) -> list[float]:
+    out = []
+    for _ in range(n):
+        with record_sql() as rec:
+            client.get(url)
+        out.append(replay_seconds(rec))
+    return out
+
+
+# --- Reviews and reports ---------------------------------------------------------------------------------
+
+
+def _period(ctx: Ctx, days: int = 30) -> tuple[dt.date, dt.date]:
+    return ctx.today - dt.timedelta(days=days - 1), ctx.today
+
+
+def _review(ctx: Ctx, user) -> dict:
+    _route("/api/v1/team/review")
+    start, end = _period(ctx)
+    client = api_client(user)
+    out = http_latency(client, [f"/api/v1/team/review?from={start}&to={end}"], max(5, ctx.runs // 3))
+    out["note"] = f"{user.username}: {out['rows']} members, last 30 days"
+    return out
+
+
+def case_review_team(ctx: Ctx) -> dict:
+    return _review(ctx, ctx.lead)
+
+
+def case_review_region(ctx: Ctx) -> dict:
+    return _review(ctx, ctx.director)
+
+
+def _funnel(ctx: Ctx, user, *, scope: str, past: bool) -> dict:
+    """GET /api/v1/reports/funnel when it is routed, else the report's selector itself."""
+    as_of = ctx.today - dt.timedelta(days=90) if past else None
+    scope_id = user.team_id if scope == "team" else user.region_id
+    runs = max(5, ctx.runs // 3)
+    try:
+        _route("/api/v1/reports/funnel")
+    except NotAvailable:
+        selectors = _module("yixiang.reports.selectors")
+        if not hasattr(selectors, "funnel"):
+            raise NotAvailable("neither GET /api/v1/reports/funnel nor reports.selectors.funnel exists yet") from None
+        f = selectors.ReportFilters.default(ctx.today, as_of=as_of, **{scope: scope_id})
+        with record_sql() as rec:
+            report = selectors.funnel(user=user, f=f, today=ctx.today)
+        cpu: list[float] = []
+        samples = repeat(lambda i: selectors.funnel(user=user, f=f, today=ctx.today), runs, cpu=cpu)
+        return {
+            "samples": samples,
+            "cpu": cpu,
+            "limit": {"what": "the same SQL replayed raw", "samples": [replay_seconds(rec) for _ in range(3)]},
+            "queries": rec.count,
+            "rows": len(report.reps),
+            "note": f"reports.selectors.funnel (no API route yet), {len(report.reps)} reps"
+            + (f", as of {as_of}" if past else ", now"),
+        }
+    client = api_client(user)
+    url = f"/api/v1/reports/funnel?{scope}={scope_id}" + (f"&date={as_of}" if past else "")
+    out = http_latency(client, [url], runs)
+    out["note"] = f"{user.username}, {scope}" + (f", as of {as_of}" if past else ", now")
+    return out
+
+
+def case_funnel_team(ctx: Ctx) -> dict:
+    return _funnel(ctx, ctx.lead, scope="team", past=False)
+
+
+def case_funnel_region(ctx: Ctx) -> dict:
+    return _funnel(ctx, ctx.director, scope="region", past=False)
+
+
+def case_funnel_team_past(ctx: Ctx) -> dict:
+    return _funnel(ctx, ctx.lead, scope="team", past=True)
+
+
+def case_funnel_region_past(ctx: Ctx) -> dict:
+    return _funnel(ctx, ctx.director, scope="region", past=True)
+
+
+# --- Writes: follow-up insert ------------------------------------------------------------------------
+
+FOLLOWUP_SUMMARY = "客户问效果怎么样，和同行比较了一下，约了下周再聊。"
+_RESTORE = ("stage", "grade", "expected_sign_month", "last_contact_at", "next_due_on", "version", "updated_at")
+
+
+class _FollowUpSandbox:
+    """Customers of the rep to log follow-ups on; afterwards their rows and fields are put back."""
+
+    def __init__(self, ctx: Ctx, n: int):
+        from yixiang.customers.models import Customer
+        from yixiang.pipeline.models import FollowUp, StageChange
+
+        self.ids = _sample(
+            Customer.objects.filter(owner=ctx.rep, deleted_at__isnull=True, stage__gte=0, stage__lte=4), n, ctx.rnd
+        )
+        if not self.ids:
+            raise RuntimeError("rep0001 has no tracked customers")
+        self.before = list(Customer.objects.filter(pk__in=self.ids).only(*_RESTORE))
+        self.fu_mark = FollowUp.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        self.sc_mark = StageChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    def restore(self) -> None:
+        from yixiang.customers.models import Customer, CustomerChange
+        from yixiang.pipeline.models import FollowUp, StageChange
+
+        with transaction.atomic():
+            StageChange.objects.filter(pk__gt=self.sc_mark).delete()
+            FollowUp.objects.filter(pk__gt=self.fu_mark).delete()
+            CustomerChange.objects.filter(customer_id__in=self.ids, at__gte=self.started).delete()
+            Customer.objects.bulk_update(self.before, list(_RESTORE))
+
+
+def _followups(ctx: Ctx, log_one: Callable[[int], None], note: str) -> dict:
+    """Time ``log_one(customer_id)`` on distinct customers of the rep, each committed, then put
+    the customers back as they were."""
+    box = _FollowUpSandbox(ctx, ctx.runs + 1)
+    box.started = timezone.now()
+    try:
+        with record_sql() as rec:
+            log_one(box.ids[0])
+        cpu: list[float] = []
+        samples = repeat(lambda i: log_one(box.ids[1 + i % (len(box.ids) - 1)]), ctx.runs, warmup=0, cpu=cpu)
+    finally:
+        box.restore()
+    return {"samples": samples, "cpu": cpu, "queries": rec.count, "note": note}
+
+
+def case_followup_insert(ctx: Ctx) -> dict:
+    log = _module("yixiang.pipeline.services", "followup_log")
+    from yixiang.accounts.scoping import access_customer
+
+    rep = ctx.rep
+
+    def log_one(customer_id: int) -> None:
+        customer = access_customer(rep, customer_id, for_change=True)
+        log(actor=rep, customer=customer, channel="phone", duration_minutes=6, summary=FOLLOWUP_SUMMARY)
+
+    return _followups(ctx, log_one, "pipeline.services.followup_log (+ access check), committed; undone afterwards")
+
+
+def case_followup_http(ctx: Ctx) -> dict:
+    _route("/api/v1/customers/1/follow-ups")
+    client = api_client(ctx.rep)
+    body = {"channel": "phone", "duration_minutes": 6, "summary": FOLLOWUP_SUMMARY}
+
+    def log_one(customer_id: int) -> None:
+        resp = client.post(f"/api/v1/customers/{customer_id}/follow-ups", body, content_type="application/json")
+        if resp.status_code != 201:
+            raise RuntimeError(f"POST follow-up gave {resp.status_code}: {resp.content[:300]!r}")
+
+    return _followups(ctx, log_one, "POST /api/v1/customers/{id}/follow-ups, committed; undone afterwards")
+
+
+# --- Daily jobs ---------------------------------------------------------------------------------------
+
+
+def case_recycling(ctx: Ctx) -> dict:
+    run = _module("yixiang.pipeline.services", "recycle_run")
+    from yixiang.customers.models import Customer
+
+    counts = []
+
+    def call(i: int):
+        seconds, result = rolled_back(lambda: run(today=ctx.today))
+        counts.append(result.recycled)
+        return seconds
+
+    samples = [call(i) for i in range(3)]
+    owned = Customer.objects.filter(owner__isnull=False).count()
+    return {
+        "samples": samples,
+        "note": f"pipeline.services.recycle_run over {Customer.objects.count():,} customers ({owned:,} owned): "
+        f"{counts[0]:,} recycled; each run rolled back so every run does the same work",
+    }
+
+
+def case_release_proposals(ctx: Ctx) -> dict:
+    run = _module("yixiang.pipeline.services", "release_proposals_refresh")
+    found = []
+
+    def call(i: int):
+        seconds, result = rolled_back(run)
+        found.append(result)
+        return seconds
+
+    samples = [call(i) for i in range(3)]
+    return {"samples": samples, "note": f"pipeline.services.release_proposals_refresh (daily), {found[0]}; rolled back"}
+
+
+def case_incentives(ctx: Ctx) -> dict:
+    """The incentive month as ``manage.py incentives --month M --derive`` computes it."""
+    from io import StringIO
+
+    from django.core.management import call_command, get_commands
+
+    if "incentives" not in get_commands():
+        raise NotAvailable("manage.py incentives does not exist yet")
+    first = ctx.today.replace(day=1)
+    month = (first - dt.timedelta(days=1)).replace(day=1)
+    from yixiang.accounts.models import Role, User
+
+    managers = User.objects.filter(role=Role.REP, is_active=True).count()
+
+    def call():
+        out = StringIO()
+        call_command("incentives", month=month.strftime("%Y-%m"), derive=True, json=True, stdout=out, stderr=StringIO())
+        return out.getvalue()
+
+    samples = []
+    statements = None
+    for _ in range(3):
+        seconds, text = rolled_back(call)
+        samples.append(seconds)
+        if statements is None:
+            import json
+
+            try:
+                statements = len(json.loads(text))
+            except ValueError:
+                statements = None
+    return {
+        "samples": samples,
+        "note": f"month {month:%Y-%m}, {managers:,} reps, {statements} statements; derive + compute, rolled back",
+    }
+
+
+# --- Import ----------------------------------------------------------------------------------------------
+
+IMPORT_HEADER = [
+    "姓名",
+    "手机号",
+    "性别",
+    "出生日期",
+    "省份",
+    "城市",
+    "地址",
+    "职业",
+    "客户来源",
+    "公司名称",
+    "行业",
+    "备注",
+]
+
+
+def write_import_csv(path: Path, rows: int, existing: int) -> list[list[str]]:
+    """An N-row purchased list: Chinese names, CN mobiles (1 % repeated inside the file, 1 % already
+    in the database), addresses; written as UTF-8 with BOM like Excel in China."""
+    from bench.generate import CITIES_BY_REGION, INDUSTRIES, OCCUPATIONS, STREETS, Generator
+
+    gen = Generator.__new__(Generator)
+    gen.rnd = random.Random(99)  # noqa: S311
+    from bench.generate import SURNAMES, _weighted
+
+    gen.surnames, gen.surname_cum = _weighted(SURNAMES)
+    rnd = gen.rnd.random
+    out = []
+    sources = ["购买名单", "展会", "数据库", "转介绍", "前台"]
+    for j in range(rows):
+        r = rnd()
+        if r < 0.01 and existing:
+            phone = gen.phone(1 + int(rnd() * existing))[0]
+        elif r < 0.02 and j > 10:
+            phone = gen.phone(50_000_000 + int(rnd() * j))[0]
+        else:
+            phone = gen.phone(50_000_000 + j)[0]
+        province, city = CITIES_BY_REGION[j % len(CITIES_BY_REGION)][0]
+        company = rnd() < 0.2
+        out.append(
+            [
+                gen.person_name(),
+                phone.replace(" ", ""),
+                "男" if rnd() < 0.55 else "女",
+                f"{1960 + int(rnd() * 40)}-{1 + int(rnd() * 12):02d}-{1 + int(rnd() * 28):02d}",
+                province,
+                city,
+                f"{city}市{STREETS[j % len(STREETS)]}{1 + j % 300}号",
+                OCCUPATIONS[j % len(OCCUPATIONS)],
+                sources[j % len(sources)],
+                f"{city}{j % 97}号商贸有限公司" if company else "",
+                INDUSTRIES[j % len(INDUSTRIES)],
+                "",
+            ]
+        )
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(IMPORT_HEADER)
+        w.writerows(out)
+    return out
+
+
+def delete_customers_after(mark: int) -> None:
+    """Remove customers with id > mark and every row hanging off them (the import's leftovers)."""
+    from yixiang.customers.models import Customer
+
+    q = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cur:
+        for rel in Customer._meta.related_objects:
+            if rel.many_to_many:
+                through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
+                col = [f.column for f in through._meta.concrete_fields if f.related_model is Customer][0]
+                cur.execute(f"DELETE FROM {q(through._meta.db_table)} WHERE {q(col)} > %s", [mark])
+            elif rel.related_model is Customer:
+                cur.execute(
+                    f"UPDATE {q(Customer._meta.db_table)} SET {q(rel.field.column)} = NULL WHERE {q(rel.field.column)} > %s",
+                    [mark],
+                )
+            else:
+                cur.execute(
+                    f"DELETE FROM {q(rel.related_model._meta.db_table)} WHERE {q(rel.field.column)} > %s", [mark]
+                )
+        through = Customer.tags.through
+        cur.execute(f"DELETE FROM {q(through._meta.db_table)} WHERE customer_id > %s", [mark])
+        cur.execute(f"DELETE FROM {q(Customer._meta.db_table)} WHERE id > %s", [mark])
+
+
+def case_import(ctx: Ctx) -> dict:
+    import_file = _module("yixiang.customers.importing", "import_file")
+    from django.conf import settings
+
+    from yixiang.customers.models import Customer, ImportJob
+
+    rows = ctx.import_rows
+    path = Path(settings.DATA_DIR) / f"bench-import-{rows}.csv"
+    existing = Customer.objects.count()
+    data = write_import_csv(path, rows, existing)
+    runs = 1 if rows >= 500_000 else 3
+    samples, limits, created, rss = [], [], None, []
+    mark = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    jobs_mark = ImportJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    try:
+        for _ in range(runs):
+            reset_peak_rss()
+            started = time.perf_counter()
+            job = import_file(path, actor=ctx.admin, owner=None, file_name=path.name)
+            samples.append(rows / (time.perf_counter() - started))
+            rss.append(peak_rss_mb())
+            if job.status != ImportJob.Status.DONE:
+                raise RuntimeError(f"import ended {job.status}: {job.message}")
+            created = (job.created_count, job.skipped_count, job.error_count)
+            delete_customers_after(mark)
+            limits.append(rows / bare_insert_seconds(data))
+    finally:
+        delete_customers_after(mark)
+        ImportJob.objects.filter(pk__gt=jobs_mark).delete()
+        path.unlink(missing_ok=True)
+    return {
+        "samples": samples,
+        "rate": True,
+        "limit": {"what": "bare executemany of the same rows into a scratch table", "samples": limits, "rate": True},
+        "peak_rss_mb": max(rss),
+        "note": f"customers.importing.import_file, {rows:,}-row CSV into the pool of {existing:,}: "
+        f"created {created[0]:,}, duplicates skipped {created[1]:,}, errors {created[2]:,}",
+    }
+
+
+def bare_insert_seconds(rows: list[list[str]]) -> float:
+    q = connection.ops.quote_name
+    table = q("bench_import_scratch")
+    cols = ", ".join(f"c{i} varchar(300)" for i in range(len(IMPORT_HEADER)))
+    marks = ", ".join(["%s"] * len(IMPORT_HEADER))
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"CREATE TABLE {table} ({cols})")
+    try:
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cur:
+            for i in range(0, len(rows), 5000):
+                cur.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[i : i + 5000])
+        return time.perf_counter() - started
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# --- Throughput -------------------------------------------------------------------------------------------
+
+
+def case_throughput(ctx: Ctx) -> dict:
+    """Requests/s of GET /api/v1/agenda from wrk against ``manage.py serve`` (gunicorn, workers =
+    cores). Limit: the same server answering the cheapest API request (401, no token, no query)."""
+    from django.conf import settings
+
+    from bench.http import Server, run_wrk
+
+    _route("/api/v1/agenda")
+    client = api_client(ctx.rep)
+    token = client.bench_token
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/api/v1/agenda?date={ctx.today.isoformat()}"
+    workers = os.cpu_count() or 2
+    connection.close()  # the server processes get the database to themselves
+    runs = []
+    with Server(workers, Path(settings.DATA_DIR) / "bench-serve.log") as server:
+        server.wait_ready(path, headers)
+        run_wrk(server.base + path, seconds=2, connections=ctx.connections, headers=headers)  # warm-up
+        for _ in range(3):
+            runs.append(
+                run_wrk(
+                    server.base + path, seconds=ctx.throughput_seconds, connections=ctx.connections, headers=headers
+                )
+            )
+        limit = run_wrk(server.base + path, seconds=ctx.throughput_seconds, connections=ctx.connections)
+    bad = sum(r["non_2xx"] for r in runs)
+    return {
+        "samples": [r["rps"] for r in runs],
+        "rate": True,
+        "limit": {
+            "what": "same server, same URL without a token (401, no database work)",
+            "samples": [limit["rps"]],
+            "rate": True,
+        },
+        "latency_ms": runs[len(runs) // 2]["latency_ms"],
+        "note": f"wrk -t1 -c{ctx.connections} -d{ctx.throughput_seconds}s on loopback, gunicorn {workers} workers × "
+        f"{os.environ.get('WEB_THREADS', '4')} threads; latency p50 {runs[len(runs) // 2]['latency_ms'].get('50', 0):.1f} ms, "
+        f"p99 {runs[len(runs) // 2]['latency_ms'].get('99', 0):.1f} ms; non-2xx {bad}",
+    }
+
+
+# --- The list, in the order they run (reads first, then writes, then the server) -----------------------
+
+CASES: list[Case] = [
+    Case("search_initials", "Search by pinyin initials (GET /api/v1/customers?q=zw)", case_search_initials, Target(30, "p95", "ms")),
+    Case("search_phone", "Search by phone fragment (GET /api/v1/customers?q=1234)", case_search_phone, Target(30, "p95", "ms")),
+    Case("customer_list", "Customer list, first page (GET /api/v1/customers)", case_customer_list),
+    Case("customer_api", "Customer record (GET /api/v1/customers/{id})", case_customer_api, Target(50, "p95", "ms")),
+    Case("customer_page", "Customer page (GET /customers/{id}/)", case_customer_page, Target(50, "p95", "ms")),
+    Case("agenda", "A rep's agenda (GET /api/v1/agenda)", case_agenda, Target(25, "p95", "ms", max_ratio=3)),
+    Case("review_team", "Team review, 10-rep team (GET /api/v1/team/review)", case_review_team, Target(150, "p95", "ms"), True),
+    Case("review_region", "Team review, whole region", case_review_region, Target(1000, "p95", "ms"), True),
+    Case("funnel_team", "Funnel now, 10-rep team", case_funnel_team, Target(150, "p95", "ms"), True),
+    Case("funnel_region", "Funnel now, whole region", case_funnel_region, Target(1000, "p95", "ms"), True),
+    Case("funnel_team_past", "Funnel 90 days ago, 10-rep team", case_funnel_team_past, Target(150, "p95", "ms"), True),
+    Case("funnel_region_past", "Funnel 90 days ago, whole region", case_funnel_region_past, Target(1000, "p95", "ms"), True),
+    Case("followup_insert", "Follow-up insert (pipeline.services.followup_log)", case_followup_insert, Target(15, "p95", "ms")),
+    Case("followup_http", "Follow-up insert over HTTP (POST …/follow-ups)", case_followup_http),
+    Case("recycling", "Daily recycling job (recycle_run)", case_recycling, Target(60, "median", "s")),
+    Case("release_proposals", "Daily release proposals (release_proposals_refresh)", case_release_proposals),
+    Case("incentives", "Incentive month (manage.py incentives --derive)", case_incentives, Target(30, "median", "s")),
+    Case("import", "Customer CSV import (customers.importing.import_file)", case_import, Target(20000, "rate", "rows/s", True), True),
+    Case("throughput", "Agenda throughput, gunicorn + wrk (GET /api/v1/agenda)", case_throughput, Target(500, "rate", "req/s", True)),
+]  # fmt: skip
