@@ -20,6 +20,7 @@ from yixiang.customers.forms import FIELDSETS, ContactForm, CustomerForm, Filter
 from yixiang.customers.models import Channel, Customer, Kind
 from yixiang.errors import Conflict, DomainError
 from yixiang.web import display
+from yixiang.web import selectors as web_selectors
 
 PAGE_SIZE = 25
 # Which archive field carries each contact channel, to mark the preferred one.
@@ -39,7 +40,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _list_page(request: HttpRequest, *, deleted: bool, template: str) -> HttpResponse:
-    tag_names = list(selectors.all_tags().values_list("name", flat=True))
+    tag_names = web_selectors.visible_tag_names(request.user)
     form = FilterForm(request.GET or None, user=request.user, tag_names=tag_names)
     filters = form.filters(deleted=deleted) if request.GET else selectors.CustomerFilters(deleted=deleted)
     customers = selectors.customer_list(fetched_by=request.user, filters=filters)

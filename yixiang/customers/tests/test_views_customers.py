@@ -100,6 +100,16 @@ def test_filters_stage_grade_tag_owner_kind(org, as_user):
     assert names(stage="nonsense") == {"甲", "乙", "丙"}  # a bad value drops only that filter
 
 
+def test_tag_filter_offers_only_tags_of_visible_customers(org, as_user):
+    mine = org.customer(org.rep, "甲")
+    services.customer_set_tags(actor=org.rep, customer=mine, tags=["我的标签"])
+    other = org.customer(org.outsider, "乙")
+    services.customer_set_tags(actor=org.outsider, customer=other, tags=["南方机密"])
+    html = as_user(org.rep).get(reverse("customer_list")).content.decode()
+    assert '<option value="我的标签"' in html
+    assert "南方机密" not in html
+
+
 def test_pagination(org, as_user):
     for i in range(30):
         org.customer(org.rep, f"客户{i:02d}")
@@ -170,6 +180,22 @@ def test_detail_shows_history_with_readable_chinese_labels(org, as_user):
     assert "创建" in html and "修改" in html
     assert "城市" in html and "杭州" in html and "上海" in html
     assert "A：本月签约" in html  # the grade's label, not its code
+
+
+def test_detail_query_count_does_not_grow_with_history_contacts_and_tags(org, as_user):
+    c = org.customer(org.rep, "张三")
+    client = as_user(org.rep)
+    client.get(reverse("customer_detail", args=[c.pk]))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("customer_detail", args=[c.pk]))
+    for i in range(8):
+        services.customer_update(actor=org.teammate, customer=c, data={"city": f"城{i}"})
+        services.contact_add(actor=org.lead1, customer=c, data={"name": f"联系人{i}"})
+    services.customer_set_tags(actor=org.rep, customer=c, tags=["a", "b", "c"])
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
+    assert "联系人7" in html and "城7" in html
+    assert len(many.captured_queries) == len(few.captured_queries)
 
 
 def test_detail_shows_qualification_score(org, as_user):
