@@ -153,6 +153,11 @@ class ActivityRepOut(Schema):
     team: str
     follow_ups: int
     effective: int
+    hot_judgments: int
+    hot_right: int
+    hot_pending: int
+    judgments: int
+    reversed: int
     points: list[ActivityPointOut]
 
 

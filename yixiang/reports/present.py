@@ -128,6 +128,10 @@ def activity(report: selectors.ActivityReport) -> dict[str, Any]:
                 "team": r.team,
                 "follow_ups": r.follow_ups,
                 "effective": r.effective,
+                **{
+                    key: sum(getattr(p, key) for p in r.points)
+                    for key in ("hot_judgments", "hot_right", "hot_pending", "judgments", "reversed")
+                },
                 "points": [
                     {
                         "start": p.start.isoformat(),

@@ -50,6 +50,7 @@ def chart_i18n() -> dict[str, str]:
         "calls": _("Calls"),
         "gifts": _("Gifts"),
         "Penalty fund": _("Penalty fund"),
+        "No figures in this period": _("No figures in this period"),
     }
 
 

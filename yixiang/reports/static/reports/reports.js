@@ -29,7 +29,8 @@
   function barByStage(rows, value, name, unit) {
     var opt = base();
     opt.legend = { show: false };
-    opt.xAxis = { type: "category", data: rows.map(function (r) { return r.label; }), axisLabel: { interval: 0, rotate: rows.length > 6 ? 30 : 0 } };
+    var longest = Math.max.apply(null, rows.map(function (r) { return String(r.label).length; }));
+    opt.xAxis = { type: "category", data: rows.map(function (r) { return r.label; }), axisLabel: { interval: 0, rotate: rows.length * longest > 36 ? 30 : 0 } };
     opt.yAxis = { type: "value", name: unit || "", minInterval: unit === "%" ? 0 : 1, max: unit === "%" ? 100 : null };
     opt.series = [{
       type: "bar", name: name,
@@ -92,11 +93,16 @@
       opt.xAxis = { type: "category", data: d.periods.map(function (p) { return p.start.slice(5); }) };
       opt.yAxis = { type: "value", max: 100, name: "%" };
       opt.series = [];
-      d.reps.forEach(function (r) {
-        opt.series.push({ type: "line", name: r.name + " · " + t("Accuracy"), connectNulls: true, symbolSize: 7,
-          data: r.points.map(function (p) { return pct(p.hot_accuracy); }) });
-        opt.series.push({ type: "line", name: r.name + " · " + t("Rises taken back"), connectNulls: true, symbolSize: 5, lineStyle: { type: "dotted" },
-          data: r.points.map(function (p) { return pct(p.reversal_share); }) });
+      function ratio(part, whole) { return whole ? Math.round(1000 * part / whole) / 10 : null; }
+      // Per rep for a few reps; for a bigger group, the group's own accuracy (sums over its reps).
+      var groups = d.reps.length <= 3 ? d.reps.map(function (r) { return { name: r.name + " · ", reps: [r] }; })
+        : [{ name: "", reps: d.reps }];
+      groups.forEach(function (g) {
+        function total(i, key) { return g.reps.reduce(function (acc, r) { return acc + ((r.points[i] || {})[key] || 0); }, 0); }
+        opt.series.push({ type: "line", name: g.name + t("Accuracy"), connectNulls: true, symbolSize: 7,
+          data: d.periods.map(function (_p, i) { return ratio(total(i, "hot_right"), total(i, "hot_judgments") - total(i, "hot_pending")); }) });
+        opt.series.push({ type: "line", name: g.name + t("Rises taken back"), connectNulls: true, symbolSize: 5, lineStyle: { type: "dotted" },
+          data: d.periods.map(function (_p, i) { return ratio(total(i, "reversed"), total(i, "judgments")); }) });
       });
       return opt;
     },
@@ -156,13 +162,27 @@
     }
   };
 
+  // Whether a chart option has any non-zero figure to draw.
+  function hasData(opt) {
+    return (opt.series || []).some(function (s) {
+      return (s.data || []).some(function (v) {
+        var x = v && typeof v === "object" && !Array.isArray(v) ? v.value : (Array.isArray(v) ? v[1] : v);
+        return x !== null && x !== undefined && x !== 0;
+      });
+    });
+  }
+
   var charts = [];
   function render(el) {
     var build = BUILDERS[el.getAttribute("data-chart")];
     var data = readJSON(el.getAttribute("data-source"));
     if (!build || !data || typeof echarts === "undefined") return;
     var chart = echarts.init(el, null, { renderer: "svg" });
-    chart.setOption(build(data));
+    var opt = build(data);
+    if (!hasData(opt)) {
+      opt.title = { text: t("No figures in this period"), left: "center", top: "middle", textStyle: { color: "#667085", fontWeight: "normal", fontSize: 14 } };
+    }
+    chart.setOption(opt);
     el.setAttribute("data-rendered", "true");
     charts.push(chart);
   }
