@@ -72,7 +72,7 @@ def customer_trash(request: HttpRequest) -> HttpResponse:
 
 
 def _may_edit(request: HttpRequest, customer: Customer) -> bool:
-    return editable_customers(request.user).filter(pk=customer.pk).exists()
+    return editable_customers(request.user, include_deleted=True).filter(pk=customer.pk).exists()
 
 
 def _field_groups(customer: Customer) -> list[dict[str, Any]]:
@@ -109,14 +109,18 @@ def _qualification(customer: Customer) -> dict[str, Any]:
 
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.user, pk)
+    # Deleted customers stay readable (from the trash) so they can be checked before a restore.
+    customer = access_customer(request.user, pk, include_deleted=True)
+    may_edit = _may_edit(request, customer)
     history = [display.describe_change(c, kind=customer.kind) for c in selectors.customer_history(customer=customer)]
     return render(
         request,
         "customers/detail.html",
         {
             "customer": customer,
-            "may_edit": _may_edit(request, customer),
+            "may_edit": may_edit,
+            # Tags and contacts of a customer in the trash wait for its restore.
+            "may_change_parts": may_edit and customer.deleted_at is None,
             "groups": _field_groups(customer),
             "qualification": _qualification(customer),
             "history": history,
@@ -258,7 +262,7 @@ def customer_tags(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "customers/_tags.html",
-        {"customer": customer, "tags": customer.tags.all(), "may_edit": True, "tags_error": error},
+        {"customer": customer, "tags": customer.tags.all(), "may_change_parts": True, "tags_error": error},
     )
 
 
@@ -272,7 +276,7 @@ def _contacts_fragment(request: HttpRequest, customer: Customer, form: ContactFo
             "customer": customer,
             "contacts": customer.contacts.all(),
             "contact_form": form or ContactForm(),
-            "may_edit": True,
+            "may_change_parts": True,
             "open_form": form is not None,
         },
     )

@@ -414,6 +414,15 @@ def test_delete_trash_restore(org, as_user):
     assert ">张三</a>" not in client.get(reverse("customer_trash")).content.decode()
 
 
+def test_deleted_customer_page_is_readable_and_offers_restore(org, as_user):
+    c = org.customer(org.rep, "张三")
+    services.customer_soft_delete(actor=org.rep, customer=c)
+    html = as_user(org.rep).get(reverse("customer_detail", args=[c.pk])).content.decode()
+    assert "在回收站中" in html and 'id="restore-customer"' in html
+    assert 'id="edit-customer"' not in html and 'id="tags-form"' not in html and 'id="contact-form"' not in html
+    assert as_user(org.outsider).get(reverse("customer_detail", args=[c.pk])).status_code == 404
+
+
 @pytest.mark.parametrize("viewer", ["teammate", "other_team_rep", "outsider"])
 def test_delete_and_restore_404_outside_scope(org, as_user, viewer):
     c = org.customer(org.rep, "张三")
