@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "REPLY_WINDOW_HOURS": 12,
     # A message claimed longer ago than this without an outcome is "in doubt" and gets recovered.
     "SEND_CLAIM_TIMEOUT_MINUTES": 10,
+    # A message whose provider was unreachable is tried this many times before it counts as failed.
+    "SEND_MAX_ATTEMPTS": 3,
     # Messages sent per worker batch.
     "SEND_BATCH_SIZE": 50,
     # When the preferred channel cannot carry a text, try these in order.

@@ -26,9 +26,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
-from lunar_python import Lunar, LunarMonth, Solar
+from lunar_python import LunarYear, Solar
 
 # --------------------------------------------------------------------------- lunar calendar
 
@@ -42,24 +43,52 @@ class LunarDate:
     leap: bool = False
 
 
+@dataclass(frozen=True)
+class _LunarMonthRow:
+    month: int  # negative for a leap month, as lunar_python numbers them
+    first_day: dt.date
+    days: int
+
+
+@lru_cache(maxsize=1024)
+def _lunar_year(lunar_year: int) -> tuple[_LunarMonthRow, ...]:
+    """The months of one lunar year, from lunar_python, computed once per process: its own cache
+    holds a single year, and recomputing a year costs milliseconds."""
+    rows = []
+    for m in LunarYear.fromYear(lunar_year).getMonths():
+        if m.getYear() != lunar_year:
+            continue
+        first = Solar.fromJulianDay(m.getFirstJulianDay())
+        rows.append(
+            _LunarMonthRow(m.getMonth(), dt.date(first.getYear(), first.getMonth(), first.getDay()), m.getDayCount())
+        )
+    return tuple(rows)
+
+
 def solar_to_lunar(day: dt.date) -> LunarDate:
-    lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
-    month = lunar.getMonth()  # negative for a leap month
-    return LunarDate(month=abs(month), day=lunar.getDay(), leap=month < 0)
+    for lunar_year in (day.year, day.year - 1):
+        for row in _lunar_year(lunar_year):
+            offset = (day - row.first_day).days
+            if 0 <= offset < row.days:
+                return LunarDate(month=abs(row.month), day=offset + 1, leap=row.month < 0)
+    raise ValueError(f"no lunar date for {day}")  # outside lunar_python's range
+
+
+def _month_row(lunar_year: int, month: int, leap: bool) -> _LunarMonthRow:
+    rows = {row.month: row for row in _lunar_year(lunar_year)}
+    if leap and -month in rows:
+        return rows[-month]
+    return rows[month]  # not a leap birthday, or this year has no such leap month
 
 
 def lunar_to_solar(lunar_year: int, month: int, day: int, leap: bool = False) -> dt.date:
     """The solar date of (month, day) in ``lunar_year``, with the leap-month and day-30 customs above."""
-    lunar_month = LunarMonth.fromYm(lunar_year, -month) if leap else None
-    if lunar_month is None:  # not a leap birthday, or this year has no such leap month
-        lunar_month = LunarMonth.fromYm(lunar_year, month)
-    day = min(day, lunar_month.getDayCount())
-    solar = Lunar.fromYmd(lunar_year, lunar_month.getMonth(), day).getSolar()
-    return dt.date(solar.getYear(), solar.getMonth(), solar.getDay())
+    row = _month_row(lunar_year, month, leap)
+    return row.first_day + dt.timedelta(days=min(day, row.days) - 1)
 
 
 def lunar_last_day(lunar_year: int, month: int) -> int:
-    return LunarMonth.fromYm(lunar_year, month).getDayCount()
+    return _month_row(lunar_year, month, False).days
 
 
 def _years_around(start: dt.date, end: dt.date) -> range:

@@ -122,14 +122,20 @@ class Occasion:
 MAX_CALENDAR_DAYS = 62
 
 
-def care_calendar(user: User, start: dt.date, end: dt.date) -> list[Occasion]:
-    """What is coming for the user's customers: birthdays (lunar converted for each year), special
-    days, life events, festivals, payouts and contract ends. Computed, not stored."""
+def care_calendar(
+    user: User, start: dt.date, end: dt.date, *, customers: QuerySet[Customer] | None = None, festivals: bool = True
+) -> list[Occasion]:
+    """What is coming: birthdays (lunar converted for each year), special days, life events,
+    festivals, payouts and contract ends. Computed, not stored. By default for the customers the
+    user holds; ``customers`` narrows or widens that, always inside the user's scope."""
     end = min(end, start + dt.timedelta(days=MAX_CALENDAR_DAYS))
-    out: list[Occasion] = [
-        Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
-    ]
-    customers = visible_customers(user, include_pool=False)
+    out: list[Occasion] = []
+    if festivals:
+        out = [
+            Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
+        ]
+    scope = visible_customers(user, include_pool=False)
+    customers = scope.filter(owner=user) if customers is None else scope.filter(pk__in=customers.values("pk"))
     for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):
         for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end):
             label = _("Lunar birthday") if c.birthday_calendar == "lunar" else _("Birthday")
@@ -209,9 +215,13 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "loyalty_history": list(customer.loyalty_changes.select_related("by")[:10]),
         "tier_history": list(customer.tier_changes.select_related("by")[:10]),
         "tasks": list(tasks),
-        "upcoming": [
-            o for o in care_calendar(user, today, today + dt.timedelta(days=60)) if o.customer_id == customer.pk
-        ],
+        "upcoming": care_calendar(
+            user,
+            today,
+            today + dt.timedelta(days=60),
+            customers=Customer.objects.filter(pk=customer.pk),
+            festivals=False,
+        ),
         "lifecycle": step,
         "lifecycle_label": dict(rules.LIFECYCLE_STEPS)[step],
         "lifecycle_steps": rules.LIFECYCLE_STEPS,

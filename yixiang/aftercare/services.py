@@ -1036,9 +1036,6 @@ def message_claim(message_id: int, *, now: dt.datetime | None = None) -> bool:
     )
 
 
-MAX_ATTEMPTS = 3
-
-
 def _unit_costs() -> dict[str, Decimal]:
     return {
         "sms": Decimal(conf("COST_SMS")),
@@ -1053,7 +1050,7 @@ def _send_one(message: Message, adapter: Adapter) -> str:
     try:
         result = adapter.send(message)
     except TemporaryFailure as exc:
-        status = Message.Status.PENDING if message.attempts < MAX_ATTEMPTS else Message.Status.FAILED
+        status = Message.Status.PENDING if message.attempts < conf("SEND_MAX_ATTEMPTS") else Message.Status.FAILED
         Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(status=status, error=str(exc)[:300])
         return "retry" if status == Message.Status.PENDING else "failed"
     except PermanentFailure as exc:

@@ -118,3 +118,17 @@ def test_special_days_parsed_from_archive_text():
     assert rules.special_day_occurrences(wedding, D(2025, 5, 1), D(2025, 5, 31)) == [D(2025, 5, 20)]
     mother = parsed[1]
     assert rules.special_day_occurrences(mother, D(2025, 1, 1), D(2025, 12, 31)) == [rules.lunar_to_solar(2025, 8, 3)]
+
+
+def test_cached_month_tables_agree_with_lunar_python_day_by_day():
+    """Our per-year month tables (built once from lunar_python) give the same dates as its own
+    conversion, both ways, across a century."""
+    from lunar_python import Solar
+
+    day = D(1960, 1, 1)
+    while day < D(2050, 12, 31):
+        lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
+        expected = rules.LunarDate(abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0)
+        assert rules.solar_to_lunar(day) == expected, day
+        assert rules.lunar_to_solar(lunar.getYear(), expected.month, expected.day, expected.leap) == day
+        day += dt.timedelta(days=29)

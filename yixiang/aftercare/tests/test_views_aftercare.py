@@ -166,3 +166,34 @@ def test_tier_page_shows_pareto(org, customer):
     html = login(org.lead1).get(reverse("value_tiers")).content.decode()
     assert 'id="pareto"' in html and "5000" in html
     assert "5000" not in login(org.outsider).get(reverse("value_tiers")).content.decode()
+
+
+def _tasks(customer, rep, n, start=0):
+    today = timezone.localdate()
+    services.tasks_create(
+        [CareTask(kind="festival", customer=customer, rep=rep, due_on=today, title=f"t{i}", source_key=f"q{i}")
+         for i in range(start, start + n)]
+    )  # fmt: skip
+
+
+def test_agenda_items_and_care_page_take_a_fixed_number_of_queries(org, customer, django_assert_num_queries):
+    from yixiang.aftercare.selectors import agenda_care_items
+
+    _tasks(customer, org.rep, 3)
+    today = timezone.localdate()
+    with django_assert_num_queries(1):
+        assert len(agenda_care_items(user=org.rep, day=today)) == 3
+    _tasks(customer, org.rep, 30, start=3)
+    with django_assert_num_queries(1):
+        assert len(agenda_care_items(user=org.rep, day=today)) == 33
+
+    c = login(org.rep)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        c.get(reverse("care"))
+    _tasks(customer, org.rep, 40, start=100)
+    with CaptureQueriesContext(connection) as many:
+        assert c.get(reverse("care")).status_code == 200
+    assert len(many) == len(few)
