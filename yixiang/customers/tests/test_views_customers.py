@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -341,6 +343,20 @@ def test_edit_customer(org, as_user):
     c.refresh_from_db()
     assert c.city == "杭州" and [t.name for t in c.tags.all()] == ["老客户"]
     assert c.bank_card == "6222021234561234"  # empty input keeps the stored number
+
+
+def test_form_covers_every_editable_field_once():
+    from yixiang.customers.forms import FIELDSETS
+
+    grouped = [name for _key, _title, names in FIELDSETS for name in names]
+    assert sorted(grouped) == sorted(services.EDITABLE_FIELDS)
+
+
+def test_edit_form_prefills_dates_in_input_formats(org, as_user):
+    c = org.customer(org.rep, "张三", birth_date=dt.date(1980, 5, 1), expected_sign_month=dt.date(2026, 12, 1))
+    html = as_user(org.rep).get(reverse("customer_edit", args=[c.pk])).content.decode()
+    assert 'type="date" name="birth_date" value="1980-05-01"' in html
+    assert 'type="month" name="expected_sign_month" value="2026-12"' in html
 
 
 def test_edit_can_clear_a_sensitive_number(org, as_user):
