@@ -187,7 +187,9 @@ class Engine:
             backlog_out={int(k): v for k, v in close.backlogs.items()},
         )
 
-    def _compute(self, month: dt.date, *, fund_before: int | None = None, corrections: bool = True):
+    def _compute(
+        self, month: dt.date, *, fund_before: int | None = None, corrections: bool = True, keep: Iterable[int] = ()
+    ) -> rules.MonthResult:
         version = self.version(month)
         scheme = to_scheme(version)
         fund, backlogs = self._opening(month)
@@ -202,6 +204,7 @@ class Engine:
             fund_before=fund if fund_before is None else fund_before,
             backlog_in=backlogs,
             settlements=settlements,
+            keep=keep,
         )
         return rules.compute_month(inp)
 
@@ -216,11 +219,13 @@ class Engine:
         fund_before: int,
         backlog_in: dict[int, int],
         settlements: dict[int, list[rules.Line]],
+        keep: Iterable[int] = (),
     ) -> rules.MonthInput:
+        """The month's inputs. ``keep``: people to load even if no longer active (a closed month's)."""
         end = rules.month_end(month)
         rows = list(
             Assessment.objects.filter(month=month).values(
-                "user_id", "threshold", "performance_pay", "target", "target_filed_at", "on_probation"
+                "user_id", "threshold", "performance_pay", "target", "target_filed_at", "on_probation", "region_id"
             )
         )
         developed = list(
@@ -234,13 +239,14 @@ class Engine:
             .annotate(total=Sum("amount"))
             .values_list("customer_id", "total")
         )
-        ids = {r["user_id"] for r in rows} | {d["developer_id"] for d in developed} | set(settlements)
+        ids = {r["user_id"] for r in rows} | {d["developer_id"] for d in developed} | set(settlements) | set(keep)
         users = {
             u["id"]: u
             for u in User.objects.filter(Q(role=Role.DIRECTOR, is_active=True) | Q(pk__in=list(ids))).values(
-                "id", "username", "role", "team__region_id", "region_id", "hire_date", "on_probation"
+                "id", "username", "role", "team__region_id", "region_id", "hire_date", "on_probation", "is_active"
             )
         }
+        keep_set = set(keep)
         due = rules.target_due(month, version.target_due_day, version.target_due_time, self.tz)
         by_user = {r["user_id"]: r for r in rows}
         people: dict[int, rules.Person] = {}
@@ -250,8 +256,11 @@ class Engine:
                 user_id=uid,
                 username=u["username"],
                 role=u["role"],
-                region_id=u["team__region_id"] or u["region_id"],
-                days_on_staff=rules.days_on_staff(month, u["hire_date"]),
+                region_id=(row and row["region_id"]) or u["team__region_id"] or u["region_id"],
+                # Someone who has left is only here to receive adjustments, unless the month had them.
+                days_on_staff=rules.days_on_staff(month, u["hire_date"])
+                if u["is_active"] or row is not None or uid in keep_set
+                else 0,
                 on_probation=row["on_probation"] if row else u["on_probation"],
                 has_row=row is not None,
                 threshold=row["threshold"] if row else None,
@@ -374,7 +383,9 @@ class Engine:
             if version_in_force(self.versions, c) is None:
                 continue
             frozen = self.result(c)
-            now = self._compute(c, fund_before=self.closes[c].fund_before, corrections=False)
+            # Recomputed from the same start, with everyone who was in it (a director may have left).
+            keep = [s.user_id for s in frozen.statements]
+            now = self._compute(c, fund_before=self.closes[c].fund_before, corrections=False, keep=keep)
             lines = rules.correction_lines(
                 month=c,
                 recomputed=now.by_user(),

@@ -119,8 +119,12 @@ class Assessment(models.Model):
         _("monthly target"), null=True, blank=True, help_text=_("A director's approved region target for the month.")
     )
     target_filed_at = models.DateTimeField(_("target filed at"), null=True, blank=True)
-    # A snapshot, so a later change on the staff record does not move the month.
+    # Snapshots, so a later change on the staff record (a move, the end of probation) does not
+    # move a closed month and turn into false corrections.
     on_probation = models.BooleanField(_("on probation"), default=False)
+    region = models.ForeignKey(
+        "accounts.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("region")
+    )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -65,6 +65,10 @@ def _audit(actor: User | None, action: str, target: Any, detail: Mapping[str, An
     )
 
 
+def _region_id(user: User) -> int | None:
+    return user.team.region_id if user.team_id else user.region_id
+
+
 def _staff(actor: User, user_id: int) -> User:
     """A staff member in the actor's scope, else 404 (existence does not leak)."""
     user = staff_in_scope(actor).filter(pk=user_id).select_related("team").first()
@@ -178,7 +182,7 @@ def assessment_save(
     row = Assessment.objects.select_for_update().filter(user=user, month=month).first()
     now = timezone.now()
     if row is None:
-        row = Assessment(user=user, month=month, target_filed_at=now)
+        row = Assessment(user=user, month=month, target_filed_at=now, region_id=_region_id(user))
         row.on_probation = user.on_probation if on_probation is None else on_probation
     elif row.threshold != threshold or row.target != target:
         row.target_filed_at = now
@@ -217,9 +221,10 @@ def assessments_copy_forward(*, actor: User, month: dt.date) -> int:
             threshold=r.threshold,
             performance_pay=r.performance_pay,
             on_probation=r.user.on_probation,
+            region_id=_region_id(r.user),
             updated_by=actor,
         )
-        for r in Assessment.objects.filter(month=prev, user__in=scope).select_related("user")
+        for r in Assessment.objects.filter(month=prev, user__in=scope).select_related("user", "user__team")
         if r.user_id not in have
     ]
     Assessment.objects.bulk_create(rows)

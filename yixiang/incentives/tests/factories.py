@@ -58,4 +58,5 @@ def assess(
         target=target,
         target_filed_at=filed_at or dt.datetime(month.year, month.month, 1, 9, 0, tzinfo=dt.UTC),
         on_probation=probation,
+        region_id=user.team.region_id if user.team_id else user.region_id,
     )

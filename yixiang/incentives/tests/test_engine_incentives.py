@@ -236,6 +236,20 @@ def test_a_closed_month_is_frozen_and_later_changes_become_corrections_in_the_ne
     assert inc.rep.pk not in result(JUN).by_user()
 
 
+def test_a_move_or_a_departure_after_closing_is_not_a_correction(inc):
+    _april_with_a_rewarded_customer(inc)
+    assess(inc.teammate, APR, 2)  # the north: 3 of 4, −300 for the director
+    services.month_close(actor=inc.admin, month=APR)
+    assert statement(APR, inc.director).total == -300
+    inc.rep.team = inc.s1  # moved to the south after April
+    inc.rep.region = inc.south
+    inc.rep.save()
+    User.objects.filter(pk=inc.director.pk).update(is_active=False)  # the north's director left
+    may = result(MAY)
+    assert not [x for s in may.statements for x in s.lines if x.kind == "correction"]
+    assert inc.director.pk not in may.by_user()  # and is not assessed after leaving
+
+
 def test_months_close_in_order_once_over_and_only_once(inc):
     _april_with_a_rewarded_customer(inc)
     services.month_close(actor=inc.admin, month=APR)
