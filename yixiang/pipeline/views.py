@@ -74,7 +74,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "due_items": due,
             "warned_only": [i for i in data.items if not i.is_due],
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
-            "release_form": forms.ReleaseForm(),
+            "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
         },
     )
 
