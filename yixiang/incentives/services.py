@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from yixiang.accounts.models import AuditEvent, Role, User
 from yixiang.accounts.scoping import staff_in_scope, visible_customers
 from yixiang.aftercare.models import Payment
+from yixiang.customers.models import Customer
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 from yixiang.incentives import rules
 from yixiang.incentives.engine import Engine, to_scheme, version_in_force
@@ -242,8 +243,6 @@ def developed_customers_derive(*, actor: User | None, month: dt.date) -> int:
     Customers already recorded are left alone; customers without an owner are skipped.
     ``actor`` None is the system (the management command): every customer.
     """
-    from yixiang.customers.models import Customer
-
     if actor is not None:
         _require_keeper(actor)
     month = rules.month_start(month)

@@ -283,9 +283,15 @@ def developed(request: HttpRequest) -> HttpResponse:
                 n = services.developed_customers_derive(actor=request.user, month=month)
                 messages.success(request, _("%(n)s customers recorded from their first payment.") % {"n": n})
                 return back
-            if action in ("faked", "unfaked", "delete"):
+            if action in ("faked", "unfaked", "delete", "reorder"):
                 developed_id = int(request.POST.get("id") or 0)
-                if action == "faked" and faked_form.is_valid():
+                if action == "reorder":
+                    services.developed_customer_update(
+                        actor=request.user,
+                        developed_id=developed_id,
+                        reported_on=dt.date.fromisoformat(request.POST.get("reported_on") or ""),
+                    )
+                elif action == "faked" and faked_form.is_valid():
                     services.developed_customer_mark_faked(
                         actor=request.user,
                         developed_id=developed_id,
@@ -312,6 +318,9 @@ def developed(request: HttpRequest) -> HttpResponse:
         except Http404:
             form.add_error("customer_id", _("No such customer among yours."))
         except ValidationFailed as exc:
+            if action == "reorder":
+                messages.error(request, exc.message)
+                return back
             for field, errors in exc.errors.items():
                 for e in errors:
                     form.add_error(field if field in form.fields else None, e)

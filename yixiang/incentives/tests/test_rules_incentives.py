@@ -527,14 +527,8 @@ def test_a_statements_total_is_the_sum_of_its_lines(paid, thresholds, pays, prob
         for n, (dev, amount, day, faked) in enumerate(paid)
     ]
     settle = {0: (r.Line(r.ACTIVITY, -250, "activity", {"window": 3, "min_active": 2, "active": 1}),)}
-    result = month(
-        people,
-        customers,
-        scheme=replace(r.SEED, cost_cap=cap),
-        fund_before=fund,
-        backlog_in={90: backlog},
-        settlements=settle,
-    )
+    inputs = {"scheme": replace(r.SEED, cost_cap=cap), "fund_before": fund, "backlog_in": {90: backlog}}
+    result = month(people, customers, settlements=settle, **inputs)
     for statement in result.statements:
         assert statement.total == sum(line.amount for line in statement.lines)
     f = result.funding
@@ -543,12 +537,4 @@ def test_a_statements_total_is_the_sum_of_its_lines(paid, thresholds, pays, prob
     assert cap is None or f.from_management <= cap
     assert f.fund_after >= 0
     # Reproducible: the same inputs give the same statements.
-    again = month(
-        people,
-        customers,
-        scheme=replace(r.SEED, cost_cap=cap),
-        fund_before=fund,
-        backlog_in={90: backlog},
-        settlements=settle,
-    )
-    assert again.statements == result.statements
+    assert month(people, customers, settlements=settle, **inputs).statements == result.statements

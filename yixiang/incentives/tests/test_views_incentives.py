@@ -259,3 +259,19 @@ def test_the_command_refuses_a_bad_month(inc):
         call_command("incentives", "--month", "April", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("incentives", "--month", "2010-01", stdout=StringIO())
+
+
+def test_the_region_reorders_its_report_and_the_order_decides_who_fills_the_threshold(inc):
+    assess(inc.rep, APR, 2)
+    big = developed(inc, inc.rep, 60000, dt.date(2011, 4, 2), name="大客户")
+    developed(inc, inc.rep, 8000, dt.date(2011, 4, 3), name="小客户")
+    assert page(inc.rep).content.decode().count('data-total="300"') == 1  # the big one fills the threshold
+    director = client_for(inc.director)
+    url = reverse("incentive_developed")
+    director.post(url, {"month": "2011-04", "action": "reorder", "id": big.pk, "reported_on": "2011-04-20"})
+    big.refresh_from_db()
+    assert big.reported_on == dt.date(2011, 4, 20)
+    assert 'data-total="0"' in page(inc.rep).content.decode()  # 8,000 then 60,000 (never split): nothing
+    resp = director.post(url, {"month": "2011-04", "action": "reorder", "id": big.pk, "reported_on": "2011-05-02"})
+    big.refresh_from_db()
+    assert resp.status_code == 302 and big.reported_on == dt.date(2011, 4, 20)
