@@ -228,8 +228,8 @@ CHOICE_LABELS_ZH: dict[str, dict[str, tuple[str, ...]]] = {
         Source.PARTNER: ("合作渠道", "渠道", "合作伙伴"),
         Source.OTHER: ("其他", "其它"),
     },
-    "grade": {g: (f"{g.value}类", f"{g.value}级") for g in Grade},
-    "value_tier": {t: (f"{t.value}类", f"{t.value}级") for t in ValueTier},
+    "grade": {g: (g.value, f"{g.value}类", f"{g.value}级") for g in Grade},
+    "value_tier": {t: (t.value, f"{t.value}类", f"{t.value}级") for t in ValueTier},
 }
 _CHOICE_ENUMS = {
     "kind": Kind,
