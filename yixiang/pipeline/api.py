@@ -13,7 +13,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer, staff_in_scope
+from yixiang.accounts.models import User
+from yixiang.accounts.scoping import access_customer
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
 from yixiang.pipeline import selectors, services
@@ -403,7 +404,8 @@ def lock(request: HttpRequest, customer_id: int, payload: LockIn):
 )
 def hand_over(request: HttpRequest, customer_id: int, payload: HandOverIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    target = staff_in_scope(request.user).filter(pk=payload.to_user_id).first()
+    # The service says who may hand over (403) and to whom (400).
+    target = User.objects.filter(pk=payload.to_user_id, is_active=True).first()
     if target is None:
         raise ValidationFailed({"to_user_id": ["unknown user"]})
     return services.customer_hand_over(actor=request.user, customer=customer, to_user=target, note=payload.note)

@@ -62,7 +62,8 @@ def _locked(customer: Customer) -> Customer:
     return Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
 
 
-def _is_manager(user: User) -> bool:
+def is_manager(user: User) -> bool:
+    """Team leads, directors and administrators manage other people's customers."""
     return user.role in (Role.LEAD, Role.DIRECTOR) or user.is_admin_role
 
 
@@ -599,7 +600,7 @@ def customer_set_recycle_lock(*, actor: User, customer: Customer, locked: bool) 
 @transaction.atomic
 def customer_hand_over(*, actor: User, customer: Customer, to_user: User, note: str = "") -> Customer:
     """A lead or director moves a customer to another member of their scope."""
-    if not _is_manager(actor):
+    if not is_manager(actor):
         raise DomainError(_("Only a team lead or director can hand customers over."), code="forbidden")
     if not to_user.is_active or not staff_in_scope(actor).filter(pk=to_user.pk).exists():
         raise ValidationFailed({"to_user": [_("You cannot hand customers to %(user)s.") % {"user": to_user.label}]})
@@ -646,7 +647,7 @@ def distribute_customers(
     """Deal a list of leads to reps (by region, round-robin or by hand) with a first-contact deadline.
 
     Leads come from the pool or from the actor's scope; claim limits do not apply (a manager's call)."""
-    if not _is_manager(actor):
+    if not is_manager(actor):
         raise DomainError(_("Only a team lead or director can distribute customers."), code="forbidden")
     if method not in DistributionMethod.values:
         raise ValidationFailed({"method": [_("Choose by region, round-robin or by hand.")]})
@@ -925,7 +926,7 @@ def visit_plan_create(
         raise Conflict(_("This customer is in the public pool: claim it first."))
     return VisitPlan.objects.create(
         customer=current,
-        rep=current.owner if current.owner_id != actor.pk and _is_manager(actor) else actor,
+        rep=current.owner if current.owner_id != actor.pk and is_manager(actor) else actor,
         at=at,
         place=place.strip()[:200],
         purpose=purpose.strip()[:300],

@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/<int:pk>/lock/", views.lock, name="pipeline_lock"),
     path("customers/<int:pk>/profile/", views.profile, name="pipeline_profile"),
     path("customers/<int:pk>/keep/", views.keep, name="pipeline_keep"),
+    path("customers/<int:pk>/hand-over/", views.hand_over, name="pipeline_hand_over"),
     path("customers/<int:pk>/visit-plan/", views.visit_plan_create, name="visit_plan_create"),
     path("distribute/", views.distribute, name="distribute"),
     path("need-categories/", views.need_categories, name="need_categories"),

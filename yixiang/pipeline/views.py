@@ -181,6 +181,9 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "back": _customer_page(customer),
+            "hand_over_to": list(selectors.distributable_reps(user=request.user))
+            if may_change and services.is_manager(request.user)
+            else [],
         },
     )
 
@@ -239,6 +242,24 @@ def keep(request: HttpRequest, pk: int) -> HttpResponse:
         customer,
         lambda: services.release_proposal_dismiss(actor=request.user, customer=customer),
         _("You keep %(name)s; the proposal is hidden for now.") % {"name": customer.name},
+    )
+
+
+@login_required
+@require_POST
+def hand_over(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    target = selectors.distributable_reps(user=request.user).filter(pk=request.POST.get("to_user") or 0).first()
+    if target is None:
+        messages.error(request, _("Choose whom to hand the customer to."))
+        return redirect(_next_url(request, _customer_page(customer)))
+    return _act(
+        request,
+        customer,
+        lambda: services.customer_hand_over(
+            actor=request.user, customer=customer, to_user=target, note=request.POST.get("note", "")[:2000]
+        ),
+        _("%(name)s was handed over to %(user)s.") % {"name": customer.name, "user": target.label},
     )
 
 

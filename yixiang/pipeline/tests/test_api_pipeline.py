@@ -193,3 +193,18 @@ def test_distributions(org, api_as):
 def test_stage_proposal_endpoint(org, api_as):
     r = api_as(org.rep).post("/api/v1/follow-ups/proposal", {"signals": ["interacts"], "text": "他说要带合同来签"})
     assert r.json() == {"from_signals": 1, "from_text": 4, "text_keywords": ["合同", "签"], "unknown_signals": []}
+
+
+def test_hand_over(org, api_as):
+    c = org.customer(org.rep)
+    assert (
+        api_as(org.rep).post(f"/api/v1/customers/{c.pk}/hand-over", {"to_user_id": org.teammate.pk}).status_code == 403
+    )
+    r = api_as(org.lead1).post(f"/api/v1/customers/{c.pk}/hand-over", {"to_user_id": org.outsider.pk})
+    assert r.status_code == 400
+    r = api_as(org.lead1).post(f"/api/v1/customers/{c.pk}/hand-over", {"to_user_id": org.teammate.pk, "note": "调岗"})
+    assert r.status_code == 200 and r.json()["owner_id"] == org.teammate.pk
+    assert (
+        api_as(org.south_lead).post(f"/api/v1/customers/{c.pk}/hand-over", {"to_user_id": org.outsider.pk}).status_code
+        == 404
+    )

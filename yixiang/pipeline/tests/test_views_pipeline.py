@@ -225,3 +225,15 @@ def test_need_categories_are_edited_by_admins(as_user, org):
     as_user(org.rep).post(f"/customers/{c.pk}/profile/", {"need_category": cat.pk, "internet_awareness": "low"})
     html = as_user(org.rep).get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
     assert "网络推广" in html and "搜索推广" in html
+
+
+def test_a_lead_hands_a_customer_over_from_the_panel(as_user, org):
+    c = org.customer(org.rep, name="移交客户")
+    assert 'id="hand-over-box"' not in as_user(org.rep).get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    client = as_user(org.lead1)
+    assert 'id="hand-over-box"' in client.get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    client.post(f"/customers/{c.pk}/hand-over/", {"to_user": org.teammate.pk, "note": "休假"})
+    assert Customer.objects.get(pk=c.pk).owner == org.teammate
+    assert OwnerChange.objects.get(customer=c).reason == "handover"
+    client.post(f"/customers/{c.pk}/hand-over/", {"to_user": org.outsider.pk})  # out of scope: refused
+    assert Customer.objects.get(pk=c.pk).owner == org.teammate
