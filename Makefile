@@ -48,3 +48,11 @@ lint: install-dev
 
 messages: install-dev
 	cd yixiang && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+
+# Benchmark (issue 7): generate the data set if needed, time the hot paths, write bench/results/.
+# make bench CUSTOMERS=100000 DB=postgres [BENCH_ARGS="--only agenda,search_phone"]; see bench/README.md.
+CUSTOMERS ?= 1000000
+DB ?= sqlite
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m bench.run --customers $(CUSTOMERS) --db $(DB) $(BENCH_ARGS)

@@ -731,7 +731,9 @@ class Generator:
 
     # --- finishing -------------------------------------------------------------------------
 
-    def finish(self) -> None:
+    def sequences(self) -> None:
+        """Counters the application continues from: archive numbers per year, and on PostgreSQL the
+        id sequences (rows went in with explicit ids; SQLite's AUTOINCREMENT follows by itself)."""
         from django.db import connection
 
         from yixiang.customers.models import ArchiveSequence
@@ -739,14 +741,18 @@ class Generator:
         ArchiveSequence.objects.bulk_create(
             [ArchiveSequence(key=str(year), value=seq) for year, seq in self.archive_seq.items()]
         )
-        tables = {t.name: t for t in self.sink.tables}
-        with connection.cursor() as cur:
-            if connection.vendor == "postgresql":
-                for name in tables:
+        if connection.vendor == "postgresql":
+            q = connection.ops.quote_name
+            with connection.cursor() as cur:
+                for t in self.sink.tables:
                     cur.execute(
-                        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(name)}), 1))",
-                        [name],
+                        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT MAX(id) FROM {q(t.name)}), 1))",
+                        [t.name],
                     )
+
+    def analyze(self) -> None:
+        from django.db import connection
+
         self.log("analyzing (planner statistics) …")
         if connection.vendor == "postgresql":
             connection.close()
@@ -837,12 +843,9 @@ def generate(
     if threaded:
         connection.close()  # the writer thread needs the database to itself (SQLite journal mode)
     gen.customers()
+    gen.sequences()
     if threaded:
-        gen.finish()
-    else:
-        from yixiang.customers.models import ArchiveSequence
-
-        ArchiveSequence.objects.bulk_create([ArchiveSequence(key=str(y), value=s) for y, s in gen.archive_seq.items()])
+        gen.analyze()
     return gen
 
 
