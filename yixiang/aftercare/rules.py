@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+import chinese_calendar
 from django.utils.translation import gettext_lazy as _
 from lunar_python import LunarYear, Solar
 
@@ -191,6 +192,25 @@ def festival_occurrences(codes: Iterable[str], start: dt.date, end: dt.date) -> 
             if start <= day <= end:
                 out.add((day, code))
     return [(day, FESTIVALS[code]) for day, code in sorted(out)]
+
+
+def statutory_days(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+    """Statutory days off ("holiday") and make-up working days on a weekend ("workday") in the
+    range, from the ``chinesecalendar`` package; years it has no data for are left out."""
+    out = []
+    day = start
+    while day <= end:
+        try:
+            is_holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:  # the State Council publishes each year's plan late in the year before
+            day += dt.timedelta(days=1)
+            continue
+        if name and is_holiday:
+            out.append((day, "holiday"))
+        elif name and day.weekday() >= 5:
+            out.append((day, "workday"))
+        day += dt.timedelta(days=1)
+    return out
 
 
 # --------------------------------------------------------------------------- special days on the archive

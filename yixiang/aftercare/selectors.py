@@ -134,6 +134,8 @@ def care_calendar(
         out = [
             Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
         ]
+        labels = {"holiday": _("Statutory day off"), "workday": _("Make-up working day")}
+        out += [Occasion(day, kind, labels[kind]) for day, kind in rules.statutory_days(start, end)]
     scope = visible_customers(user, include_pool=False)
     customers = scope.filter(owner=user) if customers is None else scope.filter(pk__in=customers.values("pk"))
     for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):

@@ -132,3 +132,11 @@ def test_cached_month_tables_agree_with_lunar_python_day_by_day():
         assert rules.solar_to_lunar(day) == expected, day
         assert rules.lunar_to_solar(lunar.getYear(), expected.month, expected.day, expected.leap) == day
         day += dt.timedelta(days=29)
+
+
+def test_statutory_days_off_and_make_up_working_days():
+    days = dict(rules.statutory_days(D(2025, 9, 27), D(2025, 10, 12)))
+    assert days[D(2025, 10, 1)] == "holiday" and days[D(2025, 10, 8)] == "holiday"
+    assert days[D(2025, 9, 28)] == "workday" and days[D(2025, 10, 11)] == "workday"  # Sunday / Saturday worked
+    assert D(2025, 10, 9) not in days
+    assert rules.statutory_days(D(2099, 1, 1), D(2099, 1, 3)) == []  # no data yet: nothing invented
