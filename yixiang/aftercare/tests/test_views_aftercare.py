@@ -55,6 +55,7 @@ def test_care_page_lists_tasks_and_done_by_htmx(org, customer):
     c = login(org.rep)
     page = c.get(reverse("care"))
     assert page.status_code == 200 and "生日问候" in page.content.decode()
+    assert "关怀日历" in page.content.decode()  # the Chinese UI is the default
     task = CareTask.objects.get()
     assert login(org.outsider).post(reverse("care_task_done", args=[task.pk])).status_code == 404
     r = c.post(reverse("care_task_done", args=[task.pk]), {"outcome": "已电话祝福"}, headers=HTMX)
