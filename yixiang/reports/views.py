@@ -55,8 +55,10 @@ def chart_i18n() -> dict[str, str]:
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, selectors.ReportFilters]:
-    form = ReportFilterForm(request.GET or None, user=request.user)
-    return form, (form.filters() if request.GET else make_filters())
+    default = make_filters()
+    initial = {"from": default.date_from, "to": default.date_to, "unit": default.unit}
+    form = ReportFilterForm(request.GET or None, user=request.user, initial=initial)
+    return form, (form.filters() if request.GET else default)
 
 
 def _page(request: HttpRequest, template: str, tab: str, sections: list[str], **extra: Any) -> HttpResponse:

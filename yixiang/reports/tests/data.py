@@ -61,3 +61,29 @@ def build(org: Org) -> SimpleNamespace:
     OwnerChange.objects.create(customer=c7, at=at(1, 1), from_owner=None, to_owner=mate, reason="created")
     OwnerChange.objects.create(customer=c7, at=at(2, 1), from_owner=mate, to_owner=rep, reason="handover")
     return SimpleNamespace(c1=c1, c2=c2, c3=c3, c4=c4, c5=c5, c6=c6, c7=c7)
+
+
+def build_aftercare(org: Org, today: dt.date) -> None:
+    """Signed customers of the rep with tiers, payments this month, loyalty levels, a gift, a payout
+    and a renewal coming up: enough for every after-sale chart to have something to draw."""
+    from decimal import Decimal
+
+    from yixiang.aftercare.models import Contract, CustomerCare, Gift, Payment, Payout
+
+    levels = ["loyal", "very_satisfied", "satisfied", "satisfied", "indifferent", "unhappy", "", "", "", ""]
+    for i, (tier, amount) in enumerate(
+        zip("AABBBCCCDD", (90000, 40000, 12000, 9000, 6000, 3000, 2000, 1000, 500, 0), strict=True)
+    ):
+        c = customer(org, org.rep, f"老客户{i}", created=at(1, 1), stage=5)
+        Customer.objects.filter(pk=c.pk).update(value_tier=tier)
+        if amount:
+            Payment.objects.create(customer=c, paid_on=today, amount=Decimal(amount))
+        if levels[i]:
+            CustomerCare.objects.create(customer=c, loyalty_level=levels[i])
+        if i == 0:
+            Gift.objects.create(customer=c, rep=org.rep, given_on=today, item="茶叶", cost=Decimal(168))
+            k = Contract.objects.create(
+                customer=c, name="年度推广", number="HT-100", start_date=today - dt.timedelta(days=330),
+                end_date=today + dt.timedelta(days=20), amount=Decimal(90000),
+            )  # fmt: skip
+            Payout.objects.create(contract=k, due_date=today + dt.timedelta(days=4), amount=Decimal(3000))

@@ -113,3 +113,20 @@ def test_openapi_lists_the_routes(client):
         "/api/v1/reports/export/{section}",
     ):
         assert p in paths
+
+
+@pytest.mark.parametrize(
+    "path,limit",
+    [("funnel", 8), ("movement", 6), ("aftercare", 17), ("activity", 32)],
+)
+def test_api_queries_do_not_grow_with_rows(org, api_as, django_assert_max_num_queries, path, limit):
+    data.build(org)
+    c = api_as(org.admin)
+    params = {"date": "2025-01-31"} if path == "funnel" else {}
+    with django_assert_max_num_queries(limit):
+        assert c.get(f"/api/v1/reports/{path}", **params).status_code == 200
+    for i in range(25):
+        cust = data.customer(org, org.rep, f"量{i}", created=data.at(1, 1), stage=1)
+        data.change(cust, data.at(1, 4), 0, 1, org.rep)
+    with django_assert_max_num_queries(limit):
+        assert c.get(f"/api/v1/reports/{path}", **params).status_code == 200

@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import pytest
+from django.utils import timezone
 
 from yixiang.reports.tests import data
 
@@ -52,6 +53,7 @@ def test_pipeline_report_draws_its_charts(org, page, login):
 
 def test_other_report_pages_draw_on_a_phone(org, page, login):
     data.build(org)
+    data.build_aftercare(org, timezone.localdate())
     page.set_viewport_size({"width": 390, "height": 844})
     login(org.director)
     for path, kinds in (
@@ -63,13 +65,24 @@ def test_other_report_pages_draw_on_a_phone(org, page, login):
         charts = drawn_charts(page)
         assert {c["kind"] for c in charts} == kinds
         for c in charts:
-            assert c["rendered"] and 300 < c["width"] <= 390 and c["height"] > 100, c
+            assert c["rendered"] and 300 < c["width"] <= 390 and c["height"] > 100 and c["shapes"] > 3, c
         # Nothing wider than the phone's screen.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=os.path.join(SHOTS, "h6-reports-aftercare-phone.png"), full_page=True)
     page.goto("/reports/activity/?from=2025-01-06&to=2025-02-16")
     page.wait_for_selector("[data-chart][data-rendered='true'] svg")
     page.screenshot(path=os.path.join(SHOTS, "h6-reports-activity-phone.png"), full_page=True)
+
+
+def test_aftercare_page_on_a_desktop(org, page, login):
+    data.build_aftercare(org, timezone.localdate())
+    login(org.lead1)
+    page.goto("/reports/aftercare/")
+    page.wait_for_selector("[data-chart='pareto'][data-rendered='true'] svg")
+    # Ten customers, the top two (20 %) bring 130,000 of 163,500: 80 %.
+    assert "80%" in page.locator("#pareto-card").inner_text()
+    assert "HT-100" in page.inner_text("main")
+    page.screenshot(path=os.path.join(SHOTS, "h6-reports-aftercare.png"), full_page=True)
 
 
 def test_weekly_report_prints_on_one_page(org, page, login):
@@ -84,3 +97,18 @@ def test_weekly_report_prints_on_one_page(org, page, login):
     pdf = page.pdf(format="A4", print_background=True)
     # One A4 page: the PDF has a single /Type /Page object.
     assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") + pdf.count(b"/Type /Page ") == 1
+
+
+def test_digest_and_calendar_page(org, page, login):
+    login(org.rep)
+    page.goto("/reports/subscriptions/")
+    page.click("#make-calendar-link")
+    url = page.input_value("#feed-url")
+    assert url.endswith(".ics") and "/calendar/" in url
+    page.screenshot(path=os.path.join(SHOTS, "h6-reports-subscriptions.png"), full_page=True)
+    response = page.request.get(url)
+    assert response.status == 200 and response.text().startswith("BEGIN:VCALENDAR")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#calendar-settings button.btn-danger")
+    page.wait_for_load_state()
+    assert page.request.get(url).status == 404

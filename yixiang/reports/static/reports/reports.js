@@ -179,6 +179,7 @@
     if (!build || !data || typeof echarts === "undefined") return;
     var chart = echarts.init(el, null, { renderer: "svg" });
     var opt = build(data);
+    (opt.series || []).forEach(function (s) { if (s.type === "bar" && !s.barMaxWidth) s.barMaxWidth = 56; });
     if (!hasData(opt)) {
       opt.title = { text: t("No figures in this period"), left: "center", top: "middle", textStyle: { color: "#667085", fontWeight: "normal", fontSize: 14 } };
     }
