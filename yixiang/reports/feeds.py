@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from yixiang.accounts.models import User
-from yixiang.reports.selectors import CalendarEvent
+from yixiang.reports.agenda import CalendarEvent
 
 PRODID = "-//Yixiang CRM//Calendar feed//ZH"
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import Role, User
 from yixiang.accounts.services import audit
-from yixiang.reports import exports, present, rules, selectors
+from yixiang.reports import agenda, exports, present, rules
 from yixiang.reports.conf import conf
 from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference
 from yixiang.reports.selectors import ReportFilters
@@ -152,7 +152,7 @@ def _finish(delivery_id: int, status: str, *, error: str = "", items: int = 0) -
     DigestDelivery.objects.filter(pk=delivery_id, status=DigestDelivery.Status.SENDING).update(**fields)
 
 
-def _send_email(user: User, digest: selectors.Digest, text: str) -> None:
+def _send_email(user: User, digest: agenda.Digest, text: str) -> None:
     if not user.email:
         raise _Failed(_("No e-mail address on the account."))
     html = render_to_string("reports/digest_email.html", {"digest": digest, "user": user})
@@ -177,7 +177,7 @@ def _send_email(user: User, digest: selectors.Digest, text: str) -> None:
         raise _InDoubt(f"mail server stopped answering: {exc}") from exc
 
 
-def _send_robot(pref: DigestPreference, channel: str, digest: selectors.Digest, markdown: str) -> None:
+def _send_robot(pref: DigestPreference, channel: str, digest: agenda.Digest, markdown: str) -> None:
     from yixiang.aftercare.messaging import PermanentFailure, TemporaryFailure, _http
 
     if not pref.webhook_url:
@@ -214,11 +214,11 @@ def digest_send(delivery_id: int, *, now: dt.datetime | None = None) -> str:
     user = delivery.user
     pref = DigestPreference.objects.filter(user=user).first() or DigestPreference(user=user)
     with translation.override(settings.LANGUAGE_CODE):
-        digest = selectors.digest_for(user=user, day=delivery.date)
+        digest = agenda.digest_for(user=user, day=delivery.date)
         if digest.empty and not conf("DIGEST_SEND_EMPTY"):
             _finish(delivery_id, DigestDelivery.Status.SKIPPED)
             return DigestDelivery.Status.SKIPPED
-        link = selectors.site_link("agenda")
+        link = agenda.site_link("agenda")
         try:
             if delivery.channel == DigestChannel.EMAIL:
                 _send_email(user, digest, rules.digest_text(digest.title, digest.sections, link))

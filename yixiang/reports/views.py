@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yixiang.accounts.scoping import access_customer
-from yixiang.reports import feeds, present, selectors, services
+from yixiang.reports import agenda, feeds, present, selectors, services
 from yixiang.reports.api import XLSX
 from yixiang.reports.forms import DigestPreferenceForm, ReportFilterForm, make_filters
 from yixiang.reports.models import CalendarFeed, DigestDelivery, DigestPreference
@@ -173,7 +173,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed is None:
         raise Http404("no such calendar")
     services.calendar_feed_touch(feed)
-    body = feeds.ical(feed.user, selectors.calendar_events(user=feed.user))
+    body = feeds.ical(feed.user, agenda.calendar_events(user=feed.user))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="yixiang.ics"'
     response["Cache-Control"] = "private, max-age=300"
