@@ -310,6 +310,7 @@ class Sheet:
 
 
 _SAMPLE_BYTES = 1 << 20
+_READ_CHUNK = 1 << 20
 _HEADER_SEARCH_ROWS = 10
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -395,7 +396,7 @@ class _LineDecoder:
 def _estimate_lines(fh: io.BufferedReader) -> int:
     count = 0
     last = b""
-    while chunk := fh.read(1 << 20):
+    while chunk := fh.read(_READ_CHUNK):
         count += chunk.count(b"\n")
         last = chunk
     fh.seek(0)
@@ -507,7 +508,7 @@ def _merged_ranges(path: Path, sheet_path: str) -> list[tuple[int, int, int, int
     found: set[tuple[int, int, int, int]] = set()
     tail = b""
     with zipfile.ZipFile(path) as zf, zf.open(sheet_path) as xml:
-        while chunk := xml.read(1 << 20):
+        while chunk := xml.read(_READ_CHUNK):
             buf = tail + chunk
             for m in _MERGE_RE.finditer(buf):
                 c1, r1, c2, r2 = m.groups()
@@ -786,7 +787,7 @@ class RowParser:
         if problems:
             raise RowError(" ".join(problems))
         if name not in self._pinyin:
-            if len(self._pinyin) > 50_000:  # names repeat a lot; keep the cache bounded
+            if len(self._pinyin) >= 10_000:  # names repeat a lot; the cache stays small all the same
                 self._pinyin.clear()
             self._pinyin[name] = rules.pinyin_keys(name)
         data["name_pinyin"], data["name_initials"] = self._pinyin[name]
@@ -1396,15 +1397,26 @@ def create_import_job(
 
 
 def job_for_real_import(*, actor: User, dry_run_job: ImportJob) -> ImportJob:
-    """The real import of a file that went through a dry run."""
+    """The real import of a file that went through a dry run; asking twice gives the same job."""
     if not dry_run_job.dry_run or dry_run_job.status != ImportJob.Status.DONE:
         raise DomainError(_("Only a finished dry run can be imported."))
+    started = real_import_of(dry_run_job)
+    if started is not None:
+        return started
     return create_import_job(
         actor=actor,
         owner=dry_run_job.owner,
         file_path=dry_run_job.file_path,
         file_name=dry_run_job.file_name,
         dry_run=False,
+    )
+
+
+def real_import_of(dry_run_job: ImportJob) -> ImportJob | None:
+    return (
+        ImportJob.objects.filter(file_path=dry_run_job.file_path, dry_run=False, created_by=dry_run_job.created_by_id)
+        .order_by("pk")
+        .first()
     )
 
 
@@ -1447,7 +1459,11 @@ def import_file(
 ) -> ImportJob:
     """Import a file from disk in this process (the command line, the benchmark)."""
     job = create_import_job(
-        actor=actor, owner=owner, file_path=path, file_name=file_name or Path(path).name, dry_run=dry_run
+        actor=actor,
+        owner=owner,
+        file_path=Path(path).resolve(),  # a worker resuming the job runs elsewhere
+        file_name=file_name or Path(path).name,
+        dry_run=dry_run,
     )
     return run_import_job(job, progress=progress)
 

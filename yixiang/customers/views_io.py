@@ -116,7 +116,10 @@ def _report(job: ImportJob) -> dict:
         "duplicates_left_out": importing.job_entries_left_out(job, "duplicate"),
         "preview": None,
         "may_import": job.dry_run and job.status == ImportJob.Status.DONE and job.created_count > 0,
+        "real_import": importing.real_import_of(job) if job.dry_run else None,
     }
+    if context["real_import"] is not None:
+        context["may_import"] = False
     if context["may_import"]:
         try:
             context["preview"] = importing.preview(job.file_path)
@@ -130,6 +133,9 @@ def _report(job: ImportJob) -> dict:
 def customer_import_run(request: HttpRequest, pk: int) -> HttpResponse:
     """The real import of a file that went through a dry run."""
     dry = _job(request, pk)
+    started = importing.real_import_of(dry)
+    if started is not None:  # a second click: show the import already made
+        return redirect("customer_import_job", pk=started.pk)
     try:
         job = importing.job_for_real_import(actor=request.user, dry_run_job=dry)
     except DomainError:

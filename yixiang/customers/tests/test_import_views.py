@@ -57,6 +57,13 @@ def test_dry_run_then_import(org, client_for):
     assert 'id="created-count">2<' in page and 'id="error-count">1<' in page
     assert not importing.Path(real.file_path).exists()  # the uploaded copy is removed once imported
 
+    # A second click (or a reload of the dry run) never imports the file twice.
+    again = client.post(reverse("customer_import_run", args=[dry.pk]))
+    assert again["Location"] == reverse("customer_import_job", args=[real.pk])
+    assert ImportJob.objects.count() == 2 and Customer.objects.count() == 2
+    page = client.get(reverse("customer_import_job", args=[dry.pk])).content.decode()
+    assert 'id="real-import"' in page and 'id="run-import"' not in page
+
 
 def test_a_big_file_runs_in_the_worker_and_the_page_polls(org, client_for):
     client = client_for(org.lead1)
@@ -118,3 +125,23 @@ def test_pages_need_a_login(client, org):
         assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.login(username="rep", password=PASSWORD)
     assert client.get(reverse("customer_import_job", args=[999])).status_code == 404
+
+
+def test_stale_uploads_are_purged_but_not_those_a_job_still_needs(org):
+    import os
+    import time
+
+    from yixiang.customers import tasks
+
+    folder = importing.import_dir()
+    old, needed, fresh = (folder / "old.csv", folder / "needed.csv", folder / "fresh.csv")
+    for path in (old, needed, fresh):
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (old, needed):
+        os.utime(path, (two_days_ago, two_days_ago))
+    ImportJob.objects.create(created_by=org.rep, owner=org.rep, file_name="n.csv", file_path=str(needed))
+    tasks.purge_import_uploads.call_local()
+    assert (old.exists(), needed.exists(), fresh.exists()) == (False, True, True)
+    for path in (needed, fresh):
+        path.unlink()
