@@ -1556,7 +1556,7 @@ def job_entries_left_out(job: ImportJob, kind: str) -> int:
 @dataclass
 class Preview:
     columns: list[tuple[str, str]]  # (field, header in the file)
-    rows: list[tuple[int, list[str], str]]  # (line, values per column, error)
+    rows: list[tuple[int, list[tuple[str, str]], str]]  # (line, [(header, value)] per column, error)
 
 
 def preview(path: str | Path, *, limit: int | None = None) -> Preview:
@@ -1565,14 +1565,14 @@ def preview(path: str | Path, *, limit: int | None = None) -> Preview:
     with open_sheet(path) as sheet:
         parser = RowParser(sheet.header, kind=sheet.kind, encoding=sheet.encoding)
         columns = parser.mapped_columns()
-        rows: list[tuple[int, list[str], str]] = []
+        rows: list[tuple[int, list[tuple[str, str]], str]] = []
         for raw in itertools.islice(sheet.rows, limit):
             try:
                 row = parser.parse(raw)
             except RowError as exc:
                 rows.append((raw.line, [], exc.message))
                 continue
-            rows.append((row.line, [_preview_value(parser, row, f) for f, _h in columns], ""))
+            rows.append((row.line, [(h, _preview_value(parser, row, f)) for f, h in columns], ""))
     return Preview(columns=columns, rows=rows)
 
 
