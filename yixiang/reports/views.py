@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -154,12 +154,15 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def calendar_token(request: HttpRequest) -> HttpResponse:
-    if request.POST.get("action") == "revoke":
+    action = request.POST.get("action")
+    if action == "revoke":
         if services.calendar_feed_revoke(actor=request.user):
             messages.success(request, _("The calendar link no longer works."))
-    else:
+    elif action == "create":
         request.session["calendar_token_once"] = services.calendar_feed_regenerate(actor=request.user)
         messages.success(request, _("New calendar link made. Copy it now: it is shown only once."))
+    else:
+        return HttpResponseBadRequest(_("Unknown action."))
     return redirect("reports_subscriptions")
 
 

@@ -141,8 +141,9 @@ def test_the_page_makes_shows_once_and_revokes_the_link(org):
     assert url not in c.get(page).content.decode()  # shown only once
     c.post(reverse("reports_calendar_token"), {"action": "revoke"})
     assert Client().get(url.replace("http://testserver", "")).status_code == 404
-    # GET does not change anything.
+    # GET does not change anything, nor does a POST that does not say what to do.
     assert c.get(reverse("reports_calendar_token")).status_code == 405
+    assert c.post(reverse("reports_calendar_token")).status_code == 400
 
 
 def test_feed_queries_do_not_grow(org, django_assert_max_num_queries):
