@@ -93,3 +93,19 @@ def test_fresh_data_folder_migrate_seed_serve_and_stop(tmp_path):
     # Nothing of ours is left listening.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_periodic_jobs_run_on_local_time():
+    """Crontabs say Shanghai time: Huey compares them with the local clock, which is TIME_ZONE."""
+    import datetime as dt
+    import time as _time
+
+    from huey.contrib.djhuey import HUEY
+
+    import yixiang.pipeline.tasks as pipeline_tasks
+
+    assert HUEY.utc is False
+    assert _time.tzname[0] == "CST"
+    validate = pipeline_tasks.recycle_daily.task_class().validate_datetime
+    assert validate(dt.datetime(2026, 11, 24, 1, 30))  # noqa: DTZ001 (Huey passes naive local times)
+    assert not validate(dt.datetime(2026, 11, 24, 17, 30))  # noqa: DTZ001

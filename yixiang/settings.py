@@ -193,12 +193,15 @@ if HTTPS:
 # --- Background worker (Huey): SQLite file by default, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# Periodic jobs are written in the site's local time ("06:05" means 06:05 in Shanghai): Huey
+# compares crontabs with the process's local clock, which Django sets to TIME_ZONE.
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": env_str("HUEY_NAME", "yixiang"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "utc": False,
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 else:
@@ -207,6 +210,7 @@ else:
         "name": "yixiang",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "utc": False,
         "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 
