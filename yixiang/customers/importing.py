@@ -392,6 +392,14 @@ class _LineDecoder:
         self.bad_lines.add(n)
         return raw.decode(self.encoding, errors="replace")
 
+    def take_bad(self, first: int, last: int) -> bool:
+        """Whether a line of first..last was undecodable; forgets lines up to last (memory stays flat)."""
+        if not self.bad_lines:
+            return False
+        hit = any(first <= n <= last for n in self.bad_lines)
+        self.bad_lines = {n for n in self.bad_lines if n > last}
+        return hit
+
 
 def _estimate_lines(fh: io.BufferedReader) -> int:
     count = 0
@@ -439,8 +447,7 @@ def _csv_rows(reader: Any, decoder: _LineDecoder | None) -> Iterator[RawRow]:
         last_line = reader.line_num
         if not cells or _is_blank(cells):
             continue
-        bad = bool(decoder and decoder.bad_lines and any(start <= n <= last_line for n in decoder.bad_lines))
-        yield RawRow(line=start, cells=cells, undecodable=bad)
+        yield RawRow(line=start, cells=cells, undecodable=decoder is not None and decoder.take_bad(start, last_line))
 
 
 @contextlib.contextmanager
@@ -452,7 +459,7 @@ def _open_csv(path: Path) -> Iterator[Sheet]:
             raise _file_error(_("The file is empty."))
         encoding, judged = detect_encoding(sample, whole_file=len(sample) < _SAMPLE_BYTES)
         estimate = _estimate_lines(fh)
-        fh.seek(-2, io.SEEK_END)
+        fh.seek(-min(2, len(sample)), io.SEEK_END)
         unterminated = b"\n" not in fh.read(2)
         fh.seek(0)
         decoder: _LineDecoder | None = None

@@ -174,6 +174,7 @@ def test_a_line_in_another_encoding_is_that_rows_error(org, tmp_path):
     ("content", "expected"),
     [
         (b"", "The file is empty."),
+        (b"x", "no name column"),
         (codecs.BOM_UTF8 + b"\r\n  \r\n", "The file is empty."),
         (bytes(range(256)) * 4, "not a text file"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "Old Excel .xls"),
