@@ -57,7 +57,7 @@ class Adapter(Protocol):
         ...
 
 
-def _http(url: str, *, data: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
+def http_post(url: str, *, data: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
     if not url.startswith(("http://", "https://")):
         raise PermanentFailure(f"not an http(s) URL: {url!r}")
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
@@ -132,7 +132,7 @@ class YunpianSmsAdapter:
         form = urllib.parse.urlencode(
             {"apikey": self.api_key, "mobile": message.address, "text": self.text(message), "uid": str(message.pk)}
         ).encode()
-        status, body = _http(
+        status, body = http_post(
             self.url, data=form, content_type="application/x-www-form-urlencoded;charset=utf-8", timeout=self.timeout
         )
         try:
@@ -166,7 +166,7 @@ class YunpianSmsAdapter:
             }
         ).encode()
         try:
-            status, body = _http(
+            status, body = http_post(
                 self.record_url,
                 data=form,
                 content_type="application/x-www-form-urlencoded;charset=utf-8",
@@ -215,7 +215,7 @@ class RobotAdapter:
         if not self.url:
             raise TemporaryFailure("ROBOT_WEBHOOK_URL is not set")
         body = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
-        status, raw = _http(
+        status, raw = http_post(
             self.signed_url(), data=body, content_type="application/json;charset=utf-8", timeout=self.timeout
         )
         if status >= 500:

@@ -178,7 +178,7 @@ def _send_email(user: User, digest: agenda.Digest, text: str) -> None:
 
 
 def _send_robot(pref: DigestPreference, channel: str, digest: agenda.Digest, markdown: str) -> None:
-    from yixiang.aftercare.messaging import PermanentFailure, TemporaryFailure, _http
+    from yixiang.aftercare.messaging import PermanentFailure, TemporaryFailure, http_post
 
     if not pref.webhook_url:
         raise _Failed(_("No webhook address in the digest settings."))
@@ -194,7 +194,7 @@ def _send_robot(pref: DigestPreference, channel: str, digest: agenda.Digest, mar
         payload = rules.wecom_payload(markdown)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     try:
-        status, raw = _http(
+        status, raw = http_post(
             url, data=body, content_type="application/json;charset=utf-8", timeout=conf("DIGEST_HTTP_TIMEOUT_SECONDS")
         )
     except (TemporaryFailure, PermanentFailure) as exc:

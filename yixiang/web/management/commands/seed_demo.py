@@ -17,6 +17,8 @@ from yixiang.accounts.models import Region, Role, Team, User
 from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import services as customer_services
 from yixiang.customers.models import Customer, Grade, Kind, Source
+from yixiang.pipeline import rules as pipeline_rules
+from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
 
 DEMO_PASSWORD = "yixiang-demo"  # noqa: S105 (documented demo password, README warns to change it)
@@ -37,7 +39,6 @@ SUMMARIES = {
     4: "客户确认要签，在考虑预存金额，约好下周带合同过去。",
     5: "回访已签约客户，询问效果，顺便请其转介绍。",
 }
-INTERVAL = {-1: 15, 0: 15, 1: 7, 2: 7, 3: 3, 4: 3, 5: 15}
 
 
 class Command(BaseCommand):
@@ -62,6 +63,9 @@ class Command(BaseCommand):
             for _ in range(pool):
                 self._customer(rnd, None, admin)
                 n += 1
+        with transaction.atomic():
+            self._after_sale(admin)
+            self._incentives(admin)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {len(reps)} reps, {n} customers."))
 
     def _staff(self) -> tuple[list[User], User]:
@@ -144,7 +148,12 @@ class Command(BaseCommand):
         while stage >= 0 and path[-1] < stage:
             path.append(path[-1] + 1)
         contacts = max(len(path), rnd.randint(2, 6)) if rep else rnd.randint(0, 2)
-        steps = sorted(rnd.sample(range(1, held_days), k=min(contacts, held_days - 1)))
+        cadence = pipeline_conf("CADENCE_DAYS")
+        # The latest contact is recent (some customers due today, a few overdue), the rest spread back.
+        last_day = held_days - rnd.randint(0, cadence[stage] + 5)
+        steps = []
+        if contacts:
+            steps = sorted(rnd.sample(range(1, last_day), k=max(0, min(contacts - 1, last_day - 1)))) + [last_day]
         current = None
         last_at = None
         author = rep or User.objects.get(username="rep1")
@@ -177,7 +186,10 @@ class Command(BaseCommand):
             grade = rnd.choice([Grade.C, Grade.D])
         fields = {"stage": stage, "grade": grade, "held_since": start if rep else None, "last_contact_at": last_at}
         if rep is not None and last_at is not None:
-            fields["next_due_on"] = timezone.localtime(last_at).date() + dt.timedelta(days=INTERVAL[stage])
+            fields["next_due_on"] = pipeline_rules.next_due_on(
+                stage=stage, last_effective_contact=timezone.localtime(last_at).date(), planned_next=None,
+                today=timezone.localdate(), cadence=cadence,
+            )  # fmt: skip
         if stage == 5:
             signed = last_at or now
             fields["signed_at"] = signed
@@ -194,3 +206,32 @@ class Command(BaseCommand):
         Payment.objects.create(customer=customer, contract=contract, paid_on=signed, amount=amount, recorded_by=rep)
         for k in range(1, 4):
             Payout.objects.create(contract=contract, due_date=signed + dt.timedelta(days=30 * k), amount=amount / 10)
+
+    def _after_sale(self, admin: User) -> None:
+        """Care tasks, reminders and tiers from the after-sale daily job, and one campaign draft."""
+        from yixiang.aftercare import services as aftercare
+
+        aftercare.daily_run()
+        aftercare.campaign_create(
+            actor=User.objects.get(username="rep1"),
+            name="中秋问候",
+            template="{name}您好，中秋快乐！感谢一直以来的支持。——{rep}",
+            segment={"stages": [5]},
+        )
+
+    def _incentives(self, admin: User) -> None:
+        """This month's and last month's rows for the incentive scheme, and the new customers."""
+        from yixiang.incentives import services as incentives
+
+        this_month = timezone.localdate().replace(day=1)
+        last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+        for month in (last_month, this_month):
+            for user in User.objects.filter(role__in=[Role.LEAD, Role.REP]):
+                threshold = 2 if user.role == Role.LEAD else 1
+                incentives.assessment_save(
+                    actor=admin, user_id=user.pk, month=month, threshold=threshold, performance_pay=3000
+                )
+            director = User.objects.get(username="director")
+            incentives.assessment_save(actor=admin, user_id=director.pk, month=month, threshold=None,
+                                       performance_pay=5000, target=8)  # fmt: skip
+            incentives.developed_customers_derive(actor=admin, month=month)
