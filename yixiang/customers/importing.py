@@ -996,7 +996,7 @@ class _TableWriter:
     times the cost per row of this: here the batch's shared values are converted once, and a row
     converts only the values it sets, only for the field types that need it (dates, decimals, JSON,
     encrypted text). SQLite runs one prepared statement over the rows (``executemany``); PostgreSQL
-    gets one array per column through UNNEST, as Django's own bulk insert does there."""
+    takes them through COPY."""
 
     def __init__(self, model: type[models.Model]):
         self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -1004,6 +1004,7 @@ class _TableWriter:
         qn = connection.ops.quote_name
         columns = ", ".join(qn(f.column) for f in self.fields)
         self.head = f"INSERT INTO {qn(model._meta.db_table)} ({columns})"  # noqa: S608 (model metadata only)
+        self.copy_sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
         self.marks = ", ".join(["%s"] * len(self.fields))
         self.prep = [None if type(f) in _PLAIN_FIELD_TYPES else f for f in self.fields]
 
@@ -1030,10 +1031,10 @@ class _TableWriter:
             params.append(values)
         with conn.cursor() as cursor:
             if conn.vendor == "postgresql":
-                # Array types without their length, so nothing is truncated on the way.
-                arrays = ", ".join(f"(%s)::{f.db_type(conn).split('(')[0]}[]" for f in self.fields)
-                sql = f"{self.head} SELECT * FROM UNNEST({arrays})"  # noqa: S608 (model metadata only)
-                cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
+                # COPY: several times cheaper than INSERT there, and the same transaction rules.
+                with conn.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
+                    for values in params:
+                        copy.write_row(values)
             else:
                 cursor.executemany(f"{self.head} VALUES ({self.marks})", params)
 
