@@ -19,8 +19,9 @@ Speed and memory: rows are streamed and handled in batches of ``IMPORT_BATCH_SIZ
 a batch's existing customers, archive numbers are reserved per batch, and each table gets one bulk
 write per batch (executemany on SQLite, COPY on PostgreSQL) inside one transaction, which also
 advances the job's progress, so an interrupted job resumes after its last committed batch. If a
-batch fails unexpectedly it is retried row by row, so one bad row never takes good rows with it. Keys already seen in the file live in a
-temporary on-disk SQLite table, so memory does not grow with the file.
+batch fails unexpectedly it is retried row by row, so one bad row never takes good rows with it.
+Keys already seen in the file live in a temporary on-disk SQLite table, so memory does not grow
+with the file.
 """
 
 from __future__ import annotations
