@@ -46,8 +46,13 @@ test: install-dev browser-deps
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# Each app keeps its own catalogue (yixiang/<app>/locale); the project one covers templates/ and web/
 messages: install-dev
-	cd yixiang && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+	for app in accounts customers pipeline aftercare incentives reports; do \
+		(cd yixiang/$$app && ../../$(BIN)/python ../../manage.py makemessages -l zh_Hans --no-obsolete -v0) || exit 1; done
+	cd yixiang && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete -v0 -i "accounts/*" -i "customers/*" \
+		-i "pipeline/*" -i "aftercare/*" -i "incentives/*" -i "reports/*" -i ".venv/*"
+	$(BIN)/python manage.py compilemessages -l zh_Hans -v0
 
 # Benchmark (issue 7): generate the data set if needed, time the hot paths, write bench/results/.
 # make bench CUSTOMERS=100000 DB=postgres [BENCH_ARGS="--only agenda,search_phone"]; see bench/README.md.

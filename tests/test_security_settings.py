@@ -58,3 +58,25 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.django_db
+def test_pages_are_chinese_first_even_for_english_browsers(client, org):
+    client.force_login(org.rep)
+    page = client.get("/customers/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert page.status_code == 200
+    assert 'lang="zh-hans"' in page.content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get("/customers/", headers={"Accept-Language": "zh-CN"})
+    assert 'lang="en"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_api_messages_follow_accept_language(client, org):
+    zh = client.post("/api/v1/auth/token", {"username": "rep", "password": "nope"}, content_type="application/json")
+    en = client.post(
+        "/api/v1/auth/token", {"username": "rep", "password": "nope"}, content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )  # fmt: skip
+    assert en.json()["detail"] == "Wrong username or password."
+    assert zh.json()["detail"] != en.json()["detail"]
