@@ -249,16 +249,30 @@ def test_team_review_api_and_page(org, who):
 
 
 @pytest.mark.parametrize("past", [False, True])
-def test_funnel_for_a_region(org, past):
+def test_funnel_api_for_a_region(org, past):
     """The funnel now and at a past date (rebuilt from stage changes): a fixed number of queries."""
-    from yixiang.reports.selectors import ReportFilters, funnel
-
     _busy_team(org, 2, 0)
-    as_of = timezone.localdate() - dt.timedelta(days=1) if past else None
-    f = ReportFilters.default(as_of=as_of, region=org.north.pk)
+    params = {"region": org.north.pk}
+    if past:
+        params["date"] = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    get = api(org.director)
     counter = iter(range(2, 1000, 3))
+    assert_flat(
+        lambda: get("/api/v1/reports/funnel", **params),
+        lambda: _busy_team(org, 3, next(counter)),
+        shown=lambda r: len(r.json()["reps"]),
+        ceiling=6,
+    )
 
-    def get():
-        return funnel(user=org.director, f=f)
 
-    assert_flat(get, lambda: _busy_team(org, 3, next(counter)), shown=lambda r: r.total.total, ceiling=6)
+def test_reports_page_for_a_region(org):
+    """The reports page (funnel, conversion, days in stage, win rates) for a director."""
+    _busy_team(org, 2, 0)
+    page = web(org.director)
+    counter = iter(range(2, 1000, 3))
+    assert_flat(
+        lambda: page(f"/reports/?region={org.north.pk}"),
+        lambda: _busy_team(org, 3, next(counter)),
+        shown=html_rows("member"),
+        ceiling=10,
+    )
