@@ -176,7 +176,6 @@ def test_query_count_does_not_grow_with_rows(client, org, archive):
 
 def test_unknown_format_is_a_clear_400(client, org):
     client.force_login(org.rep)
-    client.cookies["django_language"] = "en"
     response = client.get(reverse("customer_export"), {"format": "pdf"})
     text = response.content.decode()  # in the UI language (Chinese by default)
     assert response.status_code == 400 and "“pdf”" in text and "xlsx" in text and "csv" in text
