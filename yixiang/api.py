@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from yixiang.accounts.models import ApiToken
 from yixiang.errors import DomainError, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 
 class TokenAuth(HttpBearer):
@@ -72,6 +79,40 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(
         request, {"detail": _("The request is not valid."), "code": "invalid", "errors": exc.errors}, status=422
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja raises HttpError(400) for a body that is not JSON; its own reply has no code.
+    if exc.status_code == 400:
+        body = {"detail": _("The request body is not valid JSON."), "code": "malformed"}
+    else:
+        body = {"detail": str(exc.message), "code": "error"}
+    return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return api.create_response(
+        request,
+        {
+            "detail": _("The request body is too large: at most %(mb)s MB.") % {"mb": round(limit / 2**20, 1)},
+            "code": "too_large",
+        },
+        status=413,
+    )
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # An id past 2**63 or a date at the calendar's edge (0001-01-01 in UTC) fits the schema but not
+    # the database or datetime: the request is at fault, so 400 and not 500. Logged to stay visible.
+    log.warning("API input out of range on %s: %s", request.path, exc)
+    return api.create_response(
+        request, {"detail": _("A number or date in the request is out of range."), "code": "out_of_range"}, status=400
     )
 
 

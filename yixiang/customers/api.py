@@ -198,7 +198,7 @@ class ListParams(Schema):
     region: int | None = None
     value_tier: GradeT = ""
     deleted: bool = Field(False, description="List the trash (soft-deleted customers)")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)  # a bound keeps the offset a database integer
     page_size: int = Field(50, ge=1, le=200)
 
 

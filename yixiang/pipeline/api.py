@@ -196,7 +196,8 @@ class CareItemOut(Schema):
     url: str = ""
 
 
-class BandOut(Schema):
+class AgendaBandOut(Schema):
+    # Not "BandOut": that name is the reports' band (with a label); OpenAPI names must be unique.
     band: str
     count: int
     target: int
@@ -220,7 +221,7 @@ class AgendaOut(Schema):
     items: list[AgendaItemOut]
     visits: list[VisitPlanOut]
     care: list[CareItemOut]
-    balance: list[BandOut]
+    balance: list[AgendaBandOut]
     proposals: list[ReleaseProposalOut]
 
 
@@ -244,7 +245,7 @@ class PoolPage(Schema):
 
 class PoolParams(Schema):
     q: str = ""
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)  # a bound keeps the offset a database integer
     page_size: int = Field(50, ge=1, le=200)
 
 
