@@ -99,12 +99,13 @@ def test_simultaneous_edits_with_the_read_version_never_lose_an_update_silently(
     customer = org.customer(org.rep, "王老板", city="上海")
     editors = _editors(org)
     base = f"/api/v1/customers/{customer.pk}"
-    for _ in range(3):
+    for n in range(3):
         version = call(server.url, "GET", base, token=editors[0][1]).body["version"]
+        # Values new in each round: a PATCH that changes nothing keeps the version (and wins).
         replies = all_at_once(
             [
-                lambda label=label, token=token, version=version: call(
-                    server.url, "PATCH", base, token=token, data={"version": version, "occupation": label}
+                lambda value=f"{label}/{n}", token=token, version=version: call(
+                    server.url, "PATCH", base, token=token, data={"version": version, "occupation": value}
                 )
                 for label, token in editors
             ]
@@ -112,7 +113,7 @@ def test_simultaneous_edits_with_the_read_version_never_lose_an_update_silently(
         statuses = Counter(r.status for r in replies)
         assert statuses == {200: 1, 409: len(editors) - 1}, [(r.status, r.body) for r in replies]
         assert all(r.body["code"] == "stale_version" for r in replies if r.status == 409)
-        won = next(label for (label, _), r in zip(editors, replies, strict=True) if r.status == 200)
+        won = next(f"{label}/{n}" for (label, _), r in zip(editors, replies, strict=True) if r.status == 200)
         customer.refresh_from_db()
         assert customer.occupation == won
         assert customer.version == version + 1
