@@ -9,7 +9,6 @@ per operation, derandomised, so the run is short and repeatable."""
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import inspect
 import pkgutil
@@ -20,6 +19,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from ninja import Schema
@@ -48,7 +48,7 @@ def _world(org) -> dict[str, list]:
     other = org.customer(org.teammate, "同事的客户")
     far = org.customer(org.outsider, "南方客户")
     campaign = aftercare_services.campaign_create(actor=rep, name="中秋问候", template="{name}您好，中秋快乐！")
-    today = dt.date.today()  # noqa: DTZ011 - only a month label
+    today = timezone.localdate()
     return {
         "customer_id": [c.pk for c in (*mine, pool, other, far)],
         "campaign_id": [campaign.pk],

@@ -167,12 +167,9 @@ def test_numbers_and_dates_at_the_edge_of_the_range_are_no_500(world, url):
         assert response.json()["detail"]
 
 
-def test_review_period_backwards_is_a_400(world):
+def test_review_period_backwards_is_a_400(world, api_as):
     org, api, customer = world
-    lead = org.lead1
-    from yixiang.testing import ApiClient
-
-    body = refused(ApiClient(lead).get("/api/v1/team/review?from=2024-02-01&to=2024-01-01"), 400)
+    body = refused(api_as(org.lead1).get("/api/v1/team/review?from=2024-02-01&to=2024-01-01"), 400)
     assert body["field"] == "to"
 
 

@@ -10,6 +10,8 @@ threads) over loopback HTTP, on the test database (SQLite WAL or PostgreSQL):
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -220,3 +222,48 @@ def test_follow_ups_and_a_release_racing_leave_a_consistent_owner(server):
     assert released.from_owner_id == org.rep.pk and released.to_owner_id is None
     final = Customer.objects.get(pk=customer.pk)
     assert final.owner_id is None and final.next_due_on is None and final.held_since is None
+
+
+def raw_post(base: str, path: str, token: str, body: bytes) -> tuple[int, dict]:
+    """POST over a plain socket. The server answers an over-limit body before reading it and
+    closes: sending the rest then fails (as any client sees it); the answer is read all the same."""
+    host, port = base.removeprefix("http://").split(":")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        try:
+            sock.sendall(head + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+    raw = b"".join(chunks)
+    status = int(raw.split(b" ", 2)[1])
+    payload = raw.split(b"\r\n\r\n", 1)[1]
+    return status, json.loads(payload)
+
+
+def test_over_limit_and_malformed_bodies_over_http_get_a_clear_4xx(server):
+    """Through gunicorn as well: an over-limit body is a 413 JSON (not a dropped connection or a
+    500), broken JSON a 400, and the workers keep serving."""
+    from django.conf import settings
+
+    org = make_org()
+    customer = org.customer(org.rep, "周先生")
+    token = api_token_create(user=org.rep, name="big")
+    path = f"/api/v1/customers/{customer.pk}/follow-ups"
+    big = json.dumps({"summary": "很" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2)}).encode()
+    replies = all_at_once([lambda: raw_post(server.url, path, token, big)] * 4)
+    assert {(status, body["code"]) for status, body in replies} == {(413, "too_large")}
+    assert all(body["detail"] for _, body in replies)
+    status, body = raw_post(server.url, path, token, b'{"summary": "cut')
+    assert (status, body["code"]) == (400, "malformed")
+    assert not FollowUp.objects.filter(customer=customer).exists()
+    ok = call(server.url, "POST", path, token=token, data={"summary": "好"})
+    assert ok.status == 201
