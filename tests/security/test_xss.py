@@ -28,7 +28,10 @@ def _payload(i: int) -> str:
 @pytest.fixture
 def hostile(org):
     assert set(TEXT_FIELDS) <= set(EDITABLE_FIELDS)
-    data = {f: _payload(i) for i, f in enumerate(TEXT_FIELDS)}
+    from yixiang.customers.models import Customer
+
+    # Cut each payload to the column's length: PostgreSQL enforces varchar limits, SQLite does not.
+    data = {f: _payload(i)[: Customer._meta.get_field(f).max_length or None] for i, f in enumerate(TEXT_FIELDS)}
     customer = customer_services.customer_create(
         actor=org.rep, data=data, owner=org.rep, tags=[PAYLOADS[0][:50], PAYLOADS[2]],
         contacts=[{"name": PAYLOADS[1], "title": PAYLOADS[0], "notes": PAYLOADS[2]}],

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "yixiang.wsgi:application",
             "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", os.environ.get("WEB_THREADS", "4"),
-            "--graceful-timeout", "10", "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
+            "--graceful-timeout", "10", "--no-control-socket", "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
         ]  # fmt: skip
         procs: list[subprocess.Popen] = [subprocess.Popen(web_cmd, cwd=base)]  # noqa: S603
         if not no_worker:
