@@ -1313,7 +1313,7 @@ class _ImportRun:
     def _history(self, row: Prepared, base: dict[str, Any], owner_label: str | None) -> dict[str, list[Any]]:
         """The history row's changes, shaped like services.customer_create's: {field: [old, new]}."""
         assert self.parser is not None
-        history_value = services._history_value
+        history_value = services.history_value
         sensitive = services.SENSITIVE_FIELDS
         diff: dict[str, list[Any]] = {}
         for attname, value in row.data.items():
@@ -1603,7 +1603,7 @@ def _preview_value(parser: RowParser, row: Prepared, fname: str) -> str:
     if value is None:
         return ""
     if fname in services.SENSITIVE_FIELDS:
-        return services._history_value(fname, value)
+        return services.history_value(fname, value)
     if fname in CHOICE_MAPS:
         return choice_label(fname, value, chinese=parser.chinese)
     if isinstance(value, bool):

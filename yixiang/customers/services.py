@@ -36,13 +36,12 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 SENSITIVE_FIELDS = frozenset({"bank_card", "id_number"})
 
 
-def _history_value(field: str, value: Any) -> Any:
+def history_value(field: str, value: Any) -> Any:
+    """How a field's value is kept in the history: sensitive numbers masked, other objects as text."""
     if field in SENSITIVE_FIELDS:
         return mask_number(value)
     if value is None or isinstance(value, (str, int, float, bool, list)):
         return value
-    if hasattr(value, "pk"):
-        return str(value)
     return str(value)
 
 
@@ -131,7 +130,7 @@ def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list
             old_cmp, new_cmp = old, value
         if old_cmp != new_cmp:
             setattr(customer, field, value)
-            diff[field] = [_history_value(field, old), _history_value(field, value)]
+            diff[field] = [history_value(field, old), history_value(field, value)]
     if "name" in diff:
         customer.name_pinyin, customer.name_initials = rules.pinyin_keys(customer.name)
     return diff

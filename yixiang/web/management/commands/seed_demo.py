@@ -116,7 +116,6 @@ class Command(BaseCommand):
             "city": city,
             "address": f"{city}市{rnd.choice(['人民路', '中山路', '解放路', '建设路'])}{rnd.randint(1, 300)}号",
             "industry": industry,
-            "company_name": "" if is_company else "",
             "decision_maker": person if is_company else "",
             "hobbies": "、".join(rnd.sample(HOBBIES, 2)),
             "source": rnd.choice([s.value for s in Source]),
