@@ -71,14 +71,22 @@ def editable_customers(user: User, *, include_deleted: bool = False) -> QuerySet
 
 
 def access_customer(
-    user: User, customer_id: int, *, for_change: bool = False, include_deleted: bool = False
+    user: User,
+    customer_id: int,
+    *,
+    for_change: bool = False,
+    include_deleted: bool = False,
+    select_related: tuple[str, ...] = (),
 ) -> Customer:
-    """The customer if the user may see (or change) it, else Http404 — the same for "absent"."""
+    """The customer if the user may see (or change) it, else Http404 — the same for "absent".
+    ``select_related`` joins relations the caller shows (owner, region) into the same query."""
     qs = (
         editable_customers(user, include_deleted=include_deleted)
         if for_change
         else visible_customers(user, include_deleted=include_deleted)
     )
+    if select_related:
+        qs = qs.select_related(*select_related)
     try:
         return qs.get(pk=customer_id)
     except (qs.model.DoesNotExist, ValueError, TypeError):
@@ -88,3 +96,22 @@ def access_customer(
 def can_assign_to(user: User, target: User) -> bool:
     """Whether ``user`` may make ``target`` the owner of a customer."""
     return staff_in_scope(user).filter(pk=target.pk).exists()
+
+
+def may_change_customer(user: User, customer: Customer, *, include_deleted: bool = False) -> bool:
+    """Whether ``customer`` (a row already loaded) is among ``editable_customers(user)``. The row
+    itself answers for admins, pool customers and the user's own or a rep's; a lead or director
+    looking at a colleague's customer asks the database (the owner's team decides)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if customer.deleted_at is not None and not include_deleted:
+        return False
+    if user.is_admin_role:
+        return True
+    if customer.owner_id is None:
+        return False
+    if customer.owner_id == user.pk:
+        return True
+    if user.role not in (Role.LEAD, Role.DIRECTOR):
+        return False
+    return editable_customers(user, include_deleted=include_deleted).filter(pk=customer.pk).exists()

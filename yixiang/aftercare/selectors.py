@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -139,33 +139,74 @@ def care_calendar(
     scope = visible_customers(user, include_pool=False)
     customers = scope.filter(owner=user) if customers is None else scope.filter(pk__in=customers.values("pk"))
     for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):
-        for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end):
-            label = _("Lunar birthday") if c.birthday_calendar == "lunar" else _("Birthday")
-            out.append(Occasion(day, "birthday", label, c.pk, c.name))
+        out += _birthdays(c, start, end)
     for c in customers.exclude(special_days="").only("id", "name", "special_days"):
-        for sd in rules.parse_special_days(c.special_days):
-            for day in rules.special_day_occurrences(sd, start, end):
-                out.append(Occasion(day, "special_day", sd.label, c.pk, c.name))
+        out += _special_days(c, start, end)
     for ev in LifeEvent.objects.filter(customer__in=customers).select_related("customer"):
-        for day in rules.yearly_occurrences(ev.on, start, end, recurring=ev.recurring):
-            out.append(Occasion(day, "life_event", ev.get_kind_display(), ev.customer_id, ev.customer.name))
+        out += _life_event_days(ev, ev.customer.name, start, end)
     for p in Payout.objects.filter(
         contract__customer__in=customers, due_date__gte=start, due_date__lte=end
     ).select_related("contract__customer"):
-        out.append(
-            Occasion(
-                p.due_date, "payout", _("Payout %(amount)s yuan") % {"amount": p.amount},
-                p.contract.customer_id, p.contract.customer.name, {"status": p.status},
-            )
-        )  # fmt: skip
+        out.append(_payout_day(p, p.contract.customer_id, p.contract.customer.name))
     for c in Contract.objects.filter(
         customer__in=customers, end_date__gte=start, end_date__lte=end, status=Contract.Status.ACTIVE
     ).select_related("customer"):
-        out.append(
-            Occasion(
-                c.end_date, "contract_end", _("Contract %(no)s ends") % {"no": c.number}, c.customer_id, c.customer.name
-            )
-        )
+        out.append(_contract_end(c, c.customer.name))
+    out.sort(key=lambda o: (o.on, o.kind, o.customer_name))
+    return out
+
+
+# One customer's occasions from rows already loaded: the calendar above and the customer panel share them.
+
+
+def _birthdays(c: Customer, start: dt.date, end: dt.date) -> list[Occasion]:
+    if c.birth_date is None:
+        return []
+    label = _("Lunar birthday") if c.birthday_calendar == "lunar" else _("Birthday")
+    return [
+        Occasion(day, "birthday", label, c.pk, c.name)
+        for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end)
+    ]
+
+
+def _special_days(c: Customer, start: dt.date, end: dt.date) -> list[Occasion]:
+    return [
+        Occasion(day, "special_day", sd.label, c.pk, c.name)
+        for sd in rules.parse_special_days(c.special_days or "")
+        for day in rules.special_day_occurrences(sd, start, end)
+    ]
+
+
+def _life_event_days(ev: LifeEvent, name: str, start: dt.date, end: dt.date) -> list[Occasion]:
+    return [
+        Occasion(day, "life_event", ev.get_kind_display(), ev.customer_id, name)
+        for day in rules.yearly_occurrences(ev.on, start, end, recurring=ev.recurring)
+    ]
+
+
+def _payout_day(p: Payout, customer_id: int, name: str) -> Occasion:
+    label = _("Payout %(amount)s yuan") % {"amount": p.amount}
+    return Occasion(p.due_date, "payout", label, customer_id, name, {"status": p.status})
+
+
+def _contract_end(c: Contract, name: str) -> Occasion:
+    return Occasion(c.end_date, "contract_end", _("Contract %(no)s ends") % {"no": c.number}, c.customer_id, name)
+
+
+def _customer_calendar(
+    customer: Customer, contracts: list[Contract], life_events: list[LifeEvent], start: dt.date, end: dt.date
+) -> list[Occasion]:
+    """care_calendar(festivals=False) of one customer in scope, from its loaded contracts (payouts
+    prefetched) and life events: no query."""
+    end = min(end, start + dt.timedelta(days=MAX_CALENDAR_DAYS))
+    name = customer.name
+    out = _birthdays(customer, start, end) + _special_days(customer, start, end)
+    for ev in life_events:
+        out += _life_event_days(ev, name, start, end)
+    for c in contracts:
+        out += [_payout_day(p, customer.pk, name) for p in c.payouts.all() if start <= p.due_date <= end]
+        if c.end_date and start <= c.end_date <= end and c.status == Contract.Status.ACTIVE:
+            out.append(_contract_end(c, name))
     out.sort(key=lambda o: (o.on, o.kind, o.customer_name))
     return out
 
@@ -180,14 +221,24 @@ def purchases_count(customer: Customer) -> int:
     return max(contracts, shipments)
 
 
-def lifecycle_of(customer: Customer) -> str:
-    care = CustomerCare.objects.filter(pk=customer.pk).first()
-    signed_referrals = Customer.objects.filter(referrer=customer, stage=SIGNED, deleted_at__isnull=True).count()
+def lifecycle_of(
+    customer: Customer,
+    *,
+    care: CustomerCare | None | bool = False,
+    purchases: int | None = None,
+    signed_referrals: int | None = None,
+) -> str:
+    """The customer's lifecycle step; a caller that already holds the care row (None: there is
+    none), the purchases or the signed referrals passes them and saves their queries."""
+    if care is False:
+        care = CustomerCare.objects.filter(pk=customer.pk).first()
+    if signed_referrals is None:
+        signed_referrals = Customer.objects.filter(referrer=customer, stage=SIGNED, deleted_at__isnull=True).count()
     score = customer_rules.qualification_score(customer.kind, customer.qualification or [])
     return rules.lifecycle_step(
         stage=customer.stage,
         qualification_percent=score.percent,
-        purchases=purchases_count(customer),
+        purchases=purchases_count(customer) if purchases is None else purchases,
         signed_referrals=signed_referrals,
         loyalty=care.loyalty_level if care else "",
         loyal_min_purchases=conf("LOYAL_MIN_PURCHASES"),
@@ -197,33 +248,44 @@ def lifecycle_of(customer: Customer) -> str:
 
 
 def customer_contracts(customer: Customer) -> QuerySet[Contract]:
-    return customer.contracts.prefetch_related("payouts", "payouts__incident").order_by("-start_date", "-id")
+    # The incident rides along with its payout (one-to-one): one query for payouts and incidents.
+    payouts = Prefetch("payouts", queryset=Payout.objects.select_related("incident"))
+    return customer.contracts.prefetch_related(payouts).order_by("-start_date", "-id")
+
+
+PANEL_ROWS = 20
 
 
 def customer_panel(user: User, customer: Customer, *, today: dt.date | None = None) -> dict[str, Any]:
-    """Everything the after-sale panel of the customer page shows."""
+    """Everything the after-sale panel of the customer page shows, in a fixed number of queries
+    (one per kind of row; counts and the calendar come from the rows already loaded)."""
     today = today or timezone.localdate()
     care = CustomerCare.objects.filter(pk=customer.pk).select_related("tier_override_by").first()
-    tasks = CareTask.objects.filter(customer=customer).select_related("rep").order_by("done_at", "-due_on")[:20]
-    step = lifecycle_of(customer)
+    contracts = list(customer_contracts(customer))
+    shipments = list(customer.shipments.order_by("-shipped_on", "-id")[:PANEL_ROWS])
+    life_events = list(LifeEvent.objects.filter(customer=customer))
+    tree = referral_tree(user, customer)
+    purchases = max(
+        sum(1 for c in contracts if c.status != Contract.Status.CANCELLED),
+        len(shipments) if len(shipments) < PANEL_ROWS else customer.shipments.count(),
+    )
+    step = lifecycle_of(customer, care=care, purchases=purchases, signed_referrals=tree["signed_count"])
+    tasks = CareTask.objects.filter(customer=customer).select_related("rep").order_by("done_at", "-due_on")
     return {
         "customer": customer,
         "care": care,
-        "contracts": list(customer_contracts(customer)),
-        "payments": list(customer.payments.order_by("-paid_on", "-id")[:20]),
-        "shipments": list(customer.shipments.order_by("-shipped_on", "-id")[:20]),
-        "gifts": list(Gift.objects.filter(customer=customer).select_related("rep")[:20]),
-        "life_events": list(LifeEvent.objects.filter(customer=customer)),
+        "contracts": contracts,
+        "payments": list(customer.payments.order_by("-paid_on", "-id")[:PANEL_ROWS]),
+        "shipments": shipments,
+        "gifts": list(Gift.objects.filter(customer=customer).select_related("rep")[:PANEL_ROWS]),
+        "life_events": life_events,
         "loyalty_history": list(customer.loyalty_changes.select_related("by")[:10]),
         "tier_history": list(customer.tier_changes.select_related("by")[:10]),
-        "tasks": list(tasks),
-        "upcoming": care_calendar(
-            user,
-            today,
-            today + dt.timedelta(days=60),
-            customers=Customer.objects.filter(pk=customer.pk),
-            festivals=False,
-        ),
+        "tasks": list(tasks[:PANEL_ROWS]),
+        # The customer came through access_customer (in scope); like the calendar, leave the pool out.
+        "upcoming": _customer_calendar(customer, contracts, life_events, today, today + dt.timedelta(days=60))
+        if customer.owner_id is not None or user.is_admin_role
+        else [],
         "lifecycle": step,
         "lifecycle_label": dict(rules.LIFECYCLE_STEPS)[step],
         "lifecycle_steps": rules.LIFECYCLE_STEPS,
@@ -231,7 +293,7 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "referrer_types": rules.REFERRER_TYPES,
         "prerequisites": rules.REFERRAL_PREREQUISITES,
         "asks": list(customer.referral_asks.select_related("rep")[:10]),
-        "tree": referral_tree(user, customer),
+        "tree": tree,
         "rewards": list(customer.referral_rewards.select_related("referred")),
     }
 

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import access_customer, editable_customers
+from yixiang.accounts.scoping import access_customer, may_change_customer
 from yixiang.aftercare import rules, selectors, services
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
@@ -131,7 +131,7 @@ def _panel(request: HttpRequest, customer, *, error: str = "", status: int = 200
             "ask_outcomes": ReferralAsk.Outcome.choices,
             "tiers": ValueTier.choices,
             "incident_causes": PayoutIncident.Cause.choices,
-            "can_edit": editable_customers(request.user).filter(pk=customer.pk).exists(),
+            "can_edit": may_change_customer(request.user, customer),
         }
     )
     return render(request, "aftercare/panel.html", ctx, status=status)

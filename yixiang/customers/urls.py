@@ -7,6 +7,7 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/trash/", views.customer_trash, name="customer_trash"),
     path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/history/", views.customer_history, name="customer_history"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/delete/", views.customer_delete, name="customer_delete"),
     path("customers/<int:pk>/restore/", views.customer_restore, name="customer_restore"),

@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.scoping import access_customer, editable_customers
+from yixiang.accounts.scoping import access_customer, may_change_customer
 from yixiang.customers import rules, selectors, services
 from yixiang.customers.forms import FIELDSETS, ContactForm, CustomerForm, FilterForm, TagsForm
 from yixiang.customers.models import Channel, Customer, Kind
@@ -71,10 +71,6 @@ def customer_trash(request: HttpRequest) -> HttpResponse:
     return _list_page(request, deleted=True, template="customers/trash.html")
 
 
-def _may_edit(request: HttpRequest, customer: Customer) -> bool:
-    return editable_customers(request.user, include_deleted=True).filter(pk=customer.pk).exists()
-
-
 def _field_groups(customer: Customer) -> list[dict[str, Any]]:
     preferred = CHANNEL_FIELD.get(customer.preferred_channel)
     groups = []
@@ -107,12 +103,24 @@ def _qualification(customer: Customer) -> dict[str, Any]:
     }
 
 
+# The page shows the latest changes; older ones load on request (htmx), a page at a time.
+HISTORY_FIRST = 10
+HISTORY_PAGE = 50
+
+
+def _history(customer: Customer, offset: int, count: int) -> tuple[list[display.ChangeView], int | None]:
+    """``count`` history rows from ``offset`` on, described, and the offset of the next ones (None: no more)."""
+    rows = list(selectors.customer_history(customer=customer, limit=offset + count + 1)[offset:])
+    more = offset + count if len(rows) > count else None
+    return [display.describe_change(c, kind=customer.kind) for c in rows[:count]], more
+
+
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Deleted customers stay readable (from the trash) so they can be checked before a restore.
-    customer = access_customer(request.user, pk, include_deleted=True)
-    may_edit = _may_edit(request, customer)
-    history = [display.describe_change(c, kind=customer.kind) for c in selectors.customer_history(customer=customer)]
+    customer = access_customer(request.user, pk, include_deleted=True, select_related=("owner", "region"))
+    may_edit = may_change_customer(request.user, customer, include_deleted=True)
+    history, history_more = _history(customer, 0, HISTORY_FIRST)
     return render(
         request,
         "customers/detail.html",
@@ -124,6 +132,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "groups": _field_groups(customer),
             "qualification": _qualification(customer),
             "history": history,
+            "history_more": history_more,
             "contacts": customer.contacts.all(),
             "tags": customer.tags.all(),
             "contact_form": ContactForm(),
@@ -133,6 +142,19 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         },
     )
+
+
+@login_required
+def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older history entries of the customer page (htmx), from ``offset`` on."""
+    customer = access_customer(request.user, pk, include_deleted=True)
+    try:
+        offset = min(max(int(request.GET.get("offset", HISTORY_FIRST)), 0), 1_000_000)
+    except ValueError:
+        offset = HISTORY_FIRST
+    history, history_more = _history(customer, offset, HISTORY_PAGE)
+    context = {"customer": customer, "history": history, "history_more": history_more}
+    return render(request, "customers/_history_items.html", context)
 
 
 def _render_form(request: HttpRequest, form: CustomerForm, customer: Customer | None, status: int = 200):

@@ -263,15 +263,21 @@ class PipelinePanel:
     purpose: str
 
 
+def customer_stage_changes(*, customer: Customer) -> QuerySet[StageChange]:
+    return customer.stage_changes.select_related("by").order_by("-at", "-id")
+
+
+def customer_owner_changes(*, customer: Customer) -> QuerySet[OwnerChange]:
+    return customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")
+
+
 def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
     pb = get_playbook()
     return PipelinePanel(
         customer=customer,
         follow_ups=list(customer_followups(customer=customer)[:limit]),
-        stage_changes=list(customer.stage_changes.select_related("by").order_by("-at", "-id")[:limit]),
-        owner_changes=list(
-            customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")[:limit]
-        ),
+        stage_changes=list(customer_stage_changes(customer=customer)[:limit]),
+        owner_changes=list(customer_owner_changes(customer=customer)[:limit]),
         visits=list(customer.visit_plans.filter(status=VisitPlan.Status.PLANNED).select_related("rep")),
         profile=CustomerProfile.objects.filter(customer=customer).select_related("need_category").first(),
         proposal=ReleaseProposal.objects.filter(customer=customer, dismissed_at__isnull=True).first(),

@@ -9,6 +9,11 @@ urlpatterns = [
     path("customers/<int:pk>/follow-up/", views.followup_create, name="followup_create"),
     path("customers/<int:pk>/follow-up/proposal/", views.followup_proposal, name="followup_proposal"),
     path("customers/<int:pk>/pipeline/panel/", views.customer_pipeline_panel, name="customer_pipeline_panel"),
+    path(
+        "customers/<int:pk>/pipeline/history/<str:kind>/",
+        views.customer_pipeline_history,
+        name="customer_pipeline_history",
+    ),
     path("customers/<int:pk>/claim/", views.claim, name="pipeline_claim"),
     path("customers/<int:pk>/release/", views.release, name="pipeline_release"),
     path("customers/<int:pk>/sign/", views.sign, name="pipeline_sign"),

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.scoping import access_customer, editable_customers, visible_customers
+from yixiang.accounts.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.customers.models import Customer, Stage
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.pipeline import forms, selectors, services
@@ -158,18 +158,34 @@ def followup_proposal(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The customer's pipeline panel and its actions ----------------------------------------------
 
 
+# The panel shows the latest entries of each history; older ones load on request (a customer
+# worked for years has hundreds of follow-ups, and most visits only need the last few).
+PANEL_HISTORY = 10
+HISTORY_PAGE = 50
+HISTORY_KINDS = {
+    "follow_ups": selectors.customer_followups,
+    "stage_changes": selectors.customer_stage_changes,
+    "owner_changes": selectors.customer_owner_changes,
+}
+
+
 @login_required
 def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
     customer = access_customer(request.user, pk)
-    customer = Customer.objects.select_related("owner").get(pk=customer.pk)
-    may_change = editable_customers(request.user).filter(pk=customer.pk).exists()
-    panel = selectors.customer_pipeline(customer=customer)
+    may_change = may_change_customer(request.user, customer)
+    panel = selectors.customer_pipeline(customer=customer, limit=PANEL_HISTORY + 1)
+    more = {}
+    for kind in HISTORY_KINDS:
+        rows = getattr(panel, kind)
+        more[kind] = PANEL_HISTORY if len(rows) > PANEL_HISTORY else None
+        setattr(panel, kind, rows[:PANEL_HISTORY])
     return render(
         request,
         "pipeline/_panel.html",
         {
             "c": customer,
             "panel": panel,
+            "more": more,
             "may_change": may_change,
             "stage_labels": dict(Stage.choices),
             "release_form": forms.ReleaseForm(),
@@ -186,6 +202,22 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
         },
     )
+
+
+@login_required
+def customer_pipeline_history(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The next entries of one of the panel's histories (htmx), from ``offset`` on."""
+    if kind not in HISTORY_KINDS:
+        raise Http404
+    customer = access_customer(request.user, pk)
+    try:
+        offset = min(max(int(request.GET.get("offset", PANEL_HISTORY)), 0), 1_000_000)
+    except ValueError:
+        offset = PANEL_HISTORY
+    rows = list(HISTORY_KINDS[kind](customer=customer)[offset : offset + HISTORY_PAGE + 1])
+    more_offset = offset + HISTORY_PAGE if len(rows) > HISTORY_PAGE else None
+    context = {"c": customer, "kind": kind, "rows": rows[:HISTORY_PAGE], "more_offset": more_offset}
+    return render(request, "pipeline/_history_rows.html", context)
 
 
 def _act(

@@ -75,3 +75,29 @@ def test_staff_in_scope(org):
     assert users(org.lead1) == ["lead1", "rep", "teammate"]
     assert users(org.director) == ["director", "lead1", "lead2", "other_team_rep", "rep", "teammate"]
     assert "outsider" in users(org.admin)
+
+
+def test_may_change_customer_agrees_with_editable_customers(org, book):
+    """The loaded-row shortcut gives the same answer as the queryset, for every role and customer,
+    also for customers in the trash, a lead's and a director's own customers, and inactive users."""
+    from yixiang.customers.models import Customer
+
+    book["lead"] = org.customer(org.lead1, "己")
+    book["director"] = org.customer(org.director, "庚")
+    trashed = org.customer(org.rep, "辛")
+    Customer.objects.filter(pk=trashed.pk).update(deleted_at="2026-01-01T00:00:00Z")
+    book["trashed"] = Customer.objects.get(pk=trashed.pk)
+    users = [org.admin, org.director, org.south_director, org.lead1, org.lead2, org.rep, org.teammate, org.outsider]
+    checked = 0
+    for user in users:
+        for include_deleted in (False, True):
+            editable = set(
+                scoping.editable_customers(user, include_deleted=include_deleted).values_list("pk", flat=True)
+            )
+            for key, customer in book.items():
+                got = scoping.may_change_customer(user, customer, include_deleted=include_deleted)
+                assert got == (customer.pk in editable), (user.username, key, include_deleted)
+                checked += got
+    assert checked > len(users)  # some yes answers, not only refusals
+    org.rep.is_active = False
+    assert not scoping.may_change_customer(org.rep, book["rep"])

@@ -502,3 +502,21 @@ def test_contact_remove_404_outside_scope(org, as_user):
     response = as_user(org.outsider).post(reverse("customer_contact_remove", args=[c.pk, contact.pk]))
     assert response.status_code == 404
     assert c.contacts.count() == 1
+
+
+def test_detail_shows_the_latest_history_and_loads_older_entries_on_request(org, as_user):
+    c = org.customer(org.rep, "张三")
+    for i in range(64):
+        services.customer_update(actor=org.rep, customer=Customer.objects.get(pk=c.pk), data={"notes": f"备注第{i}次"})
+    client = as_user(org.rep)
+    html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
+    assert "→</span>备注第63次" in html and "→</span>备注第54次" in html and "→</span>备注第53次" not in html
+    more = reverse("customer_history", args=[c.pk]) + "?offset=10"
+    assert more in html
+    older = client.get(more).content.decode()  # entries 53 … 4, then the next button
+    assert "→</span>备注第53次" in older and "→</span>备注第4次" in older and "→</span>备注第3次" not in older
+    assert "?offset=60" in older
+    last = client.get(reverse("customer_history", args=[c.pk]) + "?offset=60").content.decode()
+    assert "备注第0次" in last and "创建" in last and "offset=" not in last
+    theirs = org.customer(org.outsider, "别人")
+    assert client.get(reverse("customer_history", args=[theirs.pk])).status_code == 404

@@ -239,3 +239,29 @@ def test_a_lead_hands_a_customer_over_from_the_panel(as_user, org):
     assert OwnerChange.objects.get(customer=c).reason == "handover"
     client.post(f"/customers/{c.pk}/hand-over/", {"to_user": org.outsider.pk})  # out of scope: refused
     assert Customer.objects.get(pk=c.pk).owner == org.teammate
+
+
+def test_the_panel_shows_the_latest_follow_ups_and_loads_older_ones_on_request(as_user, org):
+    c = org.customer(org.rep, name="老客户")
+    now = timezone.now()
+    for i in range(63):
+        services.followup_log(
+            actor=org.rep,
+            customer=Customer.objects.get(pk=c.pk),
+            at=now - dt.timedelta(hours=100 - i),
+            summary=f"第{i}次",
+        )
+    client = as_user(org.rep)
+    html = client.get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    assert html.count('class="fu-summary"') == 10 and "第62次" in html and "第53次" in html and "第52次" not in html
+    more = f"/customers/{c.pk}/pipeline/history/follow_ups/?offset=10"
+    assert more in html
+    older = client.get(more).content.decode()
+    assert older.count('class="fu-summary"') == 50 and "第52次" in older and "第3次" in older and "第2次" not in older
+    assert "?offset=60" in older
+    last = client.get(f"/customers/{c.pk}/pipeline/history/follow_ups/?offset=60").content.decode()
+    assert last.count('class="fu-summary"') == 3 and "第0次" in last and "offset=" not in last
+    assert client.get(f"/customers/{c.pk}/pipeline/history/nothing/").status_code == 404
+    assert client.get(f"/customers/{c.pk}/pipeline/history/follow_ups/?offset=x").status_code == 200
+    theirs = org.customer(org.outsider)
+    assert client.get(f"/customers/{theirs.pk}/pipeline/history/follow_ups/").status_code == 404
