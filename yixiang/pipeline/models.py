@@ -86,7 +86,9 @@ class StageChange(models.Model):
         verbose_name_plural = _("stage changes")
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "at"], name="stagechange_customer_at"),
+            # A customer's rows in (at, id) order either way: "stage at a date" reads one row per
+            # customer (reports), the id breaks ties between rows of the same instant.
+            models.Index(fields=["customer", "at", "id"], name="stagechange_customer_at_id"),
             models.Index(fields=["at"], name="stagechange_at"),
         ]
 
@@ -134,7 +136,8 @@ class OwnerChange(models.Model):
         verbose_name_plural = _("owner changes")
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-at"], name="ownerchange_customer_at"),
+            # As for stage changes: "owner at a date" is one backward step per customer.
+            models.Index(fields=["customer", "at", "id"], name="ownerchange_customer_at_id"),
             # Claims per rep per day, and "who let it go" for the reclaim block.
             models.Index(fields=["to_owner", "reason", "at"], name="ownerchange_to_reason_at"),
         ]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -161,33 +161,76 @@ def _counts_now(ids: list[int]) -> dict[int, dict[int, int]]:
     return out
 
 
-def _counts_at(ids: list[int], when: dt.datetime) -> dict[int, dict[int, int]]:
-    """Customers per owner and stage at ``when``, rebuilt from the stage- and owner-change rows."""
-    ids_set = set(ids)
-    candidates = (
-        Customer.objects.filter(
-            Q(owner_id__in=ids) | Q(owner_changes__from_owner_id__in=ids) | Q(owner_changes__to_owner_id__in=ids)
-        )
-        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=when))
-        .distinct()
+def _stage_at(customer: str, when: dt.datetime) -> Coalesce:
+    """SQL for the stage of the customer at ``customer`` (an outer reference) at ``when``, as
+    rules.stage_at reads it: the last change at or before ``when``; before the first change, the
+    stage that change left (its target when it is the first record); no change at all, the stage
+    now; NULL while the customer did not exist yet."""
+    changes = StageChange.objects.filter(customer_id=OuterRef(customer)).order_by()
+    last = changes.filter(at__lte=when).order_by("-at", "-pk").values("to_stage")[:1]
+    first = changes.order_by("at", "pk").annotate(left=Coalesce("from_stage", "to_stage")).values("left")[:1]
+    created = "customer__created_at" if customer == "customer_id" else "created_at"
+    stage_now = "customer__stage" if customer == "customer_id" else "stage"
+    return Coalesce(
+        Subquery(last),
+        Case(
+            When(**{f"{created}__gt": when}, then=Value(None)),
+            default=Coalesce(Subquery(first), F(stage_now)),
+        ),
+        output_field=IntegerField(),
     )
-    cand_ids = candidates.values("pk")
-    histories = _histories(candidates)
-    owners: dict[int, list[tuple[dt.datetime, int | None, int | None]]] = defaultdict(list)
-    for cid, at, frm, to in (
-        OwnerChange.objects.filter(customer_id__in=cand_ids)
-        .order_by("customer_id", "at", "pk")
-        .values_list("customer_id", "at", "from_owner_id", "to_owner_id")
-    ):
-        owners[cid].append((at, frm, to))
+
+
+def _counts_at(ids: list[int], when: dt.datetime) -> dict[int, dict[int, int]]:
+    """Customers per owner and stage at ``when``, counted in SQL from the stage- and owner-change
+    rows (three grouped queries, index-driven from the owners' own rows, so the work follows the
+    team's history and not the size of the tables).
+
+    The owner at ``when`` is rules.owner_at's: the last owner change at or before it (its new
+    owner, None for the pool); before the first change, that change's former owner; the owner now
+    when the owner never changed. Each customer falls in exactly one of the three queries."""
+    ids = list(ids)
+    alive = Q(customer__deleted_at__isnull=True) | Q(customer__deleted_at__gt=when)
+    same = OwnerChange.objects.filter(customer_id=OuterRef("customer_id"))
+    # The last change at or before ``when`` gave the customer to one of ``ids`` (a probe of the
+    # (customer, at) index per row: planners keep it a nested loop, not a scan of the table).
+    handed = (
+        OwnerChange.objects.filter(alive, to_owner_id__in=ids, at__lte=when)
+        .filter(pk=Subquery(same.filter(at__lte=when).order_by("-at", "-pk").values("pk")[:1]))
+        .annotate(holder=F("to_owner_id"))
+    )
+    # Every change came after ``when`` and the first took it from one of ``ids``.
+    before_first = (
+        OwnerChange.objects.filter(alive, from_owner_id__in=ids, at__gt=when)
+        .filter(pk=Subquery(same.order_by("at", "pk").values("pk")[:1]))
+        .annotate(holder=F("from_owner_id"))
+    )
     out: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for cid, (tl, owner_now) in histories.items():
-        owner = rules.owner_at(owners.get(cid, []), when, owner_now)
-        if owner not in ids_set:
-            continue
-        stage = rules.stage_at(tl, when)
+    for qs in (handed, before_first):
+        rows = (
+            qs.annotate(stage_at=_stage_at("customer_id", when))
+            .order_by()
+            .values("holder", "stage_at")
+            .annotate(n=Count("*"))
+            .values_list("holder", "stage_at", "n")
+        )
+        for owner, stage, n in rows:
+            if stage is not None:  # not created yet
+                out[owner][stage] += n
+    # Never changed owner: the owner now.
+    never = (
+        Customer.objects.filter(owner_id__in=ids)
+        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=when))
+        .filter(~Exists(OwnerChange.objects.filter(customer_id=OuterRef("pk"))))
+        .annotate(stage_at=_stage_at("pk", when))
+        .order_by()
+        .values("owner_id", "stage_at")
+        .annotate(n=Count("*"))
+        .values_list("owner_id", "stage_at", "n")
+    )
+    for owner, stage, n in never:
         if stage is not None:
-            out[owner][stage] += 1
+            out[owner][stage] += n
     return out
 
 
