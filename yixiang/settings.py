@@ -110,6 +110,9 @@ else:
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Keep a thread's connection between requests, as for PostgreSQL: opening one per request
+    # reparses the schema, reruns the PRAGMAs below and starts with an empty page cache.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on busy_timeout
         # instead of failing with "database is locked" when upgrading a read lock.

@@ -105,18 +105,40 @@ def customer_url(pk: int) -> str:
         return reverse("customer_pipeline_panel", args=[pk])
 
 
+_URL_MARK = 987654321  # a pk no real row has: the route is reversed once, then filled per row
+
+
+def _url_maker(name: str) -> Any:
+    """``pk -> URL`` for a route with one int argument, reversing once instead of per row."""
+    template = reverse(name, args=[_URL_MARK])
+    mark = str(_URL_MARK)
+    return lambda pk: template.replace(mark, str(pk))
+
+
+def _customer_url_maker() -> Any:
+    try:
+        return _url_maker("customer_detail")
+    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
+        return _url_maker("customer_pipeline_panel")
+
+
 def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     """Overdue and due customers of the user's tracked list for ``day`` (one query), plus those
-    about to be recycled; stage 3–4 first, then 1–2, 0, E."""
+    about to be recycled; stage 3–4 first, then 1–2, 0, E.
+
+    Plain rows, not model instances, and everything that depends only on the stage or the
+    settings worked out once: this runs for every rep every morning (and on every refresh)."""
     warn_days = conf("RECYCLE_WARN_DAYS")
+    overdue_limit, hold_limit = conf("RECYCLE_OVERDUE_DAYS"), conf("RECYCLE_HOLD_DAYS")
+    signed_after = conf("SIGNED_SUGGEST_AFTER")
     warn_cond, _cut = recycle_q(day, ahead=warn_days)
     last_attempt = FollowUp.objects.filter(customer=OuterRef("pk")).order_by("-at").values("at")[:1]
     rows = (
         Customer.objects.filter(owner=user, deleted_at__isnull=True)
         .filter(Q(next_due_on__lte=day) | Q(next_due_on__isnull=True) | warn_cond)
-        .select_related("pipeline_profile")
         .annotate(last_attempt_at=Subquery(last_attempt))
-        .only(
+        .order_by()
+        .values_list(
             "pk",
             "name",
             "phone",
@@ -127,57 +149,63 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
             "held_since",
             "recycle_locked",
             "pipeline_profile__first_contact_due_at",
+            "last_attempt_at",
         )
     )
     pb = get_playbook()
-    labels = dict(Stage.choices)
+    labels = {k: str(v) for k, v in Stage.choices}
+    purposes: dict[int, str] = {}
+    detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
+    warn_until = day + dt.timedelta(days=warn_days)
     items = []
-    for c in rows:
-        due = c.next_due_on
-        is_due = due is None or due <= day
+    for pk, name, phone, stage, grade, due, last_contact, held, locked, first_due, last_attempt_at in rows:
         recycle_on = rules.recycle_on(
             next_due_on=due,
-            held_since=timezone.localtime(c.held_since).date() if c.held_since else None,
-            stage=c.stage,
-            locked=c.recycle_locked,
-            overdue_limit=conf("RECYCLE_OVERDUE_DAYS"),
-            hold_limit=conf("RECYCLE_HOLD_DAYS"),
+            held_since=timezone.localtime(held).date() if held else None,
+            stage=stage,
+            locked=locked,
+            overdue_limit=overdue_limit,
+            hold_limit=hold_limit,
         )
-        if recycle_on is not None and recycle_on > day + dt.timedelta(days=warn_days):
+        if recycle_on is not None and recycle_on > warn_until:
             recycle_on = None
-        try:
-            first_due = c.pipeline_profile.first_contact_due_at
-        except CustomerProfile.DoesNotExist:
-            first_due = None
+        if stage not in purposes:
+            purposes[stage] = pb.purpose(stage)
         items.append(
             AgendaItem(
-                customer_id=c.pk,
-                customer_name=c.name,
-                phone=c.phone,
-                stage=c.stage,
-                stage_label=str(labels.get(c.stage, c.stage)),
-                grade=c.grade,
+                customer_id=pk,
+                customer_name=name,
+                phone=phone,
+                stage=stage,
+                stage_label=labels.get(stage, str(stage)),
+                grade=grade,
                 due_on=due,
-                is_due=is_due,
+                is_due=due is None or due <= day,
                 overdue_days=rules.overdue_days(due, day),
-                last_contact_at=c.last_contact_at,
-                last_attempt_at=c.last_attempt_at,
-                purpose=pb.purpose(c.stage),
-                suggest_after=rules.suggest_after(c.stage, conf("SIGNED_SUGGEST_AFTER")),
+                last_contact_at=last_contact,
+                last_attempt_at=last_attempt_at,
+                purpose=purposes[stage],
+                suggest_after=rules.suggest_after(stage, signed_after),
                 recycle_on=recycle_on,
                 first_contact_due_at=first_due,
-                locked=c.recycle_locked,
-                url=customer_url(c.pk),
-                followup_url=reverse("followup_create", args=[c.pk]),
+                locked=locked,
+                url=detail_url(pk),
+                followup_url=followup_url(pk),
             )
         )
     items.sort(
         key=lambda i: (
             not i.is_due,
             *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name),
+            i.customer_id,  # two customers of the same name keep a stable order
         )
     )
     return items
+
+
+# Reading the customer's ~40 columns to show its name doubled the cost of these two small lists.
+_VISIT_FIELDS = [f.name for f in VisitPlan._meta.concrete_fields]
+_PROPOSAL_FIELDS = [f.name for f in ReleaseProposal._meta.concrete_fields]
 
 
 def visits_for_day(*, user: User, day: dt.date) -> list[VisitPlan]:
@@ -187,6 +215,7 @@ def visits_for_day(*, user: User, day: dt.date) -> list[VisitPlan]:
             rep=user, status=VisitPlan.Status.PLANNED, at__lt=_start_of(day + dt.timedelta(days=1))
         )
         .select_related("customer")
+        .only(*_VISIT_FIELDS, "customer__name")  # of the customer only its name is shown
         .order_by("at")
     )
 
@@ -215,6 +244,7 @@ def release_proposals(*, user: User) -> list[ReleaseProposal]:
     return list(
         ReleaseProposal.objects.filter(owner=user, dismissed_at__isnull=True, customer__owner=user)
         .select_related("customer")
+        .only(*_PROPOSAL_FIELDS, "customer__name")
         .order_by("proposed_at")
     )
 
