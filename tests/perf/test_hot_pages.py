@@ -117,6 +117,29 @@ def test_customer_search_api(org, q):
     assert_flat(lambda: get("/api/v1/customers", q=q), grow, shown=items, ceiling=6)
 
 
+@pytest.mark.parametrize("q", ["", "zw", "1234", "张", "星辰科技"])
+def test_customer_list_and_search_never_count_everything(org, monkeypatch, q):
+    """At 1M customers a rep sees ~780,000: the list and every search kind count at most up to
+    the cap (each COUNT has a LIMIT) and then say count_capped, in a fixed number of queries."""
+    from yixiang.customers import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    for n in range(8):
+        customer_services.customer_create(
+            actor=org.rep,
+            data={"name": f"张伟{n}", "company_name": "杭州星辰科技有限公司", "phone": f"1381234{n:04d}"},
+            owner=org.rep if n % 2 else None,
+        )
+    c = api(org.rep)
+    c("/api/v1/customers", q=q, page_size=2)
+    with CaptureQueriesContext(connection) as ctx:
+        body = c("/api/v1/customers", q=q, page_size=2).json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (5, True, 2)
+    counts = [x["sql"] for x in ctx.captured_queries if "COUNT(" in x["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
+    assert len(ctx.captured_queries) <= 5, [x["sql"][:80] for x in ctx.captured_queries]
+
+
 def test_customer_list_page(org):
     get = web(org.rep)
     made = iter(range(1000))

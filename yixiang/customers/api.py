@@ -181,7 +181,8 @@ class CustomerDetailOut(CustomerOut):
 
 
 class CustomerPage(Schema):
-    count: int
+    count: int = Field(description="Matching customers, counted up to 1,000 (or to the end of this page)")
+    count_capped: bool = Field(description="True when more customers match than `count` says")
     page: int
     page_size: int
     items: list[CustomerOut]
@@ -257,11 +258,17 @@ def list_customers(request: HttpRequest, params: Query[ListParams]):
         value_tier=params.value_tier,
         deleted=params.deleted,
     )
-    qs = selectors.customer_list(fetched_by=request.user, filters=filters)
-    count = qs.count()
+    results = selectors.customer_results(fetched_by=request.user, filters=filters)
     start = (params.page - 1) * params.page_size
-    items = list(qs[start : start + params.page_size])
-    return {"count": count, "page": params.page, "page_size": params.page_size, "items": items}
+    items = results[start : start + params.page_size]
+    count = results.count(cap=max(selectors.COUNT_CAP, start + params.page_size))
+    return {
+        "count": count,
+        "count_capped": results.capped,
+        "page": params.page,
+        "page_size": params.page_size,
+        "items": items,
+    }
 
 
 @router.post("", response={201: CustomerDetailOut, 400: ErrorOut, 409: ErrorOut}, summary="Create a customer")

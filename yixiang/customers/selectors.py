@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import F, Lookup, Prefetch, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import visible_customers
+from yixiang.accounts.scoping import owner_filter, visible_customers
 from yixiang.customers import rules
-from yixiang.customers.models import Customer, CustomerChange, Tag
+from yixiang.customers.models import ContactPerson, Customer, CustomerChange, Tag
 
 
 @dataclass
@@ -27,44 +30,187 @@ class CustomerFilters:
     deleted: bool = False  # the trash: soft-deleted customers only
 
 
-def search_condition(q: str) -> Q:
+# Search (issue 7: a rep searches ~780,000 visible customers at 1M). Every kind of query becomes a
+# few *terms*, each one answered by an index; no term scans the table:
+#   digits (≥ 3)        phone number substring (last four, middle digits …) via the trigram index
+#   letters             pinyin initials or full pinyin from the start (zw, mjg, zhangw), and for
+#                       ≥ 3 letters a substring of the name or company (Latin names, "IBM")
+#   letters + digits    an archive number from its start (KH2026…)
+#   anything else       name, company or contact person from the start (张 → every 张, 张伟 → 张伟,
+#                       张伟明), an exact tag, and for ≥ 3 characters a substring of the name or
+#                       company (a given name 小明, a company's middle word 科技有限)
+# One or two characters inside a name (伟 for 张伟) are not matched: trigrams need three, and a
+# one-character substring would hit a large share of a million names anyway.
+SUBSTRING_MIN = 3
+COUNT_CAP = 1000  # lists and searches count up to here and then say "1000+"
+_ARCHIVE = re.compile(r"[A-Za-z]+\d+")
+_FTS_IDS = "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s"
+
+
+class _Likely:
+    """A bound that tells SQLite's planner it is selective (likelihood): its statistics otherwise
+    rate ``deleted_at IS NULL`` on customer_deleted_owner as ~800 rows (the average over distinct
+    deletion times) and it walks every live row instead of the prefix range."""
+
+    def as_sqlite(self, compiler, connection):  # type: ignore[no-untyped-def]
+        sql, params = self.as_sql(compiler, connection)  # type: ignore[attr-defined]
+        return f"likelihood({sql}, 0.001)", params
+
+
+class _From(_Likely, GreaterThanOrEqual):
+    pass
+
+
+class _Before(_Likely, LessThan):
+    pass
+
+
+def _prefix(field: str, key: str) -> Q:
+    """``field`` starts with ``key`` as an index range (LIKE cannot use a plain index on SQLite,
+    nor on PostgreSQL outside the C collation)."""
+    return Q(_From(F(field), key), _Before(F(field), key[:-1] + chr(ord(key[-1]) + 1)))
+
+
+def _substring(columns: tuple[str, ...], text: str) -> Q:
+    """Any of ``columns`` contains ``text`` (≥ 3 characters), through the trigram index."""
+    if connection.vendor == "sqlite":
+        phrase = '"' + text.replace('"', '""') + '"'
+        match = "{" + " ".join(columns) + "} : " + phrase
+        return Q(pk__in=RawSQL(_FTS_IDS, [match]))  # noqa: S611 (a constant with a parameter)
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cond = Q()
+    for column in columns:
+        cond |= Q(ILike(F(column), Value(pattern)))
+    return cond
+
+
+class ILike(Lookup):
+    """``col ILIKE pattern`` on PostgreSQL: pg_trgm's GIN index serves it (Django's icontains
+    wraps the column in UPPER(), which the index cannot serve). LIKE elsewhere."""
+
+    lookup_name = "yx_ilike"
+
+    def as_sql(self, compiler, connection):  # type: ignore[override]
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        op = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
+        return f"{lhs} {op} {rhs}", [*lhs_params, *rhs_params]
+
+
+def search_terms(q: str) -> list[Q]:
+    """The index-backed conditions whose union is the search for ``q`` (see above)."""
     q = q.strip()
     if not q:
-        return Q()
+        return []
     how = rules.classify_query(q)
     if how == "phone":
         digits = re.sub(r"\D", "", q)
-        return Q(phone_normalized__contains=digits) | Q(archive_no__icontains=digits)
+        return [_substring(("phone_normalized",), digits)] if len(digits) >= SUBSTRING_MIN else []
     if how == "pinyin":
-        key = q.lower()
-        return (
-            Q(name_initials__startswith=key)
-            | Q(name_pinyin__startswith=key)
-            | Q(name_pinyin__contains=key)
-            | Q(name__icontains=q)
-            | Q(company_name__icontains=q)
-            | Q(archive_no__icontains=q)
+        key = re.sub(r"[\s\-+]", "", q).lower()
+        terms = [_prefix("name_initials", key), _prefix("name_pinyin", key)]
+        if len(key) >= SUBSTRING_MIN:
+            terms.append(_substring(("name", "company_name"), q))
+        return terms
+    if _ARCHIVE.fullmatch(q):
+        return [_prefix("archive_no", q.upper())]
+    terms = [
+        _prefix("name", q),
+        _prefix("company_name", q),
+        Q(pk__in=ContactPerson.objects.filter(_prefix("name", q)).values("customer_id")),
+        Q(pk__in=Customer.tags.through.objects.filter(tag__name=q).values("customer_id")),
+    ]
+    if len(q) >= SUBSTRING_MIN:
+        terms.append(_substring(("name", "company_name"), q))
+    return terms
+
+
+def search_condition(q: str) -> Q:
+    """One condition for the search (for exports and small lists); pages use CustomerResults."""
+    if not q.strip():
+        return Q()
+    terms = search_terms(q)
+    if not terms:
+        return Q(pk__in=[])
+    cond = Q()
+    for term in terms:
+        cond |= term
+    return cond
+
+
+class CustomerResults:
+    """A page-able customer list or search that never reads more than it shows.
+
+    Pages: the ids of the page first, then those rows with their owner, region and tags. The ids
+    come from one statement uniting a few indexed *branches* (each search term; without a search,
+    the user's own customers and the pool separately, because one index walk over "owner = me OR
+    pool" ordered by updated_at wades through everybody else's recent work first), each cut to
+    the page's end before they are united. Count: up to ``cap`` and then ``capped`` (a full COUNT
+    over ~780,000 visible rows would cost more than the page). Django's Paginator takes it as its
+    object list."""
+
+    ordered = True
+
+    def __init__(self, base: QuerySet[Customer], branches: list[QuerySet[Customer]], *, search: bool) -> None:
+        self.base = base.order_by()
+        self.branches = branches
+        self.search = search
+        self.capped = False
+
+    def _merged(self, parts: list[QuerySet[Customer]], limit: int, *fields: str) -> QuerySet:
+        """The union of ``parts``, each cut to its first ``limit`` rows by the list order, as
+        ``fields``: one statement. PostgreSQL takes limited parts in a UNION; SQLite does not,
+        but takes them as ``id IN (…)`` subqueries (rowid lookups; PostgreSQL would scan)."""
+        ordered = [p.order_by("-updated_at", "-pk") for p in parts]
+        if len(ordered) == 1:
+            return ordered[0].values_list(*fields)  # the caller's slice is the limit
+        if connection.vendor == "postgresql":
+            cut = [p.values_list(*fields)[:limit] for p in ordered]
+            return cut[0].union(*cut[1:])
+        cond = Q()
+        for p in ordered:
+            cond |= Q(pk__in=p.values("pk")[:limit])
+        return Customer.objects.filter(cond).values_list(*fields)
+
+    def count(self, cap: int | None = None) -> int:
+        cap = COUNT_CAP if cap is None else cap
+        if not self.branches:
+            n = 0
+        elif self.search:
+            n = self._merged(self.branches, cap + 1, "pk")[: cap + 1].count()
+        else:
+            n = self.base.values("pk")[: cap + 1].count()
+        self.capped = n > cap
+        return min(n, cap)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[Customer]:
+        if not isinstance(page, slice) or page.step not in (None, 1):
+            raise TypeError("CustomerResults takes a plain slice")
+        start, stop = page.start or 0, page.stop
+        if stop is None or stop <= start:
+            return []
+        if not self.branches:
+            return []
+        keys = self._merged(self.branches, stop, "updated_at", "pk").order_by("-updated_at", "-pk")
+        ids = [pk for _, pk in keys[start:stop]]
+        rows = (
+            Customer.objects.filter(pk__in=ids)
+            .select_related("owner", "region")
+            .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
+            .in_bulk()
         )
-    return (
-        Q(name__icontains=q)
-        | Q(company_name__icontains=q)
-        | Q(tags__name=q)
-        | Q(archive_no__icontains=q)
-        | Q(contacts__name__icontains=q)
-    )
+        return [rows[pk] for pk in ids if pk in rows]
 
 
-def customer_list(*, fetched_by: User, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
-    f = filters or CustomerFilters()
+def _scoped(fetched_by: User, f: CustomerFilters) -> QuerySet[Customer]:
+    """The user's scope narrowed by every filter except the search text."""
     if f.deleted:
         qs = visible_customers(fetched_by, include_deleted=True).filter(deleted_at__isnull=False)
     else:
         qs = visible_customers(fetched_by)
-    if f.q:
-        cond = search_condition(f.q)
-        qs = qs.filter(cond)
-        if rules.classify_query(f.q) == "text":
-            qs = qs.distinct()  # joins through tags / contacts can repeat a row
     if f.stage is not None:
         qs = qs.filter(stage=f.stage)
     if f.grade:
@@ -85,6 +231,28 @@ def customer_list(*, fetched_by: User, filters: CustomerFilters | None = None) -
         qs = qs.filter(region_id=f.region)
     if f.value_tier:
         qs = qs.filter(value_tier=f.value_tier)
+    return qs
+
+
+def customer_results(*, fetched_by: User, filters: CustomerFilters | None = None) -> CustomerResults:
+    """The list / search pages (web list and API): ordered by last change, newest first."""
+    f = filters or CustomerFilters()
+    base = _scoped(fetched_by, f)
+    if f.q.strip():
+        branches = [base.filter(term) for term in search_terms(f.q)]
+    elif fetched_by.is_admin_role or f.deleted:
+        branches = [base]
+    else:  # the two halves of visible_customers, each walked down its (owner, updated_at) index
+        branches = [base.filter(owner_filter(fetched_by)), base.filter(owner__isnull=True)]
+    return CustomerResults(base, branches, search=bool(f.q.strip()))
+
+
+def customer_list(*, fetched_by: User, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
+    """Every matching customer as one queryset (exports); pages use customer_results."""
+    f = filters or CustomerFilters()
+    qs = _scoped(fetched_by, f)
+    if f.q.strip():
+        qs = qs.filter(search_condition(f.q))
     return (
         qs.select_related("owner", "region")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))

@@ -43,8 +43,8 @@ def _list_page(request: HttpRequest, *, deleted: bool, template: str) -> HttpRes
     tag_names = web_selectors.visible_tag_names(request.user)
     form = FilterForm(request.GET or None, user=request.user, tag_names=tag_names)
     filters = form.filters(deleted=deleted) if request.GET else selectors.CustomerFilters(deleted=deleted)
-    customers = selectors.customer_list(fetched_by=request.user, filters=filters)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    customers = selectors.customer_results(fetched_by=request.user, filters=filters)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))  # counts up to COUNT_CAP
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -1,0 +1,149 @@
+"""Customer search (selectors.search_terms): every kind of query, the scope, the capped count and
+the trigram index kept in sync whoever writes the rows. Runs on SQLite (FTS5) and PostgreSQL
+(pg_trgm) alike."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from yixiang.customers import importing, selectors, services
+from yixiang.customers.models import Customer
+from yixiang.customers.tests.import_helpers import write_csv
+
+
+def _names(api_as, user, q: str, **params) -> list[str]:
+    body = api_as(user).get("/api/v1/customers", q=q, **params).json()
+    assert body["count"] == len(body["items"]) and body["count_capped"] is False
+    return sorted(i["name"] for i in body["items"])
+
+
+@pytest.fixture
+def people(org):
+    make = org.customer
+    return {
+        "zhangwei": make(org.rep, name="张伟", phone="13812345678"),
+        "zhangweiming": make(org.rep, name="张伟明", phone="13900001111"),
+        "zhouwen": make(None, name="周文", phone="13700002222"),  # the public pool
+        "majiguo": make(org.rep, name="马继国", phone="15811112222"),
+        "lixiaoming": make(org.rep, name="李小明", phone="18655556666"),
+        "company": make(org.rep, name="王总", kind="company", company_name="杭州星辰科技有限公司", phone="17711113333"),
+        "tom": make(org.rep, name="Tom Hanks", phone="13322224444"),
+        "stranger": make(org.other_team_rep, name="张伟", phone="13812340000"),  # not visible to org.rep
+    }
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("zw", ["周文", "张伟", "张伟明"]),  # initials from the start
+        ("ZWM", ["张伟明"]),
+        ("mjg", ["马继国"]),
+        ("zhangwei", ["张伟", "张伟明"]),  # full pinyin from the start
+        ("zhangw", ["张伟", "张伟明"]),
+        ("tom", ["Tom Hanks"]),  # a Latin name is its own pinyin
+        ("hanks", ["Tom Hanks"]),  # ≥ 3 letters: also inside the name
+        ("weiming", []),  # pinyin is matched from the start only
+        ("5678", ["张伟"]),  # last four digits
+        ("1234", ["张伟"]),  # middle digits (the stranger's 1234 is out of scope)
+        ("0000", ["张伟明", "周文"]),
+        ("138-1234", ["张伟"]),  # formatted fragments are digits
+        ("13", []),  # too short to mean anything
+        ("张", ["张伟", "张伟明"]),  # one character: a surname, from the start
+        ("张伟", ["张伟", "张伟明"]),
+        ("张伟明", ["张伟明"]),
+        ("小明", []),  # two characters inside a name: not matched (see selectors)
+        ("李小明", ["李小明"]),
+        ("杭州", ["王总"]),  # company from the start
+        ("星辰科技", ["王总"]),  # ≥ 3 characters: inside the company name
+        ("科技有限", ["王总"]),
+        ("伟明", []),
+    ],
+)
+def test_search_kinds(org, api_as, people, q, expected):
+    assert _names(api_as, org.rep, q) == sorted(expected)
+
+
+def test_archive_number_from_its_start(org, api_as, people):
+    no = people["majiguo"].archive_no
+    assert _names(api_as, org.rep, no) == ["马继国"]
+    assert _names(api_as, org.rep, no.lower()) == ["马继国"]
+    assert "马继国" in _names(api_as, org.rep, no[:6])
+    assert _names(api_as, org.rep, people["stranger"].archive_no) == []  # scope still applies
+
+
+def test_contact_person_and_tag(org, api_as, people):
+    services.contact_add(actor=org.rep, customer=people["company"], data={"name": "赵经理"})
+    services.customer_set_tags(actor=org.rep, customer=people["majiguo"], tags=["老客户"])
+    assert _names(api_as, org.rep, "赵经理") == ["王总"]
+    assert _names(api_as, org.rep, "赵") == ["王总"]
+    assert _names(api_as, org.rep, "老客户") == ["马继国"]
+
+
+def test_scope_and_filters_still_apply(org, api_as, people):
+    assert _names(api_as, org.other_team_rep, "zw") == ["周文", "张伟"]  # own + pool only
+    assert _names(api_as, org.rep, "zw", owner="pool") == ["周文"]
+    assert _names(api_as, org.rep, "zw", owner="mine") == ["张伟", "张伟明"]
+    services.customer_soft_delete(actor=org.rep, customer=people["zhangwei"])
+    assert _names(api_as, org.rep, "5678") == []
+    assert _names(api_as, org.rep, "5678", deleted="true") == ["张伟"]  # the trash searches too
+
+
+def test_newest_change_first(org, api_as, people):
+    services.customer_update(actor=org.rep, customer=people["zhangweiming"], data={"notes": "回访"})
+    items = api_as(org.rep).get("/api/v1/customers", q="zw").json()["items"]
+    assert [i["name"] for i in items][0] == "张伟明"
+
+
+def test_edits_move_the_trigram_index(org, api_as, people):
+    """Name and phone edits through the services are found under the new values only."""
+    c = people["lixiaoming"]
+    services.customer_update(actor=org.rep, customer=c, data={"name": "李大明", "phone": "13698765432"})
+    assert _names(api_as, org.rep, "李大明") == ["李大明"]
+    assert _names(api_as, org.rep, "8765") == ["李大明"]
+    assert _names(api_as, org.rep, "5555") == []
+    assert _names(api_as, org.rep, "李小明") == []
+    Customer.objects.filter(pk=c.pk).delete()
+    assert _names(api_as, org.rep, "8765") == []
+
+
+def test_imported_customers_are_found(org, api_as, tmp_path):
+    rows = [["姓名", "电话", "公司"], ["欧阳锋", "13544447777", "白驼山庄贸易公司"], ["黄药师", "13566668888", ""]]
+    with translation.override("en"):
+        job = importing.import_file(write_csv(tmp_path / "c.csv", rows), actor=org.rep, owner=org.rep)
+    assert job.created_count == 2, job.message
+    assert _names(api_as, org.rep, "oyf") == ["欧阳锋"]
+    assert _names(api_as, org.rep, "4777") == ["欧阳锋"]
+    assert _names(api_as, org.rep, "驼山庄") == ["欧阳锋"]
+    assert _names(api_as, org.rep, "黄") == ["黄药师"]
+
+
+def test_count_is_capped(org, api_as, monkeypatch):
+    for n in range(7):
+        org.customer(org.rep, name=f"张{n}号", phone=f"1380000{n:04d}")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    body = api_as(org.rep).get("/api/v1/customers", q="张", page_size=2).json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (5, True, 2)
+    body = api_as(org.rep).get("/api/v1/customers", q="张", page_size=2, page=4).json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (7, False, 1)  # the end is in sight
+    body = api_as(org.rep).get("/api/v1/customers", page_size=2).json()
+    assert (body["count"], body["count_capped"]) == (5, True)
+
+
+def test_capped_count_on_the_web_list(org, client, monkeypatch):
+    for n in range(4):
+        org.customer(org.rep, name=f"张{n}号")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    client.force_login(org.rep)
+    html = client.get("/customers/").content.decode()
+    assert "超过 3 位客户" in html
+    html = client.get("/customers/", {"q": "张1"}).content.decode()
+    assert "1 位客户" in html and "超过" not in html
+
+
+def test_pages_do_not_overlap(org, api_as):
+    for n in range(9):
+        org.customer(org.rep if n % 2 else None, name=f"王{n}", phone=f"1390000{n:04d}")
+    pages = [api_as(org.rep).get("/api/v1/customers", q="wang", page=p, page_size=4).json()["items"] for p in (1, 2, 3)]
+    names = [i["name"] for page in pages for i in page]
+    assert sorted(names) == [f"王{n}" for n in range(9)]
