@@ -157,11 +157,12 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     purposes: dict[int, str] = {}
     detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
     warn_until = day + dt.timedelta(days=warn_days)
+    tz = timezone.get_current_timezone()
     items = []
     for pk, name, phone, stage, grade, due, last_contact, held, locked, first_due, last_attempt_at in rows:
         recycle_on = rules.recycle_on(
             next_due_on=due,
-            held_since=timezone.localtime(held).date() if held else None,
+            held_since=held.astimezone(tz).date() if held else None,
             stage=stage,
             locked=locked,
             overdue_limit=overdue_limit,
