@@ -27,7 +27,7 @@ from yixiang.customers.models import Customer, Stage
 from yixiang.pipeline import rules as pipeline_rules
 from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import OwnerChange, StageChange
-from yixiang.reports import rules
+from yixiang.reports import history, rules
 from yixiang.reports.conf import conf
 
 # --- Filters and the staff they select ------------------------------------------------------------
@@ -286,28 +286,6 @@ def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> Fun
 # --- Movement: conversion, days in stage, win rates -----------------------------------------------
 
 
-def _histories(customers: QuerySet[Customer]) -> dict[int, tuple[rules.Timeline, int | None]]:
-    """Each customer's Timeline and owner now, by id (two queries)."""
-    ids = customers.values("pk")
-    rows = list(Customer.objects.filter(pk__in=ids).values_list("pk", "created_at", "stage", "owner_id"))
-    changes: dict[int, list[rules.Change]] = defaultdict(list)
-    for cid, at, frm, to in (
-        StageChange.objects.filter(customer_id__in=ids)
-        .order_by("customer_id", "at", "pk")
-        .values_list("customer_id", "at", "from_stage", "to_stage")
-    ):
-        changes[cid].append(rules.Change(at, frm, to))
-    return {
-        cid: (rules.Timeline(created, stage, tuple(changes.get(cid, ()))), owner_id)
-        for cid, created, stage, owner_id in rows
-    }
-
-
-def timelines(customers: QuerySet[Customer]) -> list[rules.Timeline]:
-    """Each customer's history as a Timeline (two queries)."""
-    return [tl for tl, _owner in _histories(customers).values()]
-
-
 def movement_customers(ids: list[int]) -> QuerySet[Customer]:
     """Customers the selected staff (already inside the viewer's scope) own now or whose stage they
     changed, so a customer a rep lost to the pool or handed on still counts in the rep's figures."""
@@ -326,15 +304,17 @@ class MovementReport:
 
 
 def movement(*, user: User, f: ReportFilters) -> MovementReport:
-    """Conversion k → k+1 over the period, median days in each stage, and each stage's win rate."""
+    """Conversion k → k+1 over the period, median days in each stage, and each stage's win rate
+    (counted by the database: reports.history)."""
     ids = [u.pk for u in selected_staff(user, f)]
-    tls = timelines(movement_customers(ids))
+    customers = movement_customers(ids)
+    figures = history.movement(customers, f.start, f.end)
     return MovementReport(
-        conversions=rules.conversions(tls, f.start, f.end),
-        durations=rules.median_days_in_stage(tls, f.start, f.end),
-        win_rates=rules.win_rates(tls),
+        conversions=figures.conversions,
+        durations=figures.durations,
+        win_rates=figures.win_rates,
         min_sample=conf("WIN_RATE_MIN_SAMPLE"),
-        customers=len(tls),
+        customers=customers.count(),
     )
 
 
@@ -346,7 +326,7 @@ def win_rate_table(*, fetched_by: User) -> dict[int, rules.WinRate]:
         Q(pk__in=visible_customers(fetched_by).values("pk")) | Q(stage_changes__owner_id__in=ids),
         deleted_at__isnull=True,
     ).distinct()
-    return rules.win_rates(timelines(qs))
+    return history.movement(qs).win_rates
 
 
 @dataclass(frozen=True)
