@@ -92,6 +92,14 @@ LIVE = Q(deleted_at__isnull=True)
 
 
 class Customer(models.Model):
+    """A customer archive entry.
+
+    Substring search reads a trigram index the database keeps itself (migration 0002_search): on
+    SQLite the FTS5 table customers_customer_fts filled by triggers on this table, on PostgreSQL
+    pg_trgm GIN indexes. A later migration that makes SQLite rebuild this table (most AlterField
+    changes do) drops those triggers with the old table: such a migration must create them again
+    (copy SQLITE_UP from 0002_search); customers/tests/test_search.py fails if they are missing."""
+
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
     name = models.CharField(_("name"), max_length=100)
     # Search keys kept in sync by services: full pinyin without spaces, and initials.
