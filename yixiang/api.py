@@ -24,11 +24,13 @@ class TokenAuth(HttpBearer):
     """`Authorization: Bearer <token>`; tokens are stored hashed and can be revoked."""
 
     def authenticate(self, request: HttpRequest, token: str):
-        row = (
+        # key_hash is unique: a bare LIMIT 1, without the ORDER BY that .first() adds (every request).
+        rows = (
             ApiToken.objects.select_related("user", "user__team")
             .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
-            .first()
+            .order_by()[:1]
         )
+        row = next(iter(rows), None)
         if row is None:
             return None
         now = timezone.now()
