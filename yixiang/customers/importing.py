@@ -32,11 +32,12 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import re
 import secrets
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -289,8 +290,9 @@ def bool_label(value: bool | None, *, chinese: bool) -> str:
 class RawRow:
     line: int
     cells: list[Any]
-    # (column index, cell reference) of cells holding a formula (.xlsx only)
-    formulas: list[tuple[int, str]] = field(default_factory=list)
+    # (column index, cell reference) of cells holding a formula (.xlsx only); a shared empty tuple
+    # otherwise, so a CSV row allocates nothing for it
+    formulas: Sequence[tuple[int, str]] = ()
     undecodable: bool = False
     broken: str = ""  # the CSV reader's complaint about this record
 
@@ -446,7 +448,7 @@ def _csv_rows(reader: Any, decoder: _LineDecoder | None) -> Iterator[RawRow]:
             yield RawRow(line=start, cells=[], broken=str(exc))
             continue
         last_line = reader.line_num
-        if not cells or _is_blank(cells):
+        if not cells or (not cells[0].strip() and _is_blank(cells)):
             continue
         yield RawRow(line=start, cells=cells, undecodable=decoder is not None and decoder.take_bad(start, last_line))
 
@@ -649,7 +651,7 @@ def open_sheet(path: str | Path) -> Iterator[Sheet]:
 # Checking rows
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A row that passed every check: Customer attribute values, tags and the dedupe key."""
 
@@ -686,6 +688,14 @@ _MONTH_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 _TAG_SPLIT = re.compile(r"[,，、;；|\n]+")
 _MONEY_JUNK = re.compile(r"[\s,，¥￥元]")
 _EXCEL_EPOCH_MAX = 2958465  # 9999-12-31
+_EXCEL_NUMBER = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
+# Fields _convert has a rule for; the other text fields only have a length limit.
+_SPECIAL_FIELDS = frozenset(
+    {"phone", "birth_date", "expected_sign_month", "family_supports", "funds_available", "email", "region"}
+)
+_TEXT_LIMITS: dict[str, int | None] = {
+    f.name: getattr(f, "max_length", None) for f in Customer._meta.concrete_fields if not f.primary_key
+}
 
 
 def _excel_date(value: Any) -> dt.date | None:
@@ -726,9 +736,20 @@ class RowParser:
             raise _file_error(_("The file has no name column (姓名 / name), which is required."))
         self.targets = targets
         self.shared = {f: [header[i] for i in idx] for f, idx in targets.items() if len(idx) > 1}
+        # Per column, worked out once: (field, its columns, the converter). Plain text fields go
+        # through _plain_text (no dispatch); the file's column order is kept for the messages.
+        self._plan: list[tuple[str, list[int], Callable[[str, Any, str, dict[str, Any]], None] | None]] = []
+        for fname, cols in targets.items():
+            if fname == "tags":
+                convert = None
+            elif fname in _SPECIAL_FIELDS or fname in CHOICE_MAPS or fname in services.SENSITIVE_FIELDS:
+                convert = self._convert
+            else:
+                convert = self._plain_text
+            self._plan.append((fname, cols, convert))
+        self.today = timezone.localdate()  # refreshed per batch by the importer
         self.regions = {r.name.casefold(): (r.pk, r.name) for r in Region.objects.all()}
         self.region_names = {pk: name for pk, name in self.regions.values()}
-        self._pinyin: dict[str, tuple[str, str]] = {}
         self._region_phone = settings.YIXIANG["DEFAULT_PHONE_REGION"]
         self.chinese = (translation.get_language() or "").startswith("zh")
 
@@ -763,8 +784,10 @@ class RowParser:
                 _("This line is not valid %(encoding)s text; were parts of the file saved with another encoding?")
                 % {"encoding": self.encoding_label}
             )
-        if self.kind == "csv":
-            self._check_width(raw.cells)
+        cells = raw.cells
+        ncells = len(cells)
+        if self.kind == "csv" and ncells != self.width:
+            self._check_width(cells)
         for idx, ref in raw.formulas:
             if any(idx in cols for cols in self.targets.values()):
                 raise RowError(
@@ -776,15 +799,22 @@ class RowParser:
         data: dict[str, Any] = {}
         tags: list[str] = []
         problems: list[str] = []
-        for fname, cols in self.targets.items():
-            value, col = self._first_value(raw.cells, cols)
-            if value is None:
-                continue
+        header = self.header
+        for fname, cols, convert in self._plan:
+            if len(cols) == 1:  # the usual case: one column per field
+                col = cols[0]
+                value = cells[col] if col < ncells else None
+                if value is None or (type(value) is str and not value.strip()):
+                    continue
+            else:
+                value, col = self._first_value(cells, cols)
+                if value is None:
+                    continue
             try:
-                if fname == "tags":
+                if convert is None:
                     tags = self._tags(value)
                 else:
-                    self._convert(fname, value, self.header[col], data)
+                    convert(fname, value, header[col], data)
             except RowError as exc:
                 problems.append(exc.message)
                 if fname == "name":
@@ -794,11 +824,7 @@ class RowParser:
             problems.insert(0, _("The name is missing."))
         if problems:
             raise RowError(" ".join(problems))
-        if name not in self._pinyin:
-            if len(self._pinyin) >= 10_000:  # names repeat a lot; the cache stays small all the same
-                self._pinyin.clear()
-            self._pinyin[name] = rules.pinyin_keys(name)
-        data["name_pinyin"], data["name_initials"] = self._pinyin[name]
+        data["name_pinyin"], data["name_initials"] = rules.pinyin_keys(name)
         phone_key = data.get("phone_normalized")
         if phone_key:
             key = phone_key
@@ -841,7 +867,7 @@ class RowParser:
         text = _cell_text(value)
         params = {"value": text[:80], "column": label}
         if fname == "phone":
-            if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
+            if "e" in text.lower() and _EXCEL_NUMBER.fullmatch(text):
                 raise RowError(
                     _(
                         "“%(value)s” in column %(column)s is not a phone number: Excel turned it into a number. "
@@ -866,7 +892,7 @@ class RowParser:
             data[fname] = choice
         elif fname == "birth_date":
             day = self._date(value, text, params)
-            if day > timezone.localdate() or day.year < 1900:
+            if day > self.today or day.year < 1900:
                 raise RowError(_("“%(value)s” in column %(column)s is not a possible date of birth.") % params)
             data[fname] = day
         elif fname == "expected_sign_month":
@@ -903,8 +929,24 @@ class RowParser:
             self._text(fname, text, params, data)
 
     @staticmethod
+    def _plain_text(fname: str, value: Any, label: str, data: dict[str, Any]) -> None:
+        """A text field without rules of its own (most columns of a customer list)."""
+        if type(value) is str:
+            text = value.strip()
+            if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+                text = text[1:]
+        else:
+            text = _cell_text(value)
+        limit = _TEXT_LIMITS[fname]
+        if limit and len(text) > limit:
+            raise RowError(
+                _("The value in column %(column)s is longer than %(max)s characters.") % {"column": label, "max": limit}
+            )
+        data[fname] = text
+
+    @staticmethod
     def _text(fname: str, text: str, params: dict[str, str], data: dict[str, Any]) -> None:
-        limit = Customer._meta.get_field(fname).max_length
+        limit = _TEXT_LIMITS[fname]
         if limit and len(text) > limit:
             raise RowError(
                 _("The value in column %(column)s is longer than %(max)s characters.")
@@ -1012,8 +1054,9 @@ class _TableWriter:
     def defaults(self) -> dict[str, Any]:
         return {f.attname: f.get_default() for f in self.fields}
 
-    def insert(self, base: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-        """Insert one row per dict in ``rows``; columns a row does not name take ``base``'s value."""
+    def insert(self, base: dict[str, Any], rows: list[dict[str, Any]], *, raw: frozenset[str] = frozenset()) -> None:
+        """Insert one row per dict in ``rows``; columns a row does not name take ``base``'s value.
+        Columns in ``raw`` hold values ready for the database (JSON already serialised)."""
         if not rows:
             return
         conn = connections[DEFAULT_DB_ALIAS]
@@ -1022,13 +1065,25 @@ class _TableWriter:
             for f, prep in zip(self.fields, self.prep, strict=True)
         ]
         index, preps = self.index, self.prep
+        # Rows of one file mostly name the same columns in the same order: the (position, converter)
+        # list is worked out once per such shape, not once per value.
+        shapes: dict[tuple[str, ...], tuple[list[int], list[tuple[int, Any]]]] = {}
         params = []
         for row in rows:
+            shape = tuple(row)
+            plan = shapes.get(shape)
+            if plan is None:
+                plan = shapes[shape] = (
+                    [index[a] for a in shape],
+                    [(n, preps[index[a]]) for n, a in enumerate(shape) if preps[index[a]] is not None and a not in raw],
+                )
             values = template.copy()
-            for attname, value in row.items():
-                i = index[attname]
-                prep = preps[i]
-                values[i] = value if prep is None or value is None else prep.get_db_prep_save(value, conn)
+            row_values = list(row.values())
+            for n, prep in plan[1]:
+                if row_values[n] is not None:
+                    row_values[n] = prep.get_db_prep_save(row_values[n], conn)
+            for i, value in zip(plan[0], row_values, strict=True):
+                values[i] = value
             params.append(values)
         with conn.cursor() as cursor:
             if conn.vendor == "postgresql":
@@ -1038,6 +1093,11 @@ class _TableWriter:
                         copy.write_row(values)
             else:
                 cursor.executemany(f"{self.head} VALUES ({self.marks})", params)
+
+
+# History rows (one per created customer): compact, and Chinese kept as is rather than \u-escaped,
+# so a million of them take less room; every value there is already text, a list or None.
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class _Superseded(Exception):
@@ -1117,6 +1177,7 @@ class _ImportRun:
     def _batch(self, raws: list[RawRow]) -> None:
         assert self.parser is not None
         outcome = _Outcome(rows=len(raws))
+        self.parser.today = timezone.localdate()
         in_batch: dict[str, int] = {}
         prepared: list[Prepared] = []
         for raw in raws:
@@ -1289,7 +1350,7 @@ class _ImportRun:
             values["archive_no"] = number
             customer_rows.append(values)
         self.customers.insert(base, customer_rows)
-        ids = dict(Customer.objects.filter(archive_no__in=numbers).values_list("archive_no", "pk"))
+        ids = self._ids_of(numbers)
         tag_ids = self._tag_ids({t for row in rows for t in row.tags})
         if tag_ids:
             self.links.insert(
@@ -1301,12 +1362,14 @@ class _ImportRun:
                 ],
             )
         owner_label = self.owner.label if self.owner else None
+        dumps = _compact_json
         self.changes.insert(
             {"actor_id": self.actor.pk, "action": CustomerChange.Action.IMPORT, "at": now},
             [
-                {"customer_id": ids[number], "changes": self._history(row, base, owner_label)}
+                {"customer_id": ids[number], "changes": dumps(self._history(row, base, owner_label))}
                 for row, number in zip(rows, numbers, strict=True)
             ],
+            raw=frozenset({"changes"}),
         )
         return len(rows)
 
@@ -1331,6 +1394,19 @@ class _ImportRun:
         diff["owner"] = [None, owner_label]
         diff["import"] = [None, f"{self.job.file_name}:{row.line}"]
         return diff
+
+    @staticmethod
+    def _ids_of(numbers: list[str]) -> dict[str, int]:
+        # Raw SQL: the ORM prepares each of a big IN list's values one by one.
+        q = connection.ops.quote_name
+        sql = f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} WHERE {q('archive_no')} IN "  # noqa: S608 (model metadata only)
+        ids: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            for i in range(0, len(numbers), 900):  # within SQLite's limit of variables
+                chunk = numbers[i : i + 900]
+                cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                ids.update(cursor.fetchall())
+        return ids
 
     @staticmethod
     def _tag_ids(names: set[str]) -> dict[str, int]:
