@@ -661,8 +661,16 @@ def case_import(ctx: Ctx) -> dict:
         },
         "peak_rss_mb": max(rss),
         "note": f"customers.importing.import_file, {rows:,}-row CSV into the pool of {existing:,}: "
-        f"created {created[0]:,}, duplicates skipped {created[1]:,}, errors {created[2]:,}",
+        f"created {created[0]:,}, duplicates skipped {created[1]:,}, errors {created[2]:,}; "
+        f"peak RSS of its parsing process {children_peak_rss_mb():.0f} MB (forked: shares most pages with the writer)",
     }
+
+
+def children_peak_rss_mb() -> float:
+    """Largest peak RSS of the child processes this one waited for (the import's parsing process)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def bare_insert_seconds(path: Path) -> float:

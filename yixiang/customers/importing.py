@@ -21,7 +21,8 @@ write per batch (executemany on SQLite, COPY on PostgreSQL) inside one transacti
 advances the job's progress, so an interrupted job resumes after its last committed batch. If a
 batch fails unexpectedly it is retried row by row, so one bad row never takes good rows with it.
 Keys already seen in the file live in a temporary on-disk SQLite table, so memory does not grow
-with the file.
+with the file. Files of ``IMPORT_PARALLEL_MIN_ROWS`` rows or more are read and checked in a forked
+second process while this one writes (the machine's second core), a few batches ahead at most.
 """
 
 from __future__ import annotations

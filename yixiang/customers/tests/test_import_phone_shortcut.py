@@ -1,21 +1,23 @@
 """The CN-mobile shortcut in rules.normalize_phone/display_phone (taken for bulk-import speed) gives
 exactly what the general phonenumbers path gives."""
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yixiang.customers import rules
 
 separators = st.sampled_from(["", " ", "-"])
 prefixes = st.sampled_from(["", "+86", "+86 ", "+86-", "0086", "0086 "])
-# ASCII digits: \d would also draw other scripts' digits, which the shortcut leaves to phonenumbers.
+# ASCII digits (a regex's \d would also draw other scripts' digits, which the shortcut leaves to
+# phonenumbers); cheap draws, so a loaded machine does not trip Hypothesis' too_slow check.
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix=prefixes,
-    head=st.from_regex(r"1[3-9][0-9]", fullmatch=True),
-    mid=st.from_regex(r"[0-9]{4}", fullmatch=True),
-    tail=st.from_regex(r"[0-9]{4}", fullmatch=True),
+    head=st.integers(130, 199).map(str),
+    mid=st.integers(0, 9999).map("{:04d}".format),
+    tail=st.integers(0, 9999).map("{:04d}".format),
     sep1=separators,
     sep2=separators,
 )

@@ -1,7 +1,7 @@
 """The cached pinyin keys (per name and per word, taken for bulk-import speed) are exactly
 pypinyin's uncached result, phrases, polyphonic surnames and mixed scripts included."""
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yixiang.customers import rules
@@ -14,7 +14,7 @@ pieces = st.sampled_from(
 cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(pieces, cjk), max_size=6).map("".join))
 def test_cached_pinyin_keys_equal_pypinyin(name):
     assert rules.pinyin_keys(name) == rules.pinyin_keys_uncached(name)
