@@ -1118,6 +1118,7 @@ class _Outcome:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _HISTORY_SKIP = {"phone_normalized", "name_pinyin", "name_initials"}
 _PROGRESS_FIELDS = ["processed_rows", "created_count", "skipped_count", "error_count", "errors", "total_rows"]
 
@@ -1338,13 +1339,18 @@ class _ImportRun:
                 existing[key] = (pk, no, name, deleted is not None)
         phoneless = [r for r in prepared if not r.has_phone]
         if phoneless:
-            # name_pinyin is indexed; name alone is not.
-            for pk, name, company, city, no, deleted in Customer.objects.filter(
-                name_pinyin__in={r.data["name_pinyin"] for r in phoneless},
-                name__in={r.data["name"] for r in phoneless},
-            ).values_list("pk", "name", "company_name", "city", "archive_no", "deleted_at"):
-                key = "\x1f".join(("n", name.strip(), company.strip(), city.strip()))
-                existing.setdefault(key, (pk, no, name, deleted is not None))
+            names = {r.data["name"] for r in phoneless}
+            # Names are indexed for live rows only (customer_live_name); the trash, small, is read
+            # through its deleted_at index (a range, which "IS NOT NULL" is not to SQLite's planner).
+            for part in (
+                Customer.objects.filter(deleted_at__isnull=True),
+                Customer.objects.filter(deleted_at__gt=_EPOCH),
+            ):
+                for pk, name, company, city, no, deleted in part.filter(name__in=names).values_list(
+                    "pk", "name", "company_name", "city", "archive_no", "deleted_at"
+                ):
+                    key = "\x1f".join(("n", name.strip(), company.strip(), city.strip()))
+                    existing.setdefault(key, (pk, no, name, deleted is not None))
         if not existing:
             return prepared
         hits = {r.key: existing[r.key] for r in prepared if r.key in existing}
