@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Lookup, Prefetch, Q, QuerySet, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Lookup, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
@@ -165,6 +166,17 @@ class CustomerResults:
         if len(ordered) == 1:
             return ordered[0].values_list(*fields)  # the caller's slice is the limit
         if connection.vendor == "postgresql":
+            if self.search:
+                # Ordered by an expression no index provides: otherwise PostgreSQL, seeing the
+                # LIMIT, walks customer_live_recent filtering row by row (a contact or tag term
+                # then reads every visible customer) instead of taking the term's own index and
+                # sorting its matches.
+                ordered = [
+                    p.alias(_at=ExpressionWrapper(F("updated_at") + Value(dt.timedelta(0)), DateTimeField())).order_by(
+                        "-_at", "-pk"
+                    )
+                    for p in parts
+                ]
             cut = [p.values_list(*fields)[:limit] for p in ordered]
             return cut[0].union(*cut[1:])
         cond = Q()
