@@ -36,7 +36,7 @@ class CustomerFilters:
 #   digits (≥ 3)        phone number substring (last four, middle digits …) via the trigram index
 #   letters             pinyin initials or full pinyin from the start (zw, mjg, zhangw), and for
 #                       ≥ 3 letters a substring of the name or company (Latin names, "IBM")
-#   letters + digits    an archive number from its start (KH2026…)
+#   letters + digits    an archive number from its start (KH20260001…, ≥ 8 digits)
 #   anything else       name, company or contact person from the start (张 → every 张, 张伟 → 张伟,
 #                       张伟明), an exact tag, and for ≥ 3 characters a substring of the name or
 #                       company (a given name 小明, a company's middle word 科技有限)
@@ -44,7 +44,9 @@ class CustomerFilters:
 # one-character substring would hit a large share of a million names anyway.
 SUBSTRING_MIN = 3
 COUNT_CAP = 1000  # lists and searches count up to here and then say "1000+"
-_ARCHIVE = re.compile(r"[A-Za-z]+\d+")
+# An archive number from its start, with at least 8 digits (KH2026 + 2 of the sequence): a bare
+# year prefix (KH2026) would match a whole year's archives and sort them all.
+_ARCHIVE = re.compile(r"[A-Za-z]+\d{8,}")
 _FTS_IDS = "SELECT rowid FROM customers_customer_fts WHERE customers_customer_fts MATCH %s"
 
 
