@@ -46,6 +46,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=16, help="concurrent wrk connections (default 16)")
     p.add_argument("--no-generate", action="store_true", help="use the database as it is")
     p.add_argument("--no-save", action="store_true", help="print only, write nothing to bench/results")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other benchmarks of today's results file for this database and scale; replace only those run now",
+    )
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -219,9 +224,27 @@ def line(r: dict) -> str:
     return f"{name} {main}{extra}"
 
 
+def results_stem(meta: dict) -> str:
+    return f"{meta['date']}-{meta['db']}-{scale_label(meta['scale'])}"
+
+
+def merged(meta: dict, results: list[dict], order: list[str]) -> list[dict]:
+    """Today's earlier results for the same database and scale, with the benchmarks run now replacing
+    theirs; each result keeps the git commit and load it was measured at, so a merged file stays honest."""
+    path = RESULTS_DIR / f"{results_stem(meta)}.json"
+    try:
+        earlier = json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        earlier = []
+    fresh = {r["name"]: r for r in results}
+    by_name = {r["name"]: r for r in earlier if r["name"] not in fresh} | fresh
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(by_name.values(), key=lambda r: rank.get(r["name"], len(rank)))
+
+
 def write_results(meta: dict, results: list[dict]) -> tuple[Path, Path]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = f"{meta['date']}-{meta['db']}-{scale_label(meta['scale'])}"
+    stem = results_stem(meta)
     jpath = RESULTS_DIR / f"{stem}.json"
     jpath.write_text(json.dumps({"meta": meta, "results": results}, ensure_ascii=False, indent=1, default=str) + "\n")
     mpath = RESULTS_DIR / f"{stem}.md"
@@ -242,6 +265,11 @@ def markdown(meta: dict, results: list[dict]) -> str:
         f"{d['payments']:,} payments.",
         f"Command: `{meta['command']}` (git {meta['git']}); {meta['runs']} runs per latency figure; "
         f"load on the machine at start: {meta['loadavg']}.",
+        *(
+            ["Merged: some rows come from other runs of the same day; the notes give each row's commit and load."]
+            if len({r.get("git", meta["git"]) for r in results}) > 1 or meta.get("merge")
+            else []
+        ),
         "Targets are the issue's, for 1,000,000 customers on SQLite (PostgreSQL: within 2×); "
         "a smaller data set meeting them does not prove the 1M figure.",
         "",
@@ -265,8 +293,14 @@ def markdown(meta: dict, results: list[dict]) -> str:
     out += ["", "Notes:", ""]
     for r in results:
         lim = f" Limit: {r['limit']['what']}." if r.get("limit") else ""
-        out.append(f"- **{r['name']}**: {r.get('note', '')}.{lim}")
+        when = f" (git {r['git']}, load {r['loadavg']})" if r.get("git") else ""
+        out.append(f"- **{r['name']}**: {r.get('note', '')}.{lim}{when}")
     return "\n".join(out) + "\n"
+
+
+def _loadavg() -> str:
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         "git": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
-        "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "",
+        "loadavg": _loadavg(),
+        "merge": args.merge,
     }
+    order = [c.name for c in CASES]
     connection.close()
     m = meta["machine"]
     print(f"Yixiang benchmark: {meta['db']} {args.customers:,} customers — {m['cores']} cores, {m['memory_gb']} GB, "
@@ -331,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.import_rows:
             cmd += ["--import-rows", str(args.import_rows)]
         t0 = time.perf_counter()
+        load_before = _loadavg()
         done = subprocess.run(cmd, cwd=ROOT, env=os.environ)
         try:
             result = json.loads(Path(out).read_text())
@@ -344,16 +381,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             Path(out).unlink(missing_ok=True)
         result["seconds"] = round(time.perf_counter() - t0, 1)
+        result["git"], result["loadavg"] = meta["git"], load_before
         results.append(result)
         print(line(result), flush=True)
         if result["status"] == "ok" and result.get("note"):
             print(f"{'':<20}{result['note']}", flush=True)
         if result["status"] == "error" and result.get("traceback"):
             print(result["traceback"], file=sys.stderr, flush=True)
-    meta["seconds"] = round(time.perf_counter() - started, 1)
+        meta["seconds"] = round(time.perf_counter() - started, 1)
+        if not args.no_save:  # after every benchmark, so a long run cut short keeps what it measured
+            write_results(meta, merged(meta, results, order) if args.merge else results)
     if not args.no_save:
-        jpath, mpath = write_results(meta, results)
-        print(f"results: {jpath.relative_to(ROOT)} and {mpath.relative_to(ROOT)}", flush=True)
+        stem = RESULTS_DIR / results_stem(meta)
+        print(f"results: {stem.relative_to(ROOT)}.json and .md", flush=True)
     return 0
 
 
