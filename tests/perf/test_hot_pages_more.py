@@ -199,3 +199,41 @@ def test_report_pages_for_a_region(org, path, ceiling):
         shown=html_rows("member"),
         ceiling=ceiling,
     )
+
+
+def test_aftercare_panel_of_a_customer_with_every_kind_of_row(org):
+    """The after-sale panel skips the kinds a customer has none of; with every kind present the
+    count is still fixed (one query per kind) and does not follow the rows."""
+    from yixiang.aftercare import services as aftercare_services
+    from yixiang.aftercare.models import CareTask
+    from yixiang.aftercare.tests.factories import sign
+
+    c = sign(customer(org, org.rep, "王伟", 1))
+    today = timezone.localdate()
+    made = iter(range(1000))
+    levels = iter(["satisfied", "very_satisfied", "loyal", "indifferent", "satisfied", "loyal"])
+
+    def grow():
+        _contracts(org, c, made, 1)
+        for _ in range(2):
+            n = next(made)
+            aftercare_services.payment_record(actor=org.rep, customer=c, paid_on=today, amount="100")
+            aftercare_services.shipment_record(actor=org.rep, customer=c, shipped_on=today, order_no=f"SH-PERF-{n}")
+            aftercare_services.gift_log(actor=org.rep, customer=c, item=f"礼物{n}", cost="50")
+            aftercare_services.life_event_add(actor=org.rep, customer=c, kind="promotion", on=today, note=f"升职{n}")
+            aftercare_services.loyalty_set(actor=org.rep, customer=c, level=next(levels))
+            aftercare_services.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="declined")
+            aftercare_services.tasks_create(
+                [CareTask(kind="birthday", customer=c, rep=org.rep, due_on=today, title=f"任务{n}", source_key=f"p{n}")]
+            )
+            referred = customer(org, org.rep, f"转介绍{n}", 300 + n)
+            type(c).objects.filter(pk=referred.pk).update(referrer=c)
+
+    grow()
+    page = web(org.rep)
+    assert_flat(
+        lambda: page(f"/customers/{c.pk}/aftercare/panel/"),
+        grow,
+        shown=lambda r: sum(r.content.decode().count(m) for m in ("SH-PERF-", "礼物", "升职", "转介绍", "HT-PERF-")),
+        ceiling=19,
+    )

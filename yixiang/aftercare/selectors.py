@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -26,12 +26,16 @@ from yixiang.aftercare.models import (
     CustomerCare,
     Gift,
     LifeEvent,
+    LoyaltyChange,
     Message,
     Payment,
     Payout,
     PayoutIncident,
+    ReferralAsk,
+    ReferralReward,
     RegionalEvent,
     Shipment,
+    TierChange,
 )
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
@@ -256,15 +260,46 @@ def customer_contracts(customer: Customer) -> QuerySet[Contract]:
 PANEL_ROWS = 20
 
 
+def _present(customer: Customer) -> dict[str, bool]:
+    """Which kinds of after-sale rows the customer has at all, in one query: most customers have
+    few kinds (a prospect none), and the panel skips the query of every empty kind."""
+    mine = {"customer": OuterRef("pk")}
+    checks = {
+        "care": Exists(CustomerCare.objects.filter(**mine)),
+        "contracts": Exists(Contract.objects.filter(**mine)),
+        "payments": Exists(Payment.objects.filter(**mine)),
+        "shipments": Exists(Shipment.objects.filter(**mine)),
+        "gifts": Exists(Gift.objects.filter(**mine)),
+        "life_events": Exists(LifeEvent.objects.filter(**mine)),
+        "loyalty": Exists(LoyaltyChange.objects.filter(**mine)),
+        "tiers": Exists(TierChange.objects.filter(**mine)),
+        "tasks": Exists(CareTask.objects.filter(**mine)),
+        "asks": Exists(ReferralAsk.objects.filter(**mine)),
+        "rewards": Exists(ReferralReward.objects.filter(referrer=OuterRef("pk"))),
+        "referred": Exists(Customer.objects.filter(referrer=OuterRef("pk"), deleted_at__isnull=True)),
+    }
+    # Prefixed: the bare names are the customer's reverse relations.
+    row = Customer.objects.filter(pk=customer.pk).values(**{f"has_{k}": v for k, v in checks.items()}).first() or {}
+    return {k: bool(row.get(f"has_{k}")) for k in checks}
+
+
 def customer_panel(user: User, customer: Customer, *, today: dt.date | None = None) -> dict[str, Any]:
-    """Everything the after-sale panel of the customer page shows, in a fixed number of queries
-    (one per kind of row; counts and the calendar come from the rows already loaded)."""
+    """Everything the after-sale panel of the customer page shows, in a bounded number of queries:
+    one to learn which kinds of rows exist, then one per kind that has rows (counts and the
+    calendar come from the rows already loaded)."""
     today = today or timezone.localdate()
-    care = CustomerCare.objects.filter(pk=customer.pk).select_related("tier_override_by").first()
-    contracts = list(customer_contracts(customer))
-    shipments = list(customer.shipments.order_by("-shipped_on", "-id")[:PANEL_ROWS])
-    life_events = list(LifeEvent.objects.filter(customer=customer))
-    tree = referral_tree(user, customer)
+    has = _present(customer)
+
+    def rows(kind: str, qs: Any) -> list:
+        return list(qs) if has[kind] else []
+
+    care = (
+        CustomerCare.objects.filter(pk=customer.pk).select_related("tier_override_by").first() if has["care"] else None
+    )
+    contracts = rows("contracts", customer_contracts(customer))
+    shipments = rows("shipments", customer.shipments.order_by("-shipped_on", "-id")[:PANEL_ROWS])
+    life_events = rows("life_events", LifeEvent.objects.filter(customer=customer))
+    tree = referral_tree(user, customer, children=has["referred"])
     purchases = max(
         sum(1 for c in contracts if c.status != Contract.Status.CANCELLED),
         len(shipments) if len(shipments) < PANEL_ROWS else customer.shipments.count(),
@@ -275,13 +310,13 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "customer": customer,
         "care": care,
         "contracts": contracts,
-        "payments": list(customer.payments.order_by("-paid_on", "-id")[:PANEL_ROWS]),
+        "payments": rows("payments", customer.payments.order_by("-paid_on", "-id")[:PANEL_ROWS]),
         "shipments": shipments,
-        "gifts": list(Gift.objects.filter(customer=customer).select_related("rep")[:PANEL_ROWS]),
+        "gifts": rows("gifts", Gift.objects.filter(customer=customer).select_related("rep")[:PANEL_ROWS]),
         "life_events": life_events,
-        "loyalty_history": list(customer.loyalty_changes.select_related("by")[:10]),
-        "tier_history": list(customer.tier_changes.select_related("by")[:10]),
-        "tasks": list(tasks[:PANEL_ROWS]),
+        "loyalty_history": rows("loyalty", customer.loyalty_changes.select_related("by")[:10]),
+        "tier_history": rows("tiers", customer.tier_changes.select_related("by")[:10]),
+        "tasks": rows("tasks", tasks[:PANEL_ROWS]),
         # The customer came through access_customer (in scope); like the calendar, leave the pool out.
         "upcoming": _customer_calendar(customer, contracts, life_events, today, today + dt.timedelta(days=60))
         if customer.owner_id is not None or user.is_admin_role
@@ -292,19 +327,20 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "loyalty_levels": rules.LOYALTY_LEVELS,
         "referrer_types": rules.REFERRER_TYPES,
         "prerequisites": rules.REFERRAL_PREREQUISITES,
-        "asks": list(customer.referral_asks.select_related("rep")[:10]),
+        "asks": rows("asks", customer.referral_asks.select_related("rep")[:10]),
         "tree": tree,
-        "rewards": list(customer.referral_rewards.select_related("referred")),
+        "rewards": rows("rewards", customer.referral_rewards.select_related("referred")),
     }
 
 
 # --------------------------------------------------------------------------- referrals
 
 
-def referral_tree(user: User, customer: Customer, *, depth: int | None = None) -> dict[str, Any]:
+def referral_tree(user: User, customer: Customer, *, depth: int | None = None, children: bool = True) -> dict[str, Any]:
     """Whom the customer referred, and whom they referred in turn. Customers outside the user's
-    scope appear without name or id (only whether they signed), so nothing leaks."""
-    depth = depth or conf("REFERRAL_TREE_DEPTH")
+    scope appear without name or id (only whether they signed), so nothing leaks. ``children=False``
+    (the caller knows there are none) builds the empty tree without a query."""
+    depth = (depth or conf("REFERRAL_TREE_DEPTH")) if children else 0
     visible_ids: set[int] = set()
     root = {"id": customer.pk, "name": customer.name, "visible": True, "stage": customer.stage,
             "signed": customer.stage == SIGNED, "children": []}  # fmt: skip
