@@ -302,6 +302,23 @@ def customer_owner_changes(*, customer: Customer) -> QuerySet[OwnerChange]:
     return customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")
 
 
+# The customer's one-to-one rows, when the caller joined them into its fetch (access_customer's
+# select_related): read from the row, no query. ``PANEL_JOINS`` is what to join.
+PANEL_JOINS = ("pipeline_profile__need_category", "release_proposal")
+
+
+def _is_joined(customer: Customer, name: str) -> bool:
+    return Customer._meta.get_field(name).is_cached(customer)
+
+
+def _joined(customer: Customer, name: str) -> Any:
+    return Customer._meta.get_field(name).get_cached_value(customer)
+
+
+def _open_proposal(proposal: ReleaseProposal | None) -> ReleaseProposal | None:
+    return proposal if proposal is not None and proposal.dismissed_at is None else None
+
+
 def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
     pb = get_playbook()
     return PipelinePanel(
@@ -310,8 +327,12 @@ def customer_pipeline(*, customer: Customer, limit: int = 30) -> PipelinePanel:
         stage_changes=list(customer_stage_changes(customer=customer)[:limit]),
         owner_changes=list(customer_owner_changes(customer=customer)[:limit]),
         visits=list(customer.visit_plans.filter(status=VisitPlan.Status.PLANNED).select_related("rep")),
-        profile=CustomerProfile.objects.filter(customer=customer).select_related("need_category").first(),
-        proposal=ReleaseProposal.objects.filter(customer=customer, dismissed_at__isnull=True).first(),
+        profile=_joined(customer, "pipeline_profile")
+        if _is_joined(customer, "pipeline_profile")
+        else CustomerProfile.objects.filter(customer=customer).select_related("need_category").first(),
+        proposal=_open_proposal(_joined(customer, "release_proposal"))
+        if _is_joined(customer, "release_proposal")
+        else ReleaseProposal.objects.filter(customer=customer, dismissed_at__isnull=True).first(),
         lift_tips=pb.lift_tips(customer.stage),
         purpose=pb.purpose(customer.stage),
     )

@@ -171,7 +171,7 @@ HISTORY_KINDS = {
 
 @login_required
 def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.user, pk)
+    customer = access_customer(request.user, pk, select_related=selectors.PANEL_JOINS)
     may_change = may_change_customer(request.user, customer)
     panel = selectors.customer_pipeline(customer=customer, limit=PANEL_HISTORY + 1)
     more = {}

@@ -265,3 +265,21 @@ def test_the_panel_shows_the_latest_follow_ups_and_loads_older_ones_on_request(a
     assert client.get(f"/customers/{c.pk}/pipeline/history/follow_ups/?offset=x").status_code == 200
     theirs = org.customer(org.outsider)
     assert client.get(f"/customers/{theirs.pk}/pipeline/history/follow_ups/").status_code == 404
+
+
+def test_the_panel_shows_the_need_category_and_an_open_release_proposal(as_user, org):
+    from yixiang.pipeline.models import CustomerProfile, ReleaseProposal
+
+    c = org.customer(org.rep, name="画像客户")
+    need = NeedCategory.objects.create(name="测试需求类别", products="产品甲")
+    CustomerProfile.objects.update_or_create(customer=c, defaults={"need_category": need})
+    proposal = ReleaseProposal.objects.create(customer=c, owner=org.rep, reason="no_rise", contacts=6)
+    client = as_user(org.rep)
+    html = client.get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    assert "测试需求类别" in html and "产品甲" in html and "建议踢出" in html
+    ReleaseProposal.objects.filter(pk=proposal.pk).update(dismissed_at=timezone.now())
+    html = client.get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    assert "测试需求类别" in html and "建议踢出" not in html
+    bare = org.customer(org.rep, name="无画像")
+    CustomerProfile.objects.filter(customer=bare).delete()
+    assert "建议踢出" not in client.get(f"/customers/{bare.pk}/pipeline/panel/").content.decode()
