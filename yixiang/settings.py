@@ -101,7 +101,12 @@ TEMPLATES = [
 # --- Database: embedded SQLite (WAL) by default, PostgreSQL when DATABASE_URL says so.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_JIT_OFF", True):
+        # PostgreSQL's JIT compiles a big report query for ~0.25 s before running it in less;
+        # our queries are short and index-driven, so it only ever costs time here.
+        opts = DATABASES["default"].setdefault("OPTIONS", {})
+        opts["options"] = f"{opts.get('options', '')} -c jit=off".strip()
 else:
     DATABASES = {
         "default": {
