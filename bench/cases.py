@@ -257,6 +257,35 @@ def case_customer_page(ctx: Ctx) -> dict:
     return out
 
 
+def _win_chance(ctx: Ctx, user) -> dict:
+    """The customer page's win-chance fragment, as ``user``, on customers they may see (a rep's own
+    customers; the director's region): the pool's share of the table is a snapshot, so the first
+    call (not timed) makes it if it is missing, as the periodic task would have."""
+    from yixiang.customers.models import Customer
+
+    _route("/reports/customers/1/win/")
+    client = web_client(user)
+    if user.is_rep:
+        ids = _own_customer_ids(ctx)
+    else:
+        ids = _sample(
+            Customer.objects.filter(owner__team__region_id=user.region_id, deleted_at__isnull=True), 20, ctx.rnd
+        )
+    urls = [f"/reports/customers/{pk}/win/" for pk in ids]
+    client.get(urls[0])
+    out = http_latency(client, urls, ctx.runs)
+    out["note"] = f"{user.username}: GET /reports/customers/{{id}}/win/ (the page's htmx fragment)"
+    return out
+
+
+def case_win_chance(ctx: Ctx) -> dict:
+    return _win_chance(ctx, ctx.rep)
+
+
+def case_win_chance_region(ctx: Ctx) -> dict:
+    return _win_chance(ctx, ctx.director)
+
+
 AGENDA_SQL = """
 SELECT c.id, c.name, c.phone, c.stage, c.grade, c.next_due_on, c.last_contact_at, c.held_since,
        c.recycle_locked, p.first_contact_due_at,
@@ -753,6 +782,8 @@ CASES: list[Case] = [
     Case("customer_list", "Customer list, first page (GET /api/v1/customers)", case_customer_list),
     Case("customer_api", "Customer record (GET /api/v1/customers/{id})", case_customer_api, Target(50, "p95", "ms")),
     Case("customer_page", "Customer page with its panels (GET /customers/{id}/ …)", case_customer_page, Target(50, "p95", "ms")),
+    Case("win_chance", "Win chance on the customer page, as a rep (GET /reports/customers/{id}/win/)", case_win_chance, Target(50, "p95", "ms")),
+    Case("win_chance_region", "Win chance on the customer page, as the director", case_win_chance_region, Target(1000, "p95", "ms")),
     Case("agenda", "A rep's agenda (GET /api/v1/agenda)", case_agenda, Target(25, "p95", "ms", max_ratio=3)),
     Case("review_team", "Team review, 10-rep team (GET /api/v1/team/review)", case_review_team, Target(150, "p95", "ms"), True),
     Case("review_region", "Team review, whole region", case_review_region, Target(1000, "p95", "ms"), True),

@@ -118,3 +118,29 @@ class CalendarFeed(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return _hash(raw)
+
+
+class WinRateSnapshot(models.Model):
+    """Per-stage win-rate counts of one company-wide part of the customers, shared by every worker.
+
+    A win-chance table is a sum of per-customer counts, and the public pool (owner empty, ~78 % of
+    the customers, the same for every viewer) and the owned customers are disjoint: the pool part
+    (and, for admins, the whole owned part) is counted here by a periodic task, so a customer page
+    adds only the viewer's own part live (reports.selectors.win_rates_for)."""
+
+    class Part(models.TextChoices):
+        POOL = "pool", _("Public pool")
+        OWNED = "owned", _("All owned customers")
+
+    part = models.CharField(max_length=8, choices=Part.choices, unique=True)
+    # {"<stage>": [reached, signed]} for every stage, as reports.history.movement counts them.
+    counts = models.JSONField(default=dict)
+    # The history counted is the one up to this instant (taken before the counting query ran).
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("win-rate snapshot")
+        verbose_name_plural = _("win-rate snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.part} @ {self.computed_at:%Y-%m-%d %H:%M}"

@@ -29,6 +29,7 @@ from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import OwnerChange, StageChange
 from yixiang.reports import history, rules
 from yixiang.reports.conf import conf
+from yixiang.reports.models import WinRateSnapshot
 
 # --- Filters and the staff they select ------------------------------------------------------------
 
@@ -318,15 +319,86 @@ def movement(*, user: User, f: ReportFilters) -> MovementReport:
     )
 
 
+def pool_customers() -> QuerySet[Customer]:
+    """The public pool: visible to every viewer, so its share of a win-chance table is company-wide."""
+    return Customer.objects.filter(owner__isnull=True, deleted_at__isnull=True)
+
+
+def owned_customers(user: User | None = None) -> QuerySet[Customer]:
+    """Owned customers whose history counts in ``user``'s win-chance table: owned in their scope or
+    formerly worked by their staff (a stage change under them). None: every owned customer (the
+    admins' part). Disjoint from :func:`pool_customers`; the two make up the old single query's set
+    (``visible_customers(user)`` ∪ worked by ``staff_in_scope(user)``, not deleted)."""
+    qs = Customer.objects.filter(owner__isnull=False, deleted_at__isnull=True)
+    if user is None:
+        return qs
+    # A UNION of two index-driven reads (owner; the stage changes' owner), not an OR over every
+    # owned customer: the databases would scan all owned rows to test the OR.
+    mine = visible_customers(user, include_pool=False).order_by().values("pk")
+    worked = StageChange.objects.filter(owner_id__in=staff_in_scope(user).values("pk")).order_by().values("customer_id")
+    return qs.filter(pk__in=mine.union(worked))
+
+
+def _counts(table: dict[int, rules.WinRate]) -> dict[str, list[int]]:
+    return {str(k): [r.reached, r.signed] for k, r in table.items()}
+
+
+def _table(*counts: dict[str, list[int]]) -> dict[int, rules.WinRate]:
+    """The sum of per-stage (reached, signed) counts: parts over disjoint customers add up."""
+    out = {k: rules.WinRate(k, 0, 0) for k in rules.STAGES}
+    for part in counts:
+        for k, (reached, signed) in part.items():
+            r = out[int(k)]
+            out[int(k)] = rules.WinRate(r.stage, r.reached + reached, r.signed + signed)
+    return out
+
+
+def win_rate_counts(part: str) -> dict[str, list[int]]:
+    """Count a snapshot part now (reports.history: one query over the part's whole history)."""
+    qs = pool_customers() if part == WinRateSnapshot.Part.POOL else owned_customers()
+    return _counts(history.movement(qs).win_rates)
+
+
+def win_rate_snapshots(parts: list[str], *, now: dt.datetime | None = None) -> list[WinRateSnapshot]:
+    """The snapshot rows of ``parts`` (one query); a missing one or one older than
+    WIN_RATE_SNAPSHOT_MAX_AGE_MINUTES (the worker's refresh did not run) is recounted here."""
+    from yixiang.reports.services import win_rate_snapshot_refresh  # services import this module
+
+    now = now or timezone.now()
+    oldest = now - dt.timedelta(minutes=conf("WIN_RATE_SNAPSHOT_MAX_AGE_MINUTES"))
+    rows = {r.part: r for r in WinRateSnapshot.objects.filter(part__in=parts)}
+    out = []
+    for part in parts:
+        row = rows.get(part)
+        if row is None or row.computed_at < oldest:
+            row = win_rate_snapshot_refresh(part)
+        out.append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class WinRates:
+    table: dict[int, rules.WinRate]
+    as_of: dt.datetime | None  # the history counted ends here (the oldest snapshot used); None: live
+
+
+def win_rates_for(user: User) -> WinRates:
+    """The win rates learned from the history ``user`` may see: the public pool and the customers
+    of their scope, now or formerly worked by it. The pool's counts come from a shared snapshot
+    (admins': the owned customers' too), the viewer's own part is counted live."""
+    if not user.is_authenticated or not user.is_active:
+        return WinRates(_table(), None)
+    if user.is_admin_role:
+        snaps = win_rate_snapshots([WinRateSnapshot.Part.POOL, WinRateSnapshot.Part.OWNED])
+        return WinRates(_table(*(s.counts for s in snaps)), min(s.computed_at for s in snaps))
+    (pool,) = win_rate_snapshots([WinRateSnapshot.Part.POOL])
+    own = _counts(history.movement(owned_customers(user)).win_rates)
+    return WinRates(_table(pool.counts, own), pool.computed_at)
+
+
 def win_rate_table(*, fetched_by: User) -> dict[int, rules.WinRate]:
-    """Win rates learned from the history the viewer may see: the customers of their scope (now
-    or formerly worked by it) and the public pool."""
-    ids = list(staff_in_scope(fetched_by).values_list("pk", flat=True))
-    qs = Customer.objects.filter(
-        Q(pk__in=visible_customers(fetched_by).values("pk")) | Q(stage_changes__owner_id__in=ids),
-        deleted_at__isnull=True,
-    ).distinct()
-    return history.movement(qs).win_rates
+    """Win rates learned from the history the viewer may see (see :func:`win_rates_for`)."""
+    return win_rates_for(fetched_by).table
 
 
 @dataclass(frozen=True)
@@ -337,6 +409,7 @@ class WinProbability:
     reached: int
     signed: int
     min_sample: int
+    as_of: dt.datetime | None = None  # the history behind it ends here (a snapshot); None: live
 
     @property
     def percent(self) -> int | None:
@@ -344,15 +417,17 @@ class WinProbability:
 
 
 def win_probability(
-    customer: Customer, *, fetched_by: User, table: dict[int, rules.WinRate] | None = None
+    customer: Customer, *, fetched_by: User, table: dict[int, rules.WinRate] | WinRates | None = None
 ) -> WinProbability:
     """The chance this customer signs, read from the win rate of its stage. Pass ``table`` (from
-    :func:`win_rate_table`) when showing many customers, so history is read once."""
-    table = table if table is not None else win_rate_table(fetched_by=fetched_by)
-    rate = table.get(customer.stage) or rules.WinRate(customer.stage, 0, 0)
+    :func:`win_rates_for` or :func:`win_rate_table`) when showing many customers, so history is read once."""
+    rates = table if table is not None else win_rates_for(fetched_by)
+    as_of = rates.as_of if isinstance(rates, WinRates) else None
+    by_stage = rates.table if isinstance(rates, WinRates) else rates
+    rate = by_stage.get(customer.stage) or rules.WinRate(customer.stage, 0, 0)
     min_sample = conf("WIN_RATE_MIN_SAMPLE")
     return WinProbability(
-        customer.pk, customer.stage, rate.probability(min_sample), rate.reached, rate.signed, min_sample
+        customer.pk, customer.stage, rate.probability(min_sample), rate.reached, rate.signed, min_sample, as_of
     )
 
 

@@ -27,12 +27,26 @@ from yixiang.accounts.models import Role, User
 from yixiang.accounts.services import audit
 from yixiang.reports import agenda, exports, present, rules
 from yixiang.reports.conf import conf
-from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference
-from yixiang.reports.selectors import ReportFilters
+from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference, WinRateSnapshot
+from yixiang.reports.selectors import ReportFilters, win_rate_counts
 
 log = logging.getLogger(__name__)
 
 # --- Exports --------------------------------------------------------------------------------------
+
+
+def win_rate_snapshot_refresh(part: str) -> WinRateSnapshot:
+    """Recount the win-rate snapshot ``part`` (WinRateSnapshot.Part) and store it. Its time is taken
+    before counting: the history counted is at least as new as that."""
+    now = timezone.now()
+    counts = win_rate_counts(part)
+    row, _created = WinRateSnapshot.objects.update_or_create(part=part, defaults={"counts": counts, "computed_at": now})
+    return row
+
+
+def win_rate_snapshots_refresh() -> dict[str, str]:
+    """Recount every snapshot part (the worker's periodic job)."""
+    return {p: str(win_rate_snapshot_refresh(p).computed_at) for p in WinRateSnapshot.Part.values}
 
 
 def export_filename(section: str, f: ReportFilters) -> str:

@@ -1,4 +1,4 @@
-"""Background work of the reports app (Huey): the morning digest."""
+"""Background work of the reports app (Huey): the morning digest, the win-rate snapshots."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ def digest_send_task(delivery_id: int) -> str:
 @db_periodic_task(crontab(minute=f"*/{conf('DIGEST_POLL_MINUTES')}"))
 def digest_tick() -> int:
     return services.digest_run()
+
+
+# The pool's (and the owned customers') win-rate counts behind every customer page's win chance;
+# pages recount a snapshot themselves only when it is older than WIN_RATE_SNAPSHOT_MAX_AGE_MINUTES.
+@db_periodic_task(crontab(minute=f"*/{conf('WIN_RATE_SNAPSHOT_MINUTES')}"))
+def win_rate_snapshot_tick() -> dict[str, str]:
+    return services.win_rate_snapshots_refresh()
