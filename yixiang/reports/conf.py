@@ -15,9 +15,9 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_DEFAULT_DAYS": 30,
     # A stage's win rate is shown only when at least this many customers have been in it.
     "WIN_RATE_MIN_SAMPLE": 5,
-    # The pool's share of the win-chance tables (and the owned customers' for admins) is a snapshot
-    # (reports.models.WinRateSnapshot) the worker recounts every this many minutes (at 1M customers
-    # a recount is ~15 s of database time) ...
+    # The pool's share of the win-chance tables (and the owned customers' for admins and directors)
+    # is a snapshot (reports.models.WinRateSnapshot) the worker recounts every this many minutes
+    # (at 1M customers a recount of every part is some 30 s of database time) ...
     "WIN_RATE_SNAPSHOT_MINUTES": 15,
     # ... and a page recounts it itself when it is missing or older than this (the worker is down):
     # so the figures shown lag the history by at most this long.

@@ -121,18 +121,22 @@ class CalendarFeed(models.Model):
 
 
 class WinRateSnapshot(models.Model):
-    """Per-stage win-rate counts of one company-wide part of the customers, shared by every worker.
+    """Per-stage win-rate counts of one part of the customers, shared by every worker.
 
     A win-chance table is a sum of per-customer counts, and the public pool (owner empty, ~78 % of
-    the customers, the same for every viewer) and the owned customers are disjoint: the pool part
-    (and, for admins, the whole owned part) is counted here by a periodic task, so a customer page
-    adds only the viewer's own part live (reports.selectors.win_rates_for)."""
+    the customers, the same for every viewer) and the owned customers are disjoint: the pool part,
+    the whole owned part (admins) and a region's owned part (its directors) are counted here by a
+    periodic task, so a customer page reads snapshots and counts at most a rep's or a team's own
+    part live (reports.selectors.win_rates_for)."""
 
     class Part(models.TextChoices):
         POOL = "pool", _("Public pool")
         OWNED = "owned", _("All owned customers")
 
-    part = models.CharField(max_length=8, choices=Part.choices, unique=True)
+    REGION_PREFIX = "region:"  # + the region's id: the owned part a director of the region sees
+
+    # Part.POOL, Part.OWNED or REGION_PREFIX + id.
+    part = models.CharField(max_length=32, unique=True)
     # {"<stage>": [reached, signed]} for every stage, as reports.history.movement counts them.
     counts = models.JSONField(default=dict)
     # The history counted is the one up to this instant (taken before the counting query ran).
@@ -144,3 +148,7 @@ class WinRateSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.part} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def region_part(cls, region_id: int) -> str:
+        return f"{cls.REGION_PREFIX}{region_id}"

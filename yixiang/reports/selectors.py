@@ -353,9 +353,22 @@ def _table(*counts: dict[str, list[int]]) -> dict[int, rules.WinRate]:
     return out
 
 
+def region_director(region_id: int) -> User:
+    """An unsaved active director of the region: its scope (scoping.py) is every director's of that
+    region, so their owned part is one snapshot."""
+    return User(role=Role.DIRECTOR, region_id=region_id, is_active=True)
+
+
 def win_rate_counts(part: str) -> dict[str, list[int]]:
     """Count a snapshot part now (reports.history: one query over the part's whole history)."""
-    qs = pool_customers() if part == WinRateSnapshot.Part.POOL else owned_customers()
+    if part == WinRateSnapshot.Part.POOL:
+        qs = pool_customers()
+    elif part == WinRateSnapshot.Part.OWNED:
+        qs = owned_customers()
+    elif part.startswith(WinRateSnapshot.REGION_PREFIX):
+        qs = owned_customers(region_director(int(part.removeprefix(WinRateSnapshot.REGION_PREFIX))))
+    else:
+        raise ValueError(f"unknown win-rate snapshot part {part!r}")
     return _counts(history.movement(qs).win_rates)
 
 
@@ -388,8 +401,11 @@ def win_rates_for(user: User) -> WinRates:
     (admins': the owned customers' too), the viewer's own part is counted live."""
     if not user.is_authenticated or not user.is_active:
         return WinRates(_table(), None)
-    if user.is_admin_role:
-        snaps = win_rate_snapshots([WinRateSnapshot.Part.POOL, WinRateSnapshot.Part.OWNED])
+    # A region's owned part (~22,000 customers at any scale, a second of counting) and the whole
+    # owned part are snapshots too; a team's or a rep's (a few thousand) is counted live.
+    if user.is_admin_role or (user.role == Role.DIRECTOR and user.region_id is not None):
+        part = WinRateSnapshot.Part.OWNED if user.is_admin_role else WinRateSnapshot.region_part(user.region_id)
+        snaps = win_rate_snapshots([WinRateSnapshot.Part.POOL, part])
         return WinRates(_table(*(s.counts for s in snaps)), min(s.computed_at for s in snaps))
     (pool,) = win_rate_snapshots([WinRateSnapshot.Part.POOL])
     own = _counts(history.movement(owned_customers(user)).win_rates)

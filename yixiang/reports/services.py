@@ -45,8 +45,16 @@ def win_rate_snapshot_refresh(part: str) -> WinRateSnapshot:
 
 
 def win_rate_snapshots_refresh() -> dict[str, str]:
-    """Recount every snapshot part (the worker's periodic job)."""
-    return {p: str(win_rate_snapshot_refresh(p).computed_at) for p in WinRateSnapshot.Part.values}
+    """Recount every snapshot part (the worker's periodic job): the pool, all owned customers and
+    the owned part of each region with an active director."""
+    regions = (
+        User.objects.filter(role=Role.DIRECTOR, is_active=True, region__isnull=False)
+        .order_by("region_id")
+        .values_list("region_id", flat=True)
+        .distinct()
+    )
+    parts = [*WinRateSnapshot.Part.values, *(WinRateSnapshot.region_part(r) for r in regions)]
+    return {p: str(win_rate_snapshot_refresh(p).computed_at) for p in parts}
 
 
 def export_filename(section: str, f: ReportFilters) -> str:

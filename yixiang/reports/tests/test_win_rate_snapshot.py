@@ -76,7 +76,10 @@ def test_periodic_refresh_writes_both_parts(org):
     assert not WinRateSnapshot.objects.exists()
     tasks.win_rate_snapshot_tick.call_local()
     snaps = {s.part: s for s in WinRateSnapshot.objects.all()}
-    assert set(snaps) == {"pool", "owned"}
+    assert set(snaps) == {"pool", "owned", f"region:{org.north.pk}", f"region:{org.south.pk}"}
+    # A region's part is its directors' owned part.
+    north = history.movement(selectors.owned_customers(org.director)).win_rates
+    assert selectors._table(snaps[f"region:{org.north.pk}"].counts) == north
     pool = history.movement(selectors.pool_customers()).win_rates
     owned = history.movement(selectors.owned_customers()).win_rates
     assert selectors._table(snaps["pool"].counts) == pool
@@ -85,7 +88,7 @@ def test_periodic_refresh_writes_both_parts(org):
     # A second run updates the rows in place.
     first = snaps["pool"].computed_at
     tasks.win_rate_snapshot_tick.call_local()
-    assert WinRateSnapshot.objects.count() == 2
+    assert WinRateSnapshot.objects.count() == 4
     assert WinRateSnapshot.objects.get(part="pool").computed_at >= first
 
 
@@ -109,9 +112,13 @@ def test_a_fresh_snapshot_is_used_and_a_stale_one_recounted(org, settings):
     got = selectors.win_rates_for(org.rep)
     assert got.table == reference_table(org.rep)
     assert timezone.now() - got.as_of < dt.timedelta(minutes=1)
-    # Admins read both parts from snapshots; a stale owned part is recounted too.
+    # Admins and directors read both parts from snapshots; a stale owned part is recounted too.
     _plant("owned", bogus, dt.timedelta(days=1))
     assert selectors.win_rates_for(org.admin).table == reference_table(org.admin)
+    _plant(f"region:{org.north.pk}", bogus, dt.timedelta(minutes=5))
+    assert selectors.win_rates_for(org.director).table[1].reached >= 1000
+    _plant(f"region:{org.north.pk}", bogus, dt.timedelta(minutes=90))
+    assert selectors.win_rates_for(org.director).table == reference_table(org.director)
     # The fragment says how old the history behind it is.
     _plant("pool", WinRateSnapshot.objects.get(part="pool").counts, dt.timedelta(minutes=30))
     as_of = timezone.localtime(WinRateSnapshot.objects.get(part="pool").computed_at)
