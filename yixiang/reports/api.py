@@ -131,6 +131,8 @@ class WinProbabilityOut(Schema):
     reached: int
     signed: int
     min_sample: int
+    # The history behind the figures ends here (the pool's counts are a snapshot); null: live.
+    as_of: dt.datetime | None = None
 
 
 class ActivityPointOut(Schema):

@@ -114,6 +114,7 @@ def win_probability(p: selectors.WinProbability) -> dict[str, Any]:
         "reached": p.reached,
         "signed": p.signed,
         "min_sample": p.min_sample,
+        "as_of": p.as_of,
     }
 
 

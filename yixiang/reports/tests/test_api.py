@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from openpyxl import load_workbook
 
+from yixiang.reports.models import WinRateSnapshot
 from yixiang.reports.tests import data
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +80,9 @@ def test_win_probability_route(org, api_as, settings):
     settings.YIXIANG = {**settings.YIXIANG, "WIN_RATE_MIN_SAMPLE": 3}
     body = api_as(org.rep).get(f"/api/v1/reports/customers/{built.c2.pk}/win-probability").json()
     assert (body["stage"], body["reached"], body["signed"], body["percent"]) == (1, 3, 1, 33)
+    snap = WinRateSnapshot.objects.get(part="pool").computed_at
+    # Milliseconds in the JSON.
+    assert abs(dt.datetime.fromisoformat(body["as_of"].replace("Z", "+00:00")) - snap) < dt.timedelta(milliseconds=1)
     assert api_as(org.rep).get(f"/api/v1/reports/customers/{built.c6.pk}/win-probability").status_code == 404
 
 
