@@ -268,6 +268,28 @@ def test_team_review_api_and_page(org, who):
     assert_flat(lambda: page(f"/team/review/?from={start}&to={end}"), grow, shown=html_rows("member"), ceiling=9)
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL plans follow table statistics")
+def test_team_review_reads_by_the_members(org):
+    """The review's period queries are driven from the members' index ranges, never from the
+    period of the whole table (stagechange_at), and the follow-up counts come from the index alone."""
+    from yixiang.pipeline import selectors
+
+    _busy_team(org, 2, 0)
+    today = timezone.localdate()
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.team_review(user=org.lead1, date_from=today - dt.timedelta(days=29), date_to=today)
+    plans = {}
+    with connection.cursor() as cur:
+        for q in ctx.captured_queries:
+            cur.execute("EXPLAIN QUERY PLAN " + q["sql"])
+            plans[q["sql"]] = " | ".join(row[-1] for row in cur.fetchall())
+    follow_ups_plan = next(p for sql, p in plans.items() if 'FROM "pipeline_followup"' in sql)
+    assert "COVERING INDEX followup_rep_at_effective" in follow_ups_plan
+    changes_plan = next(p for sql, p in plans.items() if '"pipeline_stagechange"."owner_id" IN' in sql)
+    assert "stagechange_owner_at" in changes_plan
+    assert not any("stagechange_at " in p for p in plans.values()), plans
+
+
 # --- Reports -----------------------------------------------------------------------------------------------
 
 

@@ -59,7 +59,9 @@ class FollowUp(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-at"], name="followup_customer_at"),
-            models.Index(fields=["rep", "at"], name="followup_rep_at"),
+            # "effective" makes it covering: a review counts a region's period (~100k rows at 1M
+            # customers) from the index alone instead of one table lookup per follow-up.
+            models.Index(fields=["rep", "at", "effective"], name="followup_rep_at_effective"),
         ]
 
 
@@ -90,6 +92,9 @@ class StageChange(models.Model):
             # customer (reports), the id breaks ties between rows of the same instant.
             models.Index(fields=["customer", "at", "id"], name="stagechange_customer_at_id"),
             models.Index(fields=["at"], name="stagechange_at"),
+            # A team's rows of a period (team review): driven from its members, not from every
+            # change of the period (the "at" index alone reads the whole company's period).
+            models.Index(fields=["owner", "at"], name="stagechange_owner_at"),
         ]
 
 

@@ -409,10 +409,12 @@ def team_review(
         r.stages[stage] = n
         r.overdue += late
 
+    # No order: the counts below do not depend on it, and sorting by "at" made SQLite walk the
+    # whole period's changes by the "at" index instead of the members' (owner, at) ranges.
     changes = list(
-        StageChange.objects.filter(owner_id__in=ids, at__gte=start, at__lt=end).values_list(
-            "pk", "owner_id", "customer_id", "from_stage", "to_stage", "at", "customer__signed_at"
-        )
+        StageChange.objects.filter(owner_id__in=ids, at__gte=start, at__lt=end)
+        .order_by()
+        .values_list("pk", "owner_id", "customer_id", "from_stage", "to_stage", "at", "customer__signed_at")
     )
     hot: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = defaultdict(list)
     for _pk, owner_id, _cid, frm, to, at, signed_at in changes:
