@@ -390,7 +390,8 @@ def team_review(
         FollowUp.objects.filter(rep_id__in=ids, at__gte=start, at__lt=end)
         .order_by()
         .values("rep_id")
-        .annotate(n=Count("pk"), eff=Count("pk", filter=Q(effective=True)))
+        # Counted over rep_id, not id: PostgreSQL then answers from the index alone.
+        .annotate(n=Count("rep_id"), eff=Count("rep_id", filter=Q(effective=True)))
         .values_list("rep_id", "n", "eff")
     ):
         r = out[rep_id]

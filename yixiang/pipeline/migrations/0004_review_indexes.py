@@ -14,8 +14,9 @@ class Migration(migrations.Migration):
 
     # The team review reads by the team's members: a covering (rep, at, effective) replaces
     # (rep, at), built before the old one goes; the period's stage changes by (owner, at).
-    # Build time, SQLite, loaded 2-core machine: 100k customers (1.85M follow-ups) ~10-30 s wall
-    # (2-3 s CPU); 1M (18.5M follow-ups, 2.3M stage changes) estimated 2-4 min. PostgreSQL: similar.
+    # Build time on a loaded 2-core machine, 100k customers (1.85M follow-ups): SQLite ~8 s for the
+    # follow-up index (~30 s the whole migrate), PostgreSQL ~45 s; at 1M (18.5M follow-ups, 2.3M
+    # stage changes) expect some 2-5 min on SQLite and 3-8 min on PostgreSQL (not measured).
     operations = [
         migrations.AddIndex(
             model_name='followup',
