@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
+from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
 from yixiang.accounts.scoping import access_customer, staff_in_scope
 from yixiang.customers import selectors, services
+from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
 
@@ -260,15 +262,53 @@ def list_customers(request: HttpRequest, params: Query[ListParams]):
     )
     results = selectors.customer_results(fetched_by=request.user, filters=filters)
     start = (params.page - 1) * params.page_size
-    items = results[start : start + params.page_size]
+    items = [_list_item(r) for r in results.rows(start, start + params.page_size, _ROW_FIELDS)]
     count = results.count(cap=max(selectors.COUNT_CAP, start + params.page_size))
-    return {
+    body = {
         "count": count,
         "count_capped": results.capped,
         "page": params.page,
         "page_size": params.page_size,
         "items": items,
     }
+    return _render(request, body)
+
+
+# The list renders plain rows, not model instances through CustomerOut: for 50 rows of ~45 fields
+# pydantic's per-attribute getters cost more than the whole search. The rows are exactly what the
+# schema gives (customers/tests/test_api_list_body.py pins every field, filled and empty).
+_DERIVED = {"owner", "in_pool", "bank_card_masked", "id_number_masked", "tags"}
+_ITEM_FIELDS = tuple(CustomerOut.model_fields)
+_ROW_FIELDS = (
+    *(n for n in _ITEM_FIELDS if n not in _DERIVED),
+    "owner_id",
+    "owner__username",
+    "owner__display_name",
+    "bank_card",
+    "id_number",
+)
+_JSON = JSONRenderer()
+
+
+def _list_item(r: dict[str, Any]) -> dict[str, Any]:
+    """A ``values()`` row (+ "tags") as CustomerOut dumps it."""
+    owner_id = r["owner_id"]
+    if owner_id is None:
+        r["owner"] = None
+    else:
+        username = r["owner__username"]
+        r["owner"] = {"id": owner_id, "username": username, "name": r["owner__display_name"] or username}
+    r["in_pool"] = owner_id is None
+    r["bank_card_masked"] = mask_number(r["bank_card"])
+    r["id_number_masked"] = mask_number(r["id_number"])
+    return {n: r[n] for n in _ITEM_FIELDS}
+
+
+def _render(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """``body`` rendered as Ninja renders every response (same encoder)."""
+    return HttpResponse(
+        _JSON.render(request, body, response_status=200), content_type=_JSON.media_type + "; charset=utf-8"
+    )
 
 
 @router.post("", response={201: CustomerDetailOut, 400: ErrorOut, 409: ErrorOut}, summary="Create a customer")
