@@ -37,15 +37,25 @@ def _owners_of(ids: str) -> str:
     return f"SELECT owner_id FROM customers_customer WHERE id IN ({ids})"
 
 
-def _bump(where: str) -> str:
-    return f"UPDATE {T} SET version = version + 1 WHERE {where}"
+# A bump moves the counter to the current time in microseconds (or one past it when that is not
+# later): strictly increasing, and (unless the clock goes back) a counter never takes a value it had
+# before even when its row is recreated or restored (a restored backup, a flushed test database, a user id reused by SQLite), so a cached
+# body can never be served for other data under a recycled key.
+NOW_US = {
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+    "postgresql": "(extract(epoch from clock_timestamp()) * 1000000)::bigint",
+}
+MAX = {"sqlite": "MAX", "postgresql": "GREATEST"}
 
 
-def _upsert_bump(rep: str) -> str:
+def _bump(where: str, vendor: str) -> str:
+    return f"UPDATE {T} SET version = {MAX[vendor]}(version + 1, {NOW_US[vendor]}) WHERE {where}"
+
+
+def _upsert_bump(rep: str, vendor: str) -> str:
     # Row 0 (and a new user's row) may be missing: flush in tests, a user id reused by SQLite.
-    return f"INSERT INTO {T} (rep_id, version) VALUES ({rep}, 0) ON CONFLICT (rep_id) DO NOTHING; " + _bump(
-        f"rep_id = {rep}"
-    )
+    insert = f"INSERT INTO {T} (rep_id, version) VALUES ({rep}, {NOW_US[vendor]}) ON CONFLICT (rep_id) DO NOTHING"
+    return f"{insert}; {_bump(f'rep_id = {rep}', vendor)}"
 
 
 def _changed(cols: list[str], vendor: str) -> str:
@@ -55,27 +65,34 @@ def _changed(cols: list[str], vendor: str) -> str:
 
 def specs(vendor: str) -> list[tuple[str, str, str, str | None, str]]:
     """(name, table, event, WHEN condition, body) of every trigger."""
+
+    def bump(where: str) -> str:
+        return _bump(where, vendor)
+
+    def upsert(rep: str) -> str:
+        return _upsert_bump(rep, vendor)
+
     out = [
         (
             "agv_customer_ins",
             "customers_customer",
             "INSERT",
             "NEW.owner_id IS NOT NULL",
-            _bump("rep_id = NEW.owner_id"),
+            bump("rep_id = NEW.owner_id"),
         ),
         (
             "agv_customer_upd",
             "customers_customer",
             "UPDATE OF " + ", ".join(CUSTOMER_COLS),
             _changed(CUSTOMER_COLS, vendor),
-            _bump(f"rep_id IN (OLD.owner_id, NEW.owner_id) OR rep_id IN ({_related('NEW')})"),
+            bump(f"rep_id IN (OLD.owner_id, NEW.owner_id) OR rep_id IN ({_related('NEW')})"),
         ),
         (
             "agv_customer_del",
             "customers_customer",
             "DELETE",
             None,
-            _bump(f"rep_id = OLD.owner_id OR rep_id IN ({_related('OLD')})"),
+            bump(f"rep_id = OLD.owner_id OR rep_id IN ({_related('OLD')})"),
         ),
     ]
     # Rows hanging off a customer, seen by its owner: the last attempt, the first-contact deadline.
@@ -84,15 +101,15 @@ def specs(vendor: str) -> list[tuple[str, str, str, str | None, str]]:
         ("profile", "pipeline_customerprofile", ["first_contact_due_at", "customer_id"]),
     ):
         out += [
-            (f"agv_{name}_ins", table, "INSERT", None, _bump(f"rep_id IN ({_owners_of('NEW.customer_id')})")),
+            (f"agv_{name}_ins", table, "INSERT", None, bump(f"rep_id IN ({_owners_of('NEW.customer_id')})")),
             (
                 f"agv_{name}_upd",
                 table,
                 "UPDATE OF " + ", ".join(cols),
                 _changed(cols, vendor),
-                _bump(f"rep_id IN ({_owners_of('OLD.customer_id, NEW.customer_id')})"),
+                bump(f"rep_id IN ({_owners_of('OLD.customer_id, NEW.customer_id')})"),
             ),
-            (f"agv_{name}_del", table, "DELETE", None, _bump(f"rep_id IN ({_owners_of('OLD.customer_id')})")),
+            (f"agv_{name}_del", table, "DELETE", None, bump(f"rep_id IN ({_owners_of('OLD.customer_id')})")),
         ]
     # Rows with their own rep: any change of them shows.
     for name, table, rep in (
@@ -101,21 +118,21 @@ def specs(vendor: str) -> list[tuple[str, str, str, str | None, str]]:
         ("proposal", "pipeline_releaseproposal", "owner_id"),
     ):
         out += [
-            (f"agv_{name}_ins", table, "INSERT", None, _bump(f"rep_id = NEW.{rep}")),
-            (f"agv_{name}_upd", table, "UPDATE", None, _bump(f"rep_id IN (OLD.{rep}, NEW.{rep})")),
-            (f"agv_{name}_del", table, "DELETE", None, _bump(f"rep_id = OLD.{rep}")),
+            (f"agv_{name}_ins", table, "INSERT", None, bump(f"rep_id = NEW.{rep}")),
+            (f"agv_{name}_upd", table, "UPDATE", None, bump(f"rep_id IN (OLD.{rep}, NEW.{rep})")),
+            (f"agv_{name}_del", table, "DELETE", None, bump(f"rep_id = OLD.{rep}")),
         ]
     out += [
         # A new user starts a counter (bumped if SQLite reuses a deleted user's id).
-        ("agv_user_ins", "accounts_user", "INSERT", None, _upsert_bump("NEW.id")),
+        ("agv_user_ins", "accounts_user", "INSERT", None, upsert("NEW.id")),
         (
             "agv_user_upd",
             "accounts_user",
             "UPDATE OF " + ", ".join(USER_COLS),
             _changed(USER_COLS, vendor),
-            _upsert_bump("0"),
+            upsert("0"),
         ),
-        ("agv_team_upd", "accounts_team", "UPDATE OF region_id", _changed(["region_id"], vendor), _upsert_bump("0")),
+        ("agv_team_upd", "accounts_team", "UPDATE OF region_id", _changed(["region_id"], vendor), upsert("0")),
     ]
     return out
 
@@ -156,8 +173,9 @@ def triggers_down(schema_editor) -> None:
 
 def up(apps, schema_editor) -> None:
     with schema_editor.connection.cursor() as cur:
-        cur.execute(f"INSERT INTO {T} (rep_id, version) SELECT id, 0 FROM accounts_user")
-        cur.execute(f"INSERT INTO {T} (rep_id, version) VALUES (0, 0)")
+        now = f"{NOW_US[schema_editor.connection.vendor]}"
+        cur.execute(f"INSERT INTO {T} (rep_id, version) SELECT id, {now} FROM accounts_user")
+        cur.execute(f"INSERT INTO {T} (rep_id, version) VALUES (0, {now})")
     triggers_up(schema_editor)
 
 
