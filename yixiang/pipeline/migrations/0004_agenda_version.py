@@ -171,11 +171,20 @@ def triggers_down(schema_editor) -> None:
                 cur.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
-def up(apps, schema_editor) -> None:
+def start_counters(schema_editor) -> None:
+    """A counter for every user (and the global one) that has none yet."""
+    now = NOW_US[schema_editor.connection.vendor]
     with schema_editor.connection.cursor() as cur:
-        now = f"{NOW_US[schema_editor.connection.vendor]}"
-        cur.execute(f"INSERT INTO {T} (rep_id, version) SELECT id, {now} FROM accounts_user")
-        cur.execute(f"INSERT INTO {T} (rep_id, version) VALUES (0, {now})")
+        cur.execute(
+            # WHERE true: SQLite's upsert after a SELECT needs it (else ON reads as a join's).
+            f"INSERT INTO {T} (rep_id, version) SELECT rep, {now} FROM"
+            f" (SELECT id AS rep FROM accounts_user UNION ALL SELECT 0) AS u WHERE true"
+            " ON CONFLICT (rep_id) DO NOTHING"
+        )
+
+
+def up(apps, schema_editor) -> None:
+    start_counters(schema_editor)
     triggers_up(schema_editor)
 
 
