@@ -842,10 +842,10 @@ def generate(
     )
     with transaction.atomic():
         gen.staff()
-    # The agenda's counters (pipeline migration 0004) mean nothing for a data set built from empty:
+    # The agenda's counters (pipeline migration 0005) mean nothing for a data set built from empty:
     # their triggers would cost a counter update per follow-up and customer row. Off while loading,
     # back on (with every user's counter started) once the rows are in.
-    agenda_triggers = importlib.import_module("yixiang.pipeline.migrations.0004_agenda_version")
+    agenda_triggers = importlib.import_module("yixiang.pipeline.migrations.0005_agenda_version")
     editor = SimpleNamespace(connection=connection)  # the functions only use its connection
     agenda_triggers.triggers_down(editor)
     if threaded:

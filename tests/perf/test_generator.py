@@ -141,12 +141,12 @@ def test_the_agenda_counters_are_back_on_after_generating(gen):
     from yixiang.accounts.models import User
     from yixiang.pipeline.models import AgendaVersion
 
-    m0004 = importlib.import_module("yixiang.pipeline.migrations.0004_agenda_version")
+    m0005 = importlib.import_module("yixiang.pipeline.migrations.0005_agenda_version")
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'agv_%%'")
         else:
             cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'agv_%'")
-        assert {r[0] for r in cur.fetchall()} == set(m0004.TRIGGER_NAMES)
+        assert {r[0] for r in cur.fetchall()} == set(m0005.TRIGGER_NAMES)
     counters = set(AgendaVersion.objects.values_list("rep_id", flat=True))
     assert counters == {0, *User.objects.values_list("pk", flat=True)}

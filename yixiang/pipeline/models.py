@@ -284,7 +284,7 @@ class Distribution(models.Model):
 class AgendaVersion(models.Model):
     """A counter per rep that changes whenever anything on the rep's agenda may have changed; row
     0 is global (staff moved between teams or regions). Kept by database triggers (migration
-    0004), so update(), bulk jobs, the importer, the admin and raw SQL all move it; the agenda API
+    0005), so update(), bulk jobs, the importer, the admin and raw SQL all move it; the agenda API
     caches its rendered body under the counter. No foreign key: row 0 has no user."""
 
     rep_id = models.BigIntegerField(primary_key=True)

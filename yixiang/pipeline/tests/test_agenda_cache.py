@@ -1,5 +1,5 @@
 """The agenda API's cache: every kind of write that changes a rep's agenda changes the next response
-(the triggers of migration 0004 move the rep's counter), a cached body is byte for byte what a fresh
+(the triggers of migration 0005 move the rep's counter), a cached body is byte for byte what a fresh
 computation gives, and a rep never gets another rep's body.
 
 Committed transactions (transactional_db): inside a test transaction the API does not cache."""
@@ -27,7 +27,7 @@ from yixiang.pipeline.tests.factories import set_state
 from yixiang.testing import ApiClient, make_org
 
 pytestmark = pytest.mark.django_db(transaction=True)
-m0004 = importlib.import_module("yixiang.pipeline.migrations.0004_agenda_version")
+m0005 = importlib.import_module("yixiang.pipeline.migrations.0005_agenda_version")
 
 
 class World:
@@ -204,7 +204,7 @@ def test_every_trigger_exists(world):
         else:
             cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'agv_%'")
         names = {r[0] for r in cur.fetchall()}
-    assert names == set(m0004.TRIGGER_NAMES)
+    assert names == set(m0005.TRIGGER_NAMES)
 
 
 def test_body_cache_is_bounded_by_bytes():

@@ -197,7 +197,7 @@ class Migration(migrations.Migration):
         ("accounts", "0001_initial"),
         ("aftercare", "0002_care"),
         ("customers", "0002_search"),
-        ("pipeline", "0003_history_indexes"),
+        ("pipeline", "0004_review_indexes"),
     ]
 
     operations = [
