@@ -268,7 +268,6 @@ def test_team_review_api_and_page(org, who):
     assert_flat(lambda: page(f"/team/review/?from={start}&to={end}"), grow, shown=html_rows("member"), ceiling=9)
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL plans follow table statistics")
 def test_team_review_reads_by_the_members(org):
     """The review's period queries are driven from the members' index ranges, never from the
     period of the whole table (stagechange_at), and the follow-up counts come from the index alone."""
@@ -279,14 +278,23 @@ def test_team_review_reads_by_the_members(org):
     with CaptureQueriesContext(connection) as ctx:
         selectors.team_review(user=org.lead1, date_from=today - dt.timedelta(days=29), date_to=today)
     plans = {}
+    pg = connection.vendor == "postgresql"
     with connection.cursor() as cur:
+        if pg:
+            # A test table is tiny, so PostgreSQL would scan it whole; with scans priced out the
+            # plan shows whether an index answers the query, which is what this guards.
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("SET LOCAL enable_bitmapscan = off")
         for q in ctx.captured_queries:
-            cur.execute("EXPLAIN QUERY PLAN " + q["sql"])
-            plans[q["sql"]] = " | ".join(row[-1] for row in cur.fetchall())
+            cur.execute(("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + q["sql"])
+            plans[q["sql"]] = " | ".join(str(row[-1]) for row in cur.fetchall())
     follow_ups_plan = next(p for sql, p in plans.items() if 'FROM "pipeline_followup"' in sql)
-    assert "COVERING INDEX followup_rep_at_effective" in follow_ups_plan
+    if pg:
+        assert "Index Only Scan using followup_rep_at_effective" in follow_ups_plan, follow_ups_plan
+    else:
+        assert "COVERING INDEX followup_rep_at_effective" in follow_ups_plan
     changes_plan = next(p for sql, p in plans.items() if '"pipeline_stagechange"."owner_id" IN' in sql)
-    assert "stagechange_owner_at" in changes_plan
+    assert "stagechange_owner_at" in changes_plan, changes_plan
     assert not any("stagechange_at " in p for p in plans.values()), plans
 
 
