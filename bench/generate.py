@@ -168,7 +168,13 @@ class Generator:
             ago = 0
             if minute >= self.now_minute:  # never in the future
                 if self.now_minute <= DAY_START:
-                    ago, minute = 1, minute
+                    # Before business hours: still today (callers derived due dates from that day),
+                    # at a minute already past — whose UTC date is the day before.
+                    local = dt.datetime.combine(self.today, dt.time()) + dt.timedelta(
+                        minutes=max(0, self.now_minute - 1)
+                    )
+                    utc = local - dt.timedelta(hours=UTC_OFFSET_HOURS)
+                    return utc.strftime("%Y-%m-%d %H:%M:%S") + self.tz_suffix
                 else:
                     minute = DAY_START + (minute - DAY_START) % max(1, self.now_minute - DAY_START)
         return self.day[ago] + self.tod[minute - DAY_START] + self.tz_suffix
