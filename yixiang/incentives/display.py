@@ -25,7 +25,9 @@ KIND_LABELS = {
 FUNDING_LABELS = {
     rules.FROM_PENALTIES: gettext_lazy("the month's penalties"),
     rules.FROM_FUND: gettext_lazy("the accumulated penalty fund"),
-    rules.FROM_MANAGEMENT: gettext_lazy("the management fund"),
+    rules.FROM_MANAGEMENT: gettext_lazy("the management-assessment fund"),
+    rules.FROM_WAGES: gettext_lazy("the team efficiency wages"),
+    rules.NOT_COVERED: gettext_lazy("beyond the month's funds"),
     rules.HELD_BACK: gettext_lazy("held back: the month's cost cap is reached"),
 }
 
@@ -131,6 +133,8 @@ def _funding_note(line: rules.Line) -> str:
         return _("; held back: the month's cost cap is reached (%(held)s yuan not paid)") % {
             "held": yuan(line.held_back)
         }
+    if line.funding == rules.NOT_COVERED:
+        return _("; %(amount)s yuan paid beyond the month's funds") % {"amount": yuan(line.amount)}
     if line.funding:
         return _("; %(amount)s yuan paid from %(source)s") % {
             "amount": yuan(line.amount),
