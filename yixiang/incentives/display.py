@@ -108,13 +108,17 @@ def reason_text(line: rules.Line) -> str:
     if r == "director_met":
         return _("The region reached exactly its threshold of %(threshold)s: no reward, no penalty") % p
     if r == "fraud_person":
-        return _("Faked new customer (developed %(month)s), found this month") % {
-            "month": _month(p.get("developed_month"))
-        }
+        return (
+            _("Faked new customer (developed %(month)s), found this month")
+            % {"month": _month(p.get("developed_month"))}
+            + probation
+        )
     if r == "fraud_director":
-        return _("A faked new customer in the region (developed %(month)s), found this month") % {
-            "month": _month(p.get("developed_month"))
-        }
+        return (
+            _("A faked new customer in the region (developed %(month)s), found this month")
+            % {"month": _month(p.get("developed_month"))}
+            + probation
+        )
     if r == "activity":
         return _(
             "Active in %(active)s of its first %(window)s months (%(min_active)s needed): "

@@ -196,6 +196,9 @@ def test_only_payments_of_the_schemes_product_categories_count(inc):
     assert statement(APR, inc.rep).valid_customers == 1  # product default: every payment counts
     SchemeVersion.objects.update(counted_categories=["煎烤旺", "低温产品"])
     assert statement(APR, inc.rep).valid_customers == 0
-    Payment.objects.create(customer=dev.customer, paid_on=dt.date(2011, 4, 9), amount=Decimal(7950),
-                           category="煎烤旺")  # fmt: skip
+    # The rep records a 煎烤旺 payment on the customer's after-sale panel: now it counts.
+    url = reverse("customer_aftercare_action", args=[dev.customer.pk, "payment"])
+    resp = client_for(inc.rep).post(url, {"paid_on": "2011-04-09", "amount": "7950", "category": "煎烤旺"})
+    assert resp.status_code in (200, 302)
+    assert Payment.objects.get(customer=dev.customer, category="煎烤旺").amount == Decimal(7950)
     assert statement(APR, inc.rep).valid_customers == 1
