@@ -202,3 +202,18 @@ def test_only_payments_of_the_schemes_product_categories_count(inc):
     assert resp.status_code in (200, 302)
     assert Payment.objects.get(customer=dev.customer, category="煎烤旺").amount == Decimal(7950)
     assert statement(APR, inc.rep).valid_customers == 1
+
+
+def test_the_migration_numbers_existing_months_in_their_old_order(inc):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("yixiang.incentives.migrations.0004_funds_order_categories")
+    late = developed(inc, inc.rep, 8000, dt.date(2011, 4, 20))
+    early = developed(inc, inc.rep, 8000, dt.date(2011, 4, 2))
+    may = developed(inc, inc.rep, 8000, dt.date(2011, 5, 9))
+    DevelopedCustomer.objects.update(position=0)  # as the column arrives
+    migration.number_reported_order(apps, None)
+    positions = dict(DevelopedCustomer.objects.values_list("pk", "position"))
+    assert (positions[early.pk], positions[late.pk], positions[may.pk]) == (1, 2, 1)
