@@ -308,6 +308,19 @@ def test_unmet_targets_grow_the_backlog_in_a_month_with_its_own_target():
     assert result.backlog_out[90] == 1 + 2
 
 
+def test_only_a_month_whose_target_is_0_takes_the_earlier_unmet_targets():
+    # DOMAIN.md §4 (item 6): "Only a month whose target is 0 carries earlier unmet targets forward
+    # and allocates them; 0 with no area left to develop → the region's head is not assessed."
+    people = [manager(1, 2), manager(2, 2)]
+    with_own_target = month([*people, director(target=1)], backlog_in={90: 3})
+    assert with_own_target.by_user()[90].threshold == 1  # its own target; the 3 carried wait
+    zero_target = month([*people, director(target=0)], backlog_in={90: 3})
+    assert zero_target.by_user()[90].threshold == 3  # the carried 3 become this month's target
+    nothing_left = month([*people, director(target=0)], backlog_in={90: 0})
+    assert 90 not in nothing_left.by_user()  # 0 and nothing left to develop: not assessed
+    assert nothing_left.backlog_out[90] == 0
+
+
 def test_carry_over_rules():
     assert r.approved_target(filed=None, backlog_in=5) is None
     assert r.approved_target(filed=2, backlog_in=5) == 2
