@@ -259,30 +259,30 @@ def developed_list(request: HttpRequest, month: str):
     return [_developed_payload(r) for r in rows]
 
 
-class OrderIn(Schema):
+class DevelopedOrderIn(Schema):
     month: str
     ids: list[int] = Field(description="Every developed-customer id of the month the caller keeps, first to last.")
 
 
 @router.put("/developed/order", response=list[DevelopedOut])
-def developed_order(request: HttpRequest, payload: OrderIn):
+def developed_order(request: HttpRequest, payload: DevelopedOrderIn):
     """Set the region's reported order (item 8: it decides which customers fill the threshold)."""
     services.developed_order_set(actor=request.user, month=_month(payload.month), ids=payload.ids)
     rows = selectors.developed_for(fetched_by=request.user, month=_month(payload.month))
     return [_developed_payload(r) for r in rows]
 
 
-class FundsIn(Schema):
+class MonthFundsIn(Schema):
     management_fund: int = Field(..., ge=0, description="The management-assessment fund available (yuan).")
     efficiency_wages: int = Field(..., ge=0, description="The team efficiency wages available (yuan).")
 
 
-class FundsOut(FundsIn):
+class MonthFundsOut(MonthFundsIn):
     month: str
 
 
-@router.put("/months/{month}/funds", response=FundsOut)
-def month_funds(request: HttpRequest, month: str, payload: FundsIn):
+@router.put("/months/{month}/funds", response=MonthFundsOut)
+def month_funds(request: HttpRequest, month: str, payload: MonthFundsIn):
     """Enter the month's third source for rewards (administrators; not once the month is closed)."""
     row = services.month_funds_set(
         actor=request.user,
