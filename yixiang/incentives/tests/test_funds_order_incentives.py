@@ -15,7 +15,7 @@ from yixiang.aftercare.models import Payment
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 from yixiang.incentives import services
 from yixiang.incentives.engine import Engine
-from yixiang.incentives.models import DevelopedCustomer, MonthFunds, SchemeVersion
+from yixiang.incentives.models import DevelopedCustomer, MonthFunds, SchemeVersion, Statement, StatementLine
 from yixiang.incentives.tests.factories import assess, developed
 from yixiang.testing import PASSWORD
 
@@ -217,3 +217,14 @@ def test_the_migration_numbers_existing_months_in_their_old_order(inc):
     migration.number_reported_order(apps, None)
     positions = dict(DevelopedCustomer.objects.values_list("pk", "position"))
     assert (positions[early.pk], positions[late.pk], positions[may.pk]) == (1, 2, 1)
+
+
+def test_a_reward_held_back_in_a_month_closed_under_the_old_rule_is_paid_by_a_correction(rich_month):
+    inc = rich_month
+    services.month_close(actor=inc.admin, month=APR)
+    # As a month closed before rewards were always paid would have stored it: 1,000 held back.
+    line = StatementLine.objects.filter(statement__user=inc.rep, statement__month=APR, kind="reward").last()
+    StatementLine.objects.filter(pk=line.pk).update(amount=0, funding="held_back", held_back=line.amount)
+    Statement.objects.filter(user=inc.rep, month=APR).update(total=1000)
+    may = Engine().result(dt.date(2011, 5, 1)).by_user()[inc.rep.pk]
+    assert [(x.kind, x.amount, x.refers_to) for x in may.lines] == [("correction", 1000, APR)]
