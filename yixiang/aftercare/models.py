@@ -71,6 +71,8 @@ class Payment(models.Model):
     paid_on = models.DateField(_("paid on"))
     amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # The incentive scheme may count only some product categories (seed 002 item 7).
+    category = models.CharField(_("product category"), max_length=60, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

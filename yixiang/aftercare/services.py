@@ -263,13 +263,22 @@ def contract_card_unmask(*, actor: User, contract: Contract) -> str:
 
 @transaction.atomic
 def payment_record(
-    *, actor: User, customer: Customer, paid_on: dt.date, amount: Any, contract: Contract | None = None, note: str = ""
+    *,
+    actor: User,
+    customer: Customer,
+    paid_on: dt.date,
+    amount: Any,
+    contract: Contract | None = None,
+    note: str = "",
+    category: str = "",
 ) -> Payment:
+    """Record money received; ``category`` is the product category (the incentive scheme may count
+    only some categories)."""
     if contract is not None and contract.customer_id != customer.pk:
         raise ValidationFailed({"contract": [_("This contract belongs to another customer.")]})
     return Payment.objects.create(
         customer=customer, contract=contract, paid_on=paid_on, amount=_money(amount, "amount"), note=note.strip()[:200],
-        recorded_by=actor,
+        category=category.strip()[:60], recorded_by=actor,
     )  # fmt: skip
 
 

@@ -177,6 +177,7 @@ PANEL_ACTIONS: dict[str, Any] = {
     "payment": lambda r, c: services.payment_record(
         actor=r.user, customer=c, paid_on=_date(r.POST.get("paid_on"), "paid_on"),
         amount=_decimal(r.POST.get("amount"), "amount"), contract=_contract_of(r, c), note=r.POST.get("note", ""),
+        category=r.POST.get("category", ""),
     ),
     "shipment": lambda r, c: services.shipment_record(
         actor=r.user, customer=c, shipped_on=_date(r.POST.get("shipped_on"), "shipped_on"),

@@ -33,7 +33,9 @@ class LineOut(Schema):
     amount: int = Field(..., description="Signed whole yuan: negative is a penalty.")
     reason: str
     funding_source: str | None = Field(
-        None, description="Rewards: month_penalties, penalty_fund, management_fund or held_back."
+        None,
+        description="Rewards: month_penalties, penalty_fund, management_fund, efficiency_wages, not_covered "
+        "(paid beyond the month's funds) or held_back (months closed before rewards were always paid).",
     )
     held_back: int = 0
     refers_to_month: str | None = Field(None, description="Adjustments: the month they settle (YYYY-MM).")
@@ -64,6 +66,10 @@ class FundingOut(Schema):
     from_management: int
     held_back: int
     fund_after: int
+    management_fund: int
+    efficiency_wages: int
+    from_wages: int
+    shortfall: int = Field(description="Rewards paid beyond the month's funds (all earned rewards are paid).")
 
 
 class MonthOut(Schema):
@@ -72,6 +78,10 @@ class MonthOut(Schema):
     scheme: str
     statements: int
     funding: FundingOut | None = Field(None, description="Company-wide; administrators only.")
+    shortfall: int | None = Field(
+        None,
+        description="Rewards paid beyond the month's funds (directors and administrators); 0 when the funds cover them.",
+    )
 
 
 def statement_payload(s: selectors.StatementView) -> dict[str, Any]:
@@ -121,6 +131,7 @@ def month_summary(request: HttpRequest, month: str):
         "scheme": view.version,
         "statements": len(view.statements),
         "funding": {k: getattr(f, k) for k in rules.FUNDING_FIELDS} if f is not None else None,
+        "shortfall": view.shortfall,
     }
 
 
@@ -187,7 +198,8 @@ class DevelopedOut(Schema):
     customer: CustomerRef
     developer: str
     month: str
-    reported_on: dt.date
+    reported_on: dt.date = Field(description="When it was reported; it does not rank.")
+    position: int = Field(description="The region's reported order within the month (item 8).")
     faked: bool
     faked_found_month: str | None
 
@@ -199,6 +211,7 @@ def _developed_payload(row) -> dict[str, Any]:
         "developer": row.developer.username,
         "month": row.month.strftime("%Y-%m"),
         "reported_on": row.reported_on,
+        "position": row.position,
         "faked": row.faked,
         "faked_found_month": row.faked_found_month.strftime("%Y-%m") if row.faked_found_month else None,
     }
@@ -232,6 +245,56 @@ def developed_mark_faked(request: HttpRequest, developed_id: int, payload: Faked
         note=payload.note,
     )
     return _developed_payload(row)
+
+
+# --- The region's reported order and the month's reward funds -------------------------------------
+
+
+@router.get("/developed", response=list[DevelopedOut])
+def developed_list(request: HttpRequest, month: str):
+    """The month's new customers the caller keeps, in the region's reported order."""
+    if not selectors.keeps_inputs(request.user):
+        raise services.forbidden()
+    rows = selectors.developed_for(fetched_by=request.user, month=_month(month))
+    return [_developed_payload(r) for r in rows]
+
+
+class DevelopedOrderIn(Schema):
+    month: str
+    ids: list[int] = Field(description="Every developed-customer id of the month the caller keeps, first to last.")
+
+
+@router.put("/developed/order", response=list[DevelopedOut])
+def developed_order(request: HttpRequest, payload: DevelopedOrderIn):
+    """Set the region's reported order (item 8: it decides which customers fill the threshold)."""
+    services.developed_order_set(actor=request.user, month=_month(payload.month), ids=payload.ids)
+    rows = selectors.developed_for(fetched_by=request.user, month=_month(payload.month))
+    return [_developed_payload(r) for r in rows]
+
+
+class MonthFundsIn(Schema):
+    management_fund: int = Field(..., ge=0, description="The management-assessment fund available (yuan).")
+    efficiency_wages: int = Field(..., ge=0, description="The team efficiency wages available (yuan).")
+
+
+class MonthFundsOut(MonthFundsIn):
+    month: str
+
+
+@router.put("/months/{month}/funds", response=MonthFundsOut)
+def month_funds(request: HttpRequest, month: str, payload: MonthFundsIn):
+    """Enter the month's third source for rewards (administrators; not once the month is closed)."""
+    row = services.month_funds_set(
+        actor=request.user,
+        month=_month(month),
+        management_fund=payload.management_fund,
+        efficiency_wages=payload.efficiency_wages,
+    )
+    return {
+        "month": row.month.strftime("%Y-%m"),
+        "management_fund": row.management_fund,
+        "efficiency_wages": row.efficiency_wages,
+    }
 
 
 routers = [("/incentives", router)]

@@ -25,7 +25,9 @@ KIND_LABELS = {
 FUNDING_LABELS = {
     rules.FROM_PENALTIES: gettext_lazy("the month's penalties"),
     rules.FROM_FUND: gettext_lazy("the accumulated penalty fund"),
-    rules.FROM_MANAGEMENT: gettext_lazy("the management fund"),
+    rules.FROM_MANAGEMENT: gettext_lazy("the management-assessment fund"),
+    rules.FROM_WAGES: gettext_lazy("the team efficiency wages"),
+    rules.NOT_COVERED: gettext_lazy("beyond the month's funds"),
     rules.HELD_BACK: gettext_lazy("held back: the month's cost cap is reached"),
 }
 
@@ -106,13 +108,17 @@ def reason_text(line: rules.Line) -> str:
     if r == "director_met":
         return _("The region reached exactly its threshold of %(threshold)s: no reward, no penalty") % p
     if r == "fraud_person":
-        return _("Faked new customer (developed %(month)s), found this month") % {
-            "month": _month(p.get("developed_month"))
-        }
+        return (
+            _("Faked new customer (developed %(month)s), found this month")
+            % {"month": _month(p.get("developed_month"))}
+            + probation
+        )
     if r == "fraud_director":
-        return _("A faked new customer in the region (developed %(month)s), found this month") % {
-            "month": _month(p.get("developed_month"))
-        }
+        return (
+            _("A faked new customer in the region (developed %(month)s), found this month")
+            % {"month": _month(p.get("developed_month"))}
+            + probation
+        )
     if r == "activity":
         return _(
             "Active in %(active)s of its first %(window)s months (%(min_active)s needed): "
@@ -131,6 +137,8 @@ def _funding_note(line: rules.Line) -> str:
         return _("; held back: the month's cost cap is reached (%(held)s yuan not paid)") % {
             "held": yuan(line.held_back)
         }
+    if line.funding == rules.NOT_COVERED:
+        return _("; %(amount)s yuan paid beyond the month's funds") % {"amount": yuan(line.amount)}
     if line.funding:
         return _("; %(amount)s yuan paid from %(source)s") % {
             "amount": yuan(line.amount),

@@ -37,6 +37,7 @@ from yixiang.incentives.models import (
     Assessment,
     DevelopedCustomer,
     MonthClose,
+    MonthFunds,
     SchemeVersion,
     Statement,
     StatementLine,
@@ -65,8 +66,8 @@ def to_scheme(version: SchemeVersion) -> rules.Scheme:
         activity_min_active=version.activity_min_active,
         fraud_person=version.fraud_person,
         fraud_director=version.fraud_director,
-        cost_cap=version.cost_cap,
         opening_fund=version.opening_fund,
+        counted_categories=tuple(str(c) for c in version.counted_categories or ()),
     )
 
 
@@ -230,15 +231,13 @@ class Engine:
         )
         developed = list(
             DevelopedCustomer.objects.filter(Q(month=month) | Q(faked=True, faked_found_month=month)).values(
-                "customer_id", "customer__name", "developer_id", "month", "reported_on", "faked", "faked_found_month"
+                "customer_id", "customer__name", "developer_id", "month", "position", "faked", "faked_found_month"
             )
         )
-        paid = dict(
-            Payment.objects.filter(customer__development__month=month, paid_on__range=(month, end))
-            .values("customer_id")
-            .annotate(total=Sum("amount"))
-            .values_list("customer_id", "total")
-        )
+        payments = Payment.objects.filter(customer__development__month=month, paid_on__range=(month, end))
+        if scheme.counted_categories:  # item 7: only the scheme's product categories count
+            payments = payments.filter(category__in=scheme.counted_categories)
+        paid = dict(payments.values("customer_id").annotate(total=Sum("amount")).values_list("customer_id", "total"))
         ids = {r["user_id"] for r in rows} | {d["developer_id"] for d in developed} | set(settlements) | set(keep)
         users = {
             u["id"]: u
@@ -280,7 +279,7 @@ class Engine:
                         developer_id=d["developer_id"],
                         region_id=region,
                         paid=paid.get(d["customer_id"]) or Decimal(0),
-                        reported_on=d["reported_on"],
+                        position=d["position"],
                         faked=d["faked"],
                     )
                 )
@@ -294,6 +293,7 @@ class Engine:
                         developed_month=d["month"],
                     )
                 )
+        funds = MonthFunds.objects.filter(month=month).first()
         return rules.MonthInput(
             month=month,
             scheme=scheme,
@@ -301,6 +301,8 @@ class Engine:
             customers=customers,
             faked_found=found,
             fund_before=fund_before,
+            management_fund=funds.management_fund if funds else 0,
+            efficiency_wages=funds.efficiency_wages if funds else 0,
             backlog_in=backlog_in,
             settlements={k: tuple(v) for k, v in settlements.items()},
         )

@@ -38,6 +38,13 @@ class SchemeVersionForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One line per threshold: threshold: payment floor=reward, … e.g. “2: 7950=300, 20000=500”."),
     )
+    counted_categories_text = forms.CharField(
+        label=_("Counted product categories"),
+        required=False,
+        help_text=_(
+            "Payments of these categories count, separated by commas (e.g. “煎烤旺, 低温产品”). Empty: every payment counts."
+        ),
+    )
 
     class Meta:
         model = SchemeVersion
@@ -56,7 +63,6 @@ class SchemeVersionForm(forms.ModelForm):
             "activity_min_active",
             "fraud_person",
             "fraud_director",
-            "cost_cap",
             "opening_fund",
             "target_due_day",
             "target_due_time",
@@ -69,7 +75,7 @@ class SchemeVersionForm(forms.ModelForm):
             "note": forms.Textarea(attrs={"rows": 2}),
         }
 
-    wide_fields = ("name", "penalties_text", "reward_steps_text", "note")
+    wide_fields = ("name", "penalties_text", "reward_steps_text", "counted_categories_text", "note")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,6 +84,10 @@ class SchemeVersionForm(forms.ModelForm):
         steps = source.reward_steps if source else SchemeVersion._meta.get_field("reward_steps").get_default()
         self.initial.setdefault("penalties_text", rules.format_penalties({int(k): v for k, v in penalties.items()}))
         self.initial.setdefault("reward_steps_text", rules.format_reward_steps({int(k): v for k, v in steps.items()}))
+        self.initial.setdefault("counted_categories_text", ", ".join(source.counted_categories if source else []))
+
+    def clean_counted_categories_text(self) -> list[str]:
+        return rules.parse_categories(self.cleaned_data["counted_categories_text"])
 
     def clean_penalties_text(self) -> dict[int, tuple[int, ...]]:
         try:
@@ -95,6 +105,7 @@ class SchemeVersionForm(forms.ModelForm):
         data = {f: self.cleaned_data[f] for f in self.Meta.fields}
         data["penalties"] = {str(k): list(v) for k, v in self.cleaned_data["penalties_text"].items()}
         data["reward_steps"] = {str(k): [list(s) for s in v] for k, v in self.cleaned_data["reward_steps_text"].items()}
+        data["counted_categories"] = self.cleaned_data["counted_categories_text"]
         return data
 
 
@@ -129,10 +140,12 @@ class DevelopedForm(forms.Form):
     customer_id = forms.IntegerField(label=_("Customer number (ID)"), min_value=1)
     developer = forms.ModelChoiceField(label=_("Developed by"), queryset=User.objects.none())
     reported_on = forms.DateField(
-        label=_("Reported order date"),
+        label=_("Reported on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Empty: the first payment in the month."),
+        help_text=_(
+            "Empty: the first payment in the month. The date does not rank: the new customer goes last in the reported order."
+        ),
     )
 
     def __init__(self, *args, staff, **kwargs):
@@ -143,3 +156,10 @@ class DevelopedForm(forms.Form):
 class FakedForm(forms.Form):
     found_month = MonthField(label=_("Found in month"), required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class MonthFundsForm(forms.Form):
+    """The month's management-assessment fund and team efficiency wages (item 11)."""
+
+    management_fund = forms.IntegerField(label=_("Management-assessment fund (yuan)"), min_value=0)
+    efficiency_wages = forms.IntegerField(label=_("Team efficiency wages (yuan)"), min_value=0)

@@ -64,12 +64,12 @@ class SchemeVersion(models.Model):
     )
     fraud_person = models.PositiveIntegerField(_("faked customer: person (yuan)"), default=SEED.fraud_person)
     fraud_director = models.PositiveIntegerField(_("faked customer: director (yuan)"), default=SEED.fraud_director)
-    cost_cap = models.PositiveIntegerField(
-        _("monthly cost cap (yuan)"),
-        null=True,
+    # Item 7: only these product categories' payments count. Empty: every payment counts.
+    counted_categories = models.JSONField(
+        _("counted product categories"),
+        default=list,
         blank=True,
-        default=SEED.cost_cap,
-        help_text=_("The most the management fund pays for rewards in a month. Empty: no cap."),
+        help_text=_("Payments of these product categories count toward new customers. Empty: every payment counts."),
     )
     opening_fund = models.IntegerField(
         _("penalty fund at the start (yuan)"), default=SEED.opening_fund, validators=[MinValueValidator(0)]
@@ -156,8 +156,11 @@ class DevelopedCustomer(models.Model):
     )
     month = models.DateField(_("month developed"), help_text=_("The first day of the month."))
     reported_on = models.DateField(
-        _("reported order date"), help_text=_("The order the region reports; by default the first payment.")
+        _("reported on"),
+        help_text=_("When the customer was reported (by default the first payment); it does not rank."),
     )
+    # Item 8: the region's report decides the order; an explicit sequence within the month.
+    position = models.PositiveIntegerField(_("reported order"), default=0)
     faked = models.BooleanField(_("faked"), default=False)
     faked_found_month = models.DateField(_("faked: found in month"), null=True, blank=True)
     faked_note = models.CharField(_("faked: note"), max_length=300, blank=True)
@@ -170,7 +173,7 @@ class DevelopedCustomer(models.Model):
     class Meta:
         verbose_name = _("developed customer")
         verbose_name_plural = _("developed customers")
-        ordering = ["month", "reported_on", "id"]
+        ordering = ["month", "position", "id"]
         indexes = [
             models.Index(fields=["month", "developer"], name="developed_month_dev"),
             models.Index(fields=["faked_found_month"], name="developed_faked_found"),
@@ -180,6 +183,31 @@ class DevelopedCustomer(models.Model):
                 condition=Q(faked=False) | Q(faked_found_month__isnull=False), name="developed_faked_has_month"
             )
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        # A row added without a position goes last in its month's report (bulk writers set it).
+        if not self.position:
+            last = DevelopedCustomer.objects.filter(month=self.month).aggregate(m=models.Max("position"))["m"]
+            self.position = (last or 0) + 1
+        super().save(*args, **kwargs)
+
+
+class MonthFunds(models.Model):
+    """The month's third source for rewards (item 11): the management-assessment fund and the team
+    efficiency wages, entered per month by an administrator."""
+
+    month = models.DateField(_("month"), unique=True, help_text=_("The first day of the month."))
+    management_fund = models.PositiveIntegerField(_("management-assessment fund (yuan)"), default=0)
+    efficiency_wages = models.PositiveIntegerField(_("team efficiency wages (yuan)"), default=0)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("month's reward funds")
+        verbose_name_plural = _("months' reward funds")
+        ordering = ["-month"]
 
 
 class MonthClose(models.Model):
@@ -192,8 +220,12 @@ class MonthClose(models.Model):
     from_penalties = models.IntegerField(_("rewards paid from the month's penalties"))
     from_fund = models.IntegerField(_("rewards paid from the penalty fund"))
     from_management = models.IntegerField(_("rewards paid from the management fund"))
-    held_back = models.IntegerField(_("rewards held back"))
+    held_back = models.IntegerField(_("rewards held back"), default=0)  # months closed before rewards were always paid
     fund_after = models.IntegerField(_("penalty fund after"))
+    management_fund = models.IntegerField(_("management-assessment fund entered"), default=0)
+    efficiency_wages = models.IntegerField(_("team efficiency wages entered"), default=0)
+    from_wages = models.IntegerField(_("rewards paid from the team efficiency wages"), default=0)
+    shortfall = models.IntegerField(_("rewards paid beyond the month's funds"), default=0)
     # Each director's backlog of unmet targets after the month: {user id: count}.
     backlogs = models.JSONField(default=dict)
     closed_at = models.DateTimeField(_("closed"), default=timezone.now)

@@ -8,7 +8,8 @@ The rules, item by item of the source (关于2011年度客户开发的激励措�
 
 * Valid new customer (items 4, 7): first-month payments ≥ 7,950 → counts 1; ≥ 50,000 → counts 2.
 * Manager (区域经理), threshold 2 or 1 (items 2, 3): valid customers fill the threshold in
-  reported order (item 8: the region's report decides the order). Once the threshold is reached,
+  reported order (item 8: the region's report decides the order — an explicit position the region
+  enters and can change; dates inside the month never rank customers). Once the threshold is reached,
   each later customer earns the reward of its payment step. A customer used to reach the threshold
   earns nothing more, even when its count of 2 overshoots — it is never split (item 4).
   Short of the threshold: the penalty for the count reached, never more than the performance pay.
@@ -16,7 +17,8 @@ The rules, item by item of the source (关于2011年度客户开发的激励措�
   the performance-pay cap (the cap is what can physically be deducted). Fewer than 21 days on
   staff in the month: not assessed.
 * Director (大区经理, item 5): threshold = the sum of the thresholds of the managers on duty in the
-  region (assessed managers), or the approved monthly target when that is lower; count = the
+  region (assessed managers; a director's or an administrator's own row — 大区/省经理 — never adds to
+  it), or the approved monthly target when that is lower; count = the
   region's valid customers (in counts, so a 50,000 customer counts 2); −300 per customer short,
   +300 per customer over. The director's penalty is a 负激励, not a deduction from performance
   pay, so it is not capped by it.
@@ -31,11 +33,13 @@ The rules, item by item of the source (关于2011年度客户开发的激励措�
   least 2 of the months M, M+1, M+2; otherwise month M+3 carries, per customer, an adjustment
   that re-assesses month M without it: what it earned is undone, the penalty is recomputed.
 * Faked (item 8): −3,000 to the developer and −1,000 to each director of the developer's region,
-  per faked customer, in the month it is found. A faked customer never counts as valid. The
-  probation factor does not apply to these fines (a sanction, not a development result).
-* Funding (item 11): rewards are paid from the month's penalties (threshold penalties, director
-  penalties, fraud fines), then from the accumulated penalty fund, then from the management fund
-  up to the month's cost cap; the rest is held back (shown, not paid, not carried forward).
+  per faked customer, in the month it is found. A faked customer never counts as valid. On
+  probation these fines are halved too (item 9: "奖励与处罚,均按照50%"); they are not capped by pay.
+* Funding (item 11): an earned reward is always paid in full. It is funded from the month's
+  penalties (threshold penalties, director penalties, fraud fines), then from the accumulated
+  penalty fund, then from the management-assessment fund and then the team efficiency wages (both
+  amounts entered for the month). What these do not cover is still paid and reported to the
+  director as the month's shortfall; nothing is held back.
   Rewards are funded in reported order of their customers, directors' rewards last.
   Adjustment and correction lines settle earlier months and are outside the month's funding.
 """
@@ -69,7 +73,9 @@ COLLECTED_KINDS = frozenset({PENALTY, DIRECTOR_PENALTY, FRAUD})
 FROM_PENALTIES = "month_penalties"
 FROM_FUND = "penalty_fund"
 FROM_MANAGEMENT = "management_fund"
-HELD_BACK = "held_back"
+FROM_WAGES = "efficiency_wages"
+NOT_COVERED = "not_covered"  # paid all the same; the month's funds fall short by this much
+HELD_BACK = "held_back"  # only in months closed before rewards were always paid
 
 MANAGER = "manager"
 DIRECTOR = "director"
@@ -99,8 +105,10 @@ class Scheme:
     activity_min_active: int = 2
     fraud_person: int = 3000
     fraud_director: int = 1000
-    cost_cap: int | None = 10000  # most the management fund pays in a month; None = no cap
     opening_fund: int = 0  # the accumulated penalty fund when the version starts
+    # Product categories whose payments count (item 7: 煎烤旺 and low-temperature products in the
+    # source). Empty: every payment counts — product default, the source's list is its own.
+    counted_categories: tuple[str, ...] = ()
 
     @property
     def thresholds(self) -> tuple[int, ...]:
@@ -191,6 +199,16 @@ def parse_reward_steps(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
     return out
 
 
+def parse_categories(text: str) -> list[str]:
+    """``"煎烤旺, 低温产品"`` → ["煎烤旺", "低温产品"] (Chinese commas accepted, blanks and repeats dropped)."""
+    out: list[str] = []
+    for raw in text.replace("，", ",").replace("、", ",").replace("\n", ",").split(","):
+        name = raw.strip()
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
 def format_penalties(table: Mapping[int, Sequence[int]]) -> str:
     return "\n".join(f"{t}: {', '.join(str(p) for p in table[t])}" for t in sorted(table, reverse=True))
 
@@ -256,7 +274,7 @@ class NewCustomer:
     developer_id: int
     region_id: int | None
     paid: Decimal
-    reported_on: dt.date
+    position: int  # the region's reported order (item 8)
     faked: bool = False
 
 
@@ -338,8 +356,12 @@ class Funding:
     from_penalties: int = 0
     from_fund: int = 0
     from_management: int = 0
-    held_back: int = 0
+    held_back: int = 0  # months closed before rewards were always paid
     fund_after: int = 0
+    management_fund: int = 0  # entered for the month
+    efficiency_wages: int = 0  # entered for the month
+    from_wages: int = 0
+    shortfall: int = 0  # rewards paid that the month's funds did not cover
 
 
 # The scalar fields of a statement, a line and a funding summary (stored rows use the same names).
@@ -352,6 +374,7 @@ LINE_FIELDS = (
 )  # fmt: skip
 FUNDING_FIELDS = (
     "fund_before", "penalties", "from_penalties", "from_fund", "from_management", "held_back", "fund_after",
+    "management_fund", "efficiency_wages", "from_wages", "shortfall",
 )  # fmt: skip
 
 
@@ -363,6 +386,8 @@ class MonthInput:
     customers: Sequence[NewCustomer] = ()
     faked_found: Sequence[FakedFind] = ()
     fund_before: int = 0
+    management_fund: int = 0  # the management-assessment fund available this month
+    efficiency_wages: int = 0  # the team efficiency wages available this month
     backlog_in: Mapping[int, int] = field(default_factory=dict)
     # Adjustments and corrections settling earlier months, per user id.
     settlements: Mapping[int, Sequence[Line]] = field(default_factory=dict)
@@ -419,8 +444,19 @@ def _probation_params(on_probation: bool, scheme: Scheme) -> dict[str, Any]:
     return {"probation": True, "factor": str(scheme.probation_factor)} if on_probation else {"probation": False}
 
 
+def payment_counts(category: str, scheme: Scheme) -> bool:
+    """Whether a payment of this product category counts toward a new customer (item 7)."""
+    return not scheme.counted_categories or category in scheme.counted_categories
+
+
 def in_reported_order(customers: Iterable[NewCustomer]) -> list[NewCustomer]:
-    return sorted(customers, key=lambda c: (c.reported_on, c.customer_id))
+    """The region's report decides the order; dates inside the month do not (item 8)."""
+    return sorted(customers, key=lambda c: (c.position, c.customer_id))
+
+
+def counts_toward_director(person: Person) -> bool:
+    """A manager on duty whose threshold adds to the director's (item 5: 不含大区/省经理)."""
+    return person.role not in ("director", "admin")
 
 
 def assess_manager(
@@ -535,46 +571,49 @@ def active_months(developed: dt.date, shipped_months: Iterable[dt.date], window:
 
 
 def fund_rewards(
-    claims: Sequence[Line], *, penalties: int, fund_before: int, cap: int | None
+    claims: Sequence[Line], *, penalties: int, fund_before: int, management: int = 0, wages: int = 0
 ) -> tuple[list[list[Line]], Funding]:
-    """Pay reward lines in order from the month's penalties, the penalty fund, the management fund.
+    """Pay every reward line in full, funded in order from the month's penalties, the penalty fund,
+    the management-assessment fund and the team efficiency wages (item 11).
 
-    Returns the paid pieces of each claim: a line paid from two sources becomes two lines (each
-    names its source); what the cap leaves unpaid becomes a 0-yuan line with ``held_back`` set.
+    Returns the funded pieces of each claim: a line funded from two sources becomes two lines
+    (each names its source). What no source covers is a piece funded ``NOT_COVERED``: still paid,
+    and counted in the month's shortfall so the director sees it.
     """
     pools: list[list[Any]] = [
         [FROM_PENALTIES, max(penalties, 0)],
         [FROM_FUND, max(fund_before, 0)],
-        [FROM_MANAGEMENT, None if cap is None else max(cap, 0)],
+        [FROM_MANAGEMENT, max(management, 0)],
+        [FROM_WAGES, max(wages, 0)],
     ]
-    used = dict.fromkeys((FROM_PENALTIES, FROM_FUND, FROM_MANAGEMENT, HELD_BACK), 0)
+    used = dict.fromkeys((FROM_PENALTIES, FROM_FUND, FROM_MANAGEMENT, FROM_WAGES, NOT_COVERED), 0)
     out: list[list[Line]] = []
     for line in claims:
         pieces: list[Line] = []
         left = line.amount
         for pool in pools:
-            if left <= 0:
-                break
-            take = left if pool[1] is None else min(left, pool[1])
+            take = min(left, pool[1])
             if take <= 0:
                 continue
-            if pool[1] is not None:
-                pool[1] -= take
+            pool[1] -= take
             used[pool[0]] += take
             pieces.append(replace(line, amount=take, funding=pool[0]))
             left -= take
         if left > 0:
-            used[HELD_BACK] += left
-            pieces.append(replace(line, amount=0, funding=HELD_BACK, held_back=left))
-        out.append(pieces or [line])  # a reward capped to nothing still shows
+            used[NOT_COVERED] += left
+            pieces.append(replace(line, amount=left, funding=NOT_COVERED))
+        out.append(pieces or [line])  # a 0-yuan reward still shows
     funding = Funding(
         fund_before=fund_before,
         penalties=penalties,
         from_penalties=used[FROM_PENALTIES],
         from_fund=used[FROM_FUND],
         from_management=used[FROM_MANAGEMENT],
-        held_back=used[HELD_BACK],
         fund_after=fund_before - used[FROM_FUND] + (penalties - used[FROM_PENALTIES]),
+        management_fund=management,
+        efficiency_wages=wages,
+        from_wages=used[FROM_WAGES],
+        shortfall=used[NOT_COVERED],
     )
     return out, funding
 
@@ -583,7 +622,7 @@ def fund_rewards(
 
 
 def _customer_snapshot(c: NewCustomer) -> dict[str, Any]:
-    return {"id": c.customer_id, "name": c.name, "paid": money_text(c.paid), "reported_on": c.reported_on.isoformat()}
+    return {"id": c.customer_id, "name": c.name, "paid": money_text(c.paid), "position": c.position}
 
 
 def compute_month(inp: MonthInput) -> MonthResult:
@@ -647,7 +686,8 @@ def compute_month(inp: MonthInput) -> MonthResult:
                 if not c.faked and customer_units(c.paid, scheme)
             ]
         }
-        managers_sum[person.region_id] += person.threshold
+        if counts_toward_director(person):
+            managers_sum[person.region_id] += person.threshold
 
     # Directors: over the region.
     backlog_out: dict[int, int] = {}
@@ -684,8 +724,16 @@ def compute_month(inp: MonthInput) -> MonthResult:
         developer = people.get(find.developer_id)
         params = {"developed_month": find.developed_month.isoformat()}
         if developer is not None:
+            fine = _probation(scheme.fraud_person, developer.on_probation, scheme)
             statement_for(developer).lines.append(
-                Line(FRAUD, -scheme.fraud_person, "fraud_person", params, find.customer_id, find.name)
+                Line(
+                    FRAUD,
+                    -fine,
+                    "fraud_person",
+                    {**params, **_probation_params(developer.on_probation, scheme)},
+                    find.customer_id,
+                    find.name,
+                )
             )
         for person in sorted(people.values(), key=lambda p: p.username):
             if (
@@ -695,8 +743,16 @@ def compute_month(inp: MonthInput) -> MonthResult:
                 and person.user_id != find.developer_id
                 and person.days_on_staff >= scheme.min_days_on_staff
             ):
+                fine = _probation(scheme.fraud_director, person.on_probation, scheme)
                 statement_for(person).lines.append(
-                    Line(FRAUD, -scheme.fraud_director, "fraud_director", params, find.customer_id, find.name)
+                    Line(
+                        FRAUD,
+                        -fine,
+                        "fraud_director",
+                        {**params, **_probation_params(person.on_probation, scheme)},
+                        find.customer_id,
+                        find.name,
+                    )
                 )
 
     # Settlements of earlier months (activity re-assessments, corrections).
@@ -707,7 +763,7 @@ def compute_month(inp: MonthInput) -> MonthResult:
         statement_for(person).lines.extend(inp.settlements[user_id])
 
     # Funding: customers' rewards in reported order, then the directors'.
-    customer_order = {c.customer_id: (c.reported_on, c.customer_id) for c in inp.customers}
+    customer_order = {c.customer_id: (c.position, c.customer_id) for c in inp.customers}
     claims: list[tuple[tuple, Statement, int]] = []
     penalties = 0
     for st in statements.values():
@@ -715,13 +771,17 @@ def compute_month(inp: MonthInput) -> MonthResult:
             if line.kind in COLLECTED_KINDS:
                 penalties -= line.amount
             elif line.kind == REWARD:
-                when = customer_order.get(line.customer_id or 0, (inp.month, 0))
+                when = customer_order.get(line.customer_id or 0, (0, 0))
                 claims.append(((0, *when, st.username, i), st, i))
             elif line.kind == DIRECTOR_REWARD:
-                claims.append(((1, inp.month, 0, st.username, i), st, i))
+                claims.append(((1, 0, 0, st.username, i), st, i))
     claims.sort(key=lambda claim: claim[0])
     pieces, funding = fund_rewards(
-        [st.lines[i] for _, st, i in claims], penalties=penalties, fund_before=inp.fund_before, cap=scheme.cost_cap
+        [st.lines[i] for _, st, i in claims],
+        penalties=penalties,
+        fund_before=inp.fund_before,
+        management=inp.management_fund,
+        wages=inp.efficiency_wages,
     )
     replaced: dict[int, dict[int, list[Line]]] = defaultdict(dict)
     for (_, st, i), paid in zip(claims, pieces, strict=True):
@@ -743,7 +803,8 @@ def compute_month(inp: MonthInput) -> MonthResult:
 
 
 def paid_rewards(st: Statement) -> dict[int | None, int]:
-    """What each customer's reward actually paid in a statement (held-back parts paid nothing)."""
+    """What each customer's reward actually paid in a statement (held-back parts of months closed
+    before rewards were always paid count as not paid)."""
     paid: dict[int | None, int] = defaultdict(int)
     for line in st.lines:
         if line.kind in REWARD_KINDS:
@@ -787,9 +848,10 @@ def reassess_for_activity(
                 developer_id=stated.user_id,
                 region_id=None,
                 paid=Decimal(c["paid"]),
-                reported_on=dt.date.fromisoformat(c["reported_on"]),
+                # Snapshots from before explicit positions are already in reported order.
+                position=c.get("position", index),
             )
-            for c in stated.detail["customers"]
+            for index, c in enumerate(stated.detail["customers"])
         ]
         targets = [c for c in customers if c.customer_id in inactive]
         if not targets:

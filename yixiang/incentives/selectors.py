@@ -60,6 +60,9 @@ class MonthView:
     version: str
     statements: list[StatementView] = field(default_factory=list)
     funding: rules.Funding | None = None  # company-wide: administrators only
+    # Rewards paid beyond the month's funds (item 11): shown to directors and administrators,
+    # who must find the money; None for readers who keep no inputs.
+    shortfall: int | None = None
 
 
 def _line_view(line: rules.Line) -> LineView:
@@ -115,6 +118,7 @@ def month_statements(*, fetched_by: User, month: dt.date, engine: Engine | None 
         version=version.name,
         statements=views,
         funding=result.funding if fetched_by.is_admin_role else None,
+        shortfall=result.funding.shortfall if keeps_inputs(fetched_by) else None,
     )
 
 
@@ -137,7 +141,7 @@ def developed_for(*, fetched_by: User, month: dt.date) -> QuerySet[DevelopedCust
         DevelopedCustomer.objects.filter(Q(month=month) | Q(faked_found_month=month))
         .filter(customer__in=visible_customers(fetched_by, include_pool=True, include_deleted=True))
         .select_related("customer", "developer")
-        .order_by("reported_on", "id")
+        .order_by("position", "id")
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import Max, Min, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from yixiang.incentives.models import (
     Assessment,
     DevelopedCustomer,
     MonthClose,
+    MonthFunds,
     SchemeVersion,
     Statement,
     StatementLine,
@@ -36,9 +37,14 @@ from yixiang.incentives.models import (
 SCHEME_FIELDS = (
     "name", "valid_from", "valid_to", "valid_floor", "double_floor", "default_threshold", "penalties",
     "reward_steps", "director_short", "director_over", "probation_factor", "min_days_on_staff",
-    "activity_window", "activity_min_active", "fraud_person", "fraud_director", "cost_cap", "opening_fund",
+    "activity_window", "activity_min_active", "fraud_person", "fraud_director", "opening_fund", "counted_categories",
     "target_due_day", "target_due_time", "note",
 )  # fmt: skip
+
+
+def forbidden() -> DomainError:
+    """The refusal for someone who keeps no incentive inputs."""
+    return _forbidden()
 
 
 def _forbidden() -> DomainError:
@@ -255,19 +261,27 @@ def developed_customers_derive(*, actor: User | None, month: dt.date) -> int:
         .annotate(first=Min("paid_on"))
         .filter(first__range=(month, end))
     )
+    # New rows go after those already reported, in first-payment order (a starting order the
+    # region then corrects: the date itself never ranks).
+    start = _last_position(month)
     rows = [
         DevelopedCustomer(
             customer_id=r["customer_id"],
             developer_id=r["customer__owner_id"],
             month=month,
             reported_on=r["first"],
+            position=start + i,
             source=DevelopedCustomer.Source.PAYMENTS,
             created_by=actor,
         )
-        for r in firsts
+        for i, r in enumerate(sorted(firsts, key=lambda r: (r["first"], r["customer_id"])), start=1)
     ]
     DevelopedCustomer.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _last_position(month: dt.date) -> int:
+    return DevelopedCustomer.objects.filter(month=month).aggregate(m=Max("position"))["m"] or 0
 
 
 def _first_payment_in(customer_id: int, month: dt.date) -> dt.date | None:
@@ -303,6 +317,7 @@ def developed_customer_record(
                 developer=developer,
                 month=month,
                 reported_on=reported_on,
+                position=_last_position(month) + 1,  # last in the region's report until reordered
                 source=DevelopedCustomer.Source.MANUAL,
                 created_by=actor,
             )
@@ -326,7 +341,7 @@ def _developed_in_scope(actor: User, developed_id: int) -> DevelopedCustomer:
 def developed_customer_update(
     *, actor: User, developed_id: int, reported_on: dt.date | None = None, developer_id: int | None = None
 ) -> DevelopedCustomer:
-    """Change the reported order date (the region's report decides the order) or the developer."""
+    """Change the reported-on date (it does not rank) or the developer."""
     _require_keeper(actor)
     row = _developed_in_scope(actor, developed_id)
     if reported_on is not None:
@@ -336,6 +351,90 @@ def developed_customer_update(
     if developer_id is not None:
         row.developer = _staff(actor, developer_id)
     row.save()
+    return row
+
+
+def _month_rows_in_scope(actor: User, month: dt.date) -> list[DevelopedCustomer]:
+    """The month's developed customers the actor keeps (a director: the region's), in reported order."""
+    return list(
+        DevelopedCustomer.objects.select_for_update()
+        .filter(month=month, customer__in=visible_customers(actor, include_pool=True, include_deleted=True))
+        .order_by("position", "id")
+    )
+
+
+@transaction.atomic
+def developed_order_set(*, actor: User, month: dt.date, ids: list[int]) -> list[DevelopedCustomer]:
+    """Set the region's reported order of a month's new customers (item 8).
+
+    ``ids`` are every developed-customer row of the month the actor keeps, first to last. They take
+    the positions those rows already hold, in the new order, so other regions' rows do not move.
+    """
+    _require_keeper(actor)
+    month = rules.month_start(month)
+    if month in set(MonthClose.objects.values_list("month", flat=True)):
+        raise Conflict(_("%(month)s is closed: its order can no longer change.") % {"month": month.strftime("%Y-%m")})
+    rows = _month_rows_in_scope(actor, month)
+    by_id = {r.pk: r for r in rows}
+    if len(ids) != len(set(ids)) or set(ids) != set(by_id):
+        raise ValidationFailed(
+            {"ids": [_("List every new customer of the month exactly once (%(n)s of them).") % {"n": len(rows)}]}
+        )
+    slots = sorted(r.position for r in rows)
+    if len(set(slots)) != len(slots):  # never expected; renumber after the others to stay unique
+        base = _last_position(month)
+        slots = [base + i for i in range(1, len(rows) + 1)]
+    ordered = [by_id[i] for i in ids]
+    for row, slot in zip(ordered, slots, strict=True):
+        row.position = slot
+    DevelopedCustomer.objects.bulk_update(ordered, ["position"])
+    _audit(actor, "incentive_order_set", ordered[0] if ordered else None, {"month": month.isoformat(), "ids": ids})
+    return ordered
+
+
+def developed_move(*, actor: User, developed_id: int, step: int) -> list[DevelopedCustomer]:
+    """Move one new customer up (step −1) or down (+1) in its month's reported order."""
+    with transaction.atomic():
+        row = _developed_in_scope(actor, developed_id)
+        ids = [r.pk for r in _month_rows_in_scope(actor, row.month)]
+        i = ids.index(row.pk)
+        j = min(max(i + step, 0), len(ids) - 1)
+        ids[i], ids[j] = ids[j], ids[i]
+        return developed_order_set(actor=actor, month=row.month, ids=ids)
+
+
+# --- The month's reward funds (item 11) --------------------------------------------------------------
+
+
+@transaction.atomic
+def month_funds_set(*, actor: User, month: dt.date, management_fund: int, efficiency_wages: int) -> MonthFunds:
+    """Enter the month's management-assessment fund and team efficiency wages (administrators)."""
+    _require_admin(actor)
+    month = rules.month_start(month)
+    errors = {
+        name: [_("Enter an amount of 0 yuan or more.")]
+        for name, value in (("management_fund", management_fund), ("efficiency_wages", efficiency_wages))
+        if value is None or int(value) < 0
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    if MonthClose.objects.filter(month=month).exists():
+        raise Conflict(_("%(month)s is closed: its funds can no longer change.") % {"month": month.strftime("%Y-%m")})
+    row, _created = MonthFunds.objects.update_or_create(
+        month=month,
+        defaults={
+            "management_fund": int(management_fund),
+            "efficiency_wages": int(efficiency_wages),
+            "updated_at": timezone.now(),
+            "updated_by": actor,
+        },
+    )
+    _audit(
+        actor,
+        "incentive_funds_set",
+        row,
+        {"month": month.isoformat(), "management_fund": row.management_fund, "efficiency_wages": row.efficiency_wages},
+    )
     return row
 
 

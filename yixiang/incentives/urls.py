@@ -11,4 +11,5 @@ urlpatterns = [
     path("incentives/schemes/<int:pk>/", views.version_edit, name="incentive_version_edit"),
     path("incentives/assessments/", views.assessments, name="incentive_assessments"),
     path("incentives/developed/", views.developed, name="incentive_developed"),
+    path("incentives/funds/", views.month_funds, name="incentive_month_funds"),
 ]

@@ -19,7 +19,7 @@ from yixiang.accounts.scoping import staff_in_scope
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.incentives import rules, selectors, services
 from yixiang.incentives.engine import Engine, NoScheme, to_scheme
-from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, SchemeVersionForm
+from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, MonthFundsForm, SchemeVersionForm
 
 
 def _month_param(request: HttpRequest) -> dt.date:
@@ -181,7 +181,11 @@ def versions(request: HttpRequest) -> HttpResponse:
     return render(request, "incentives/versions.html", {"rows": rows, "can_edit": request.user.is_admin_role})
 
 
-_FORM_FIELD = {"penalties": "penalties_text", "reward_steps": "reward_steps_text"}
+_FORM_FIELD = {
+    "penalties": "penalties_text",
+    "reward_steps": "reward_steps_text",
+    "counted_categories": "counted_categories_text",
+}
 
 
 @login_required
@@ -283,13 +287,11 @@ def developed(request: HttpRequest) -> HttpResponse:
                 n = services.developed_customers_derive(actor=request.user, month=month)
                 messages.success(request, _("%(n)s customers recorded from their first payment.") % {"n": n})
                 return back
-            if action in ("faked", "unfaked", "delete", "reorder"):
+            if action in ("faked", "unfaked", "delete", "up", "down"):
                 developed_id = int(request.POST.get("id") or 0)
-                if action == "reorder":
-                    services.developed_customer_update(
-                        actor=request.user,
-                        developed_id=developed_id,
-                        reported_on=dt.date.fromisoformat(request.POST.get("reported_on") or ""),
+                if action in ("up", "down"):  # the region's reported order (item 8)
+                    services.developed_move(
+                        actor=request.user, developed_id=developed_id, step=-1 if action == "up" else 1
                     )
                 elif action == "faked" and faked_form.is_valid():
                     services.developed_customer_mark_faked(
@@ -318,7 +320,7 @@ def developed(request: HttpRequest) -> HttpResponse:
         except Http404:
             form.add_error("customer_id", _("No such customer among yours."))
         except ValidationFailed as exc:
-            if action == "reorder":
+            if action in ("up", "down"):
                 messages.error(request, exc.message)
                 return back
             for field, errors in exc.errors.items():
@@ -336,3 +338,23 @@ def developed(request: HttpRequest) -> HttpResponse:
         "is_admin": request.user.is_admin_role,
     }
     return render(request, "incentives/developed.html", ctx)
+
+
+@login_required
+@require_POST
+def month_funds(request: HttpRequest) -> HttpResponse:
+    """Enter the month's management-assessment fund and team efficiency wages (item 11)."""
+    _require_admin(request)
+    month = _month_param(request)
+    form = MonthFundsForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+    else:
+        try:
+            services.month_funds_set(actor=request.user, month=month, **form.cleaned_data)
+            messages.success(request, _("The month's funds are saved."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return redirect(f"{reverse('incentive_statements')}?month={month:%Y-%m}")

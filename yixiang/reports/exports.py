@@ -133,6 +133,8 @@ def _incentives(d: dict[str, Any]) -> list[Sheet]:
             "from_penalties",
             "from_fund",
             "from_management",
+            "from_wages",
+            "shortfall",
             "held_back",
             "fund_after",
         ]

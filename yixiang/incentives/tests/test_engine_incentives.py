@@ -185,19 +185,17 @@ def test_penalties_left_over_in_one_month_fund_the_next_months_rewards(inc):
     assess(inc.rep, APR, 1)
     developed(inc, inc.rep, 8000, dt.date(2011, 4, 2))
     developed(inc, inc.rep, 50000, dt.date(2011, 4, 3))  # fills nothing more: +700 beyond threshold 1
-    SchemeVersion.objects.filter(valid_from=MAR).update(cost_cap=0)
     march = result(MAR)
     assert statement(MAR, inc.director).total == -600  # region threshold 2, nothing developed
     assert (march.funding.penalties, march.funding.fund_after) == (900, 900)
     april = statement(APR, inc.rep)
     assert [(x.amount, x.funding) for x in april.lines if x.kind == "reward"] == [(700, "penalty_fund")]
-    # The director's +600 (3 of 1) finds 200 left in the fund and no management money: 400 held back.
+    # The director's +600 (3 of 1) finds 200 left in the fund and no other money entered: the 400
+    # beyond is paid all the same, and the month reports it as its shortfall.
     director_lines = statement(APR, inc.director).lines
-    assert [(x.amount, x.funding, x.held_back) for x in director_lines] == [
-        (200, "penalty_fund", 0),
-        (0, "held_back", 400),
-    ]
-    assert result(APR).funding.fund_after == 0
+    assert [(x.amount, x.funding) for x in director_lines] == [(200, "penalty_fund"), (400, "not_covered")]
+    assert statement(APR, inc.director).total == 600
+    assert (result(APR).funding.fund_after, result(APR).funding.shortfall) == (0, 400)
 
 
 # --- Reproducibility, freezing, corrections -------------------------------------------------------------------

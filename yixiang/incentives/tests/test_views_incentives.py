@@ -148,7 +148,7 @@ def _version_post(version, **changes):
         "activity_min_active": version.activity_min_active,
         "fraud_person": version.fraud_person,
         "fraud_director": version.fraud_director,
-        "cost_cap": version.cost_cap or "",
+        "counted_categories_text": ", ".join(version.counted_categories),
         "opening_fund": version.opening_fund,
         "target_due_day": version.target_due_day,
         "target_due_time": "08:00",
@@ -164,14 +164,21 @@ def test_an_admin_edits_a_version_in_the_form_and_the_month_follows(april, seede
     version = seeded.first()
     admin = client_for(april.admin)
     url = reverse("incentive_version_edit", args=[version.pk])
-    resp = admin.post(url, _version_post(version, penalties_text="2: 1000, 400\n1: 500", cost_cap=""))
+    resp = admin.post(url, _version_post(version, penalties_text="2: 1000, 400\n1: 500"))
     assert resp.status_code == 302, resp.content.decode()[:2000]
     version.refresh_from_db()
-    assert version.penalties == {"2": [1000, 400], "1": [500]} and version.cost_cap is None
+    assert version.penalties == {"2": [1000, 400], "1": [500]} and version.counted_categories == []
     teammate = page(april.admin).content.decode()
     assert 'data-user="teammate"' in teammate
     body = teammate.split('data-user="teammate"')[1]
     assert 'data-total="-400"' in body
+    # Counting only 煎烤旺 and low-temperature products: the teammate's uncategorised payment no longer counts.
+    changes = {"penalties_text": "2: 1000, 400\n1: 500", "counted_categories_text": "煎烤旺，低温产品"}
+    assert admin.post(url, _version_post(version, **changes)).status_code == 302
+    version.refresh_from_db()
+    assert version.counted_categories == ["煎烤旺", "低温产品"]
+    body = page(april.admin).content.decode().split('data-user="teammate"')[1]
+    assert 'data-total="-1000"' in body
 
 
 def test_a_bad_table_or_overlapping_dates_are_refused_in_the_form(inc, seeded):
@@ -268,10 +275,16 @@ def test_the_region_reorders_its_report_and_the_order_decides_who_fills_the_thre
     assert page(inc.rep).content.decode().count('data-total="300"') == 1  # the big one fills the threshold
     director = client_for(inc.director)
     url = reverse("incentive_developed")
-    director.post(url, {"month": "2011-04", "action": "reorder", "id": big.pk, "reported_on": "2011-04-20"})
+    body = director.get(url, {"month": "2011-04"}).content.decode()
+    assert body.index("大客户") < body.index("小客户")
+    resp = director.post(url, {"month": "2011-04", "action": "down", "id": big.pk})
+    assert resp.status_code == 302
     big.refresh_from_db()
-    assert big.reported_on == dt.date(2011, 4, 20)
+    assert big.reported_on == dt.date(2011, 4, 2)  # the date is untouched: only the order moved
     assert 'data-total="0"' in page(inc.rep).content.decode()  # 8,000 then 60,000 (never split): nothing
-    resp = director.post(url, {"month": "2011-04", "action": "reorder", "id": big.pk, "reported_on": "2011-05-02"})
-    big.refresh_from_db()
-    assert resp.status_code == 302 and big.reported_on == dt.date(2011, 4, 20)
+    body = director.get(url, {"month": "2011-04"}).content.decode()
+    assert body.index("小客户") < body.index("大客户")
+    director.post(url, {"month": "2011-04", "action": "up", "id": big.pk})
+    assert page(inc.rep).content.decode().count('data-total="300"') == 1
+    # A rep keeps no inputs: the page is not theirs.
+    assert client_for(inc.rep).post(url, {"month": "2011-04", "action": "up", "id": big.pk}).status_code == 404

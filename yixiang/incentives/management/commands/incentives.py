@@ -59,5 +59,6 @@ class Command(BaseCommand):
         if f is not None:
             self.stdout.write(
                 f"\npenalties {f.penalties} · paid from penalties {f.from_penalties}, fund {f.from_fund}, "
-                f"management {f.from_management} · held back {f.held_back} · fund {f.fund_before} → {f.fund_after}"
+                f"management {f.from_management} · wages {f.from_wages} · beyond the funds {f.shortfall}"
+                f" · fund {f.fund_before} → {f.fund_after}"
             )
