@@ -7,7 +7,7 @@ from django.http import QueryDict
 from django.utils.html import format_html
 
 from yixiang.customers.models import Stage
-from yixiang.web import display
+from yixiang.web import display, formatting
 
 register = template.Library()
 
@@ -57,3 +57,15 @@ def nav_active(context, url: str) -> str:
     if url == "/":
         return "active" if request.path == "/" else ""
     return "active" if request.path.startswith(url) else ""
+
+
+@register.filter
+def ago(value) -> str:
+    """A relative time in one style per language ("3 天前", "3 days ago"); see web/formatting.py."""
+    return formatting.relative_time(value)
+
+
+@register.filter
+def yuan(amount) -> str:
+    """An amount with thousands separators and the unit ("7,950 元"): one money style everywhere."""
+    return formatting.format_yuan(amount)
