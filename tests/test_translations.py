@@ -94,3 +94,19 @@ def test_repeated_chunk_detects_tripled_text():
 def test_no_translation_repeats_itself(po):
     repeated = [(mid, mstr) for _, mid, mstr, _ in parse_po(po) if mstr != mid and repeated_chunk(mstr)]
     assert not repeated, f"msgstr made of one chunk repeated: {repeated[:3]}"
+
+
+def addressed_to_a_customer(msgid: str) -> bool:
+    """Messages a rep sends to a customer ("%(name)s, happy birthday…") speak politely (您)."""
+    return msgid.startswith(("%(name)s", "%(referrer)s", "%(greeting)s", "Happy birthday", "Wishing"))
+
+
+def test_the_interface_says_ni_and_only_customer_messages_say_nin():
+    """The interface addresses its user one way (你); 您 is kept for what is sent to customers."""
+    polite = [
+        (po.parent.parent.parent.parent.name, mid)
+        for po in CATALOGUES
+        for _, mid, mstr, _ in parse_po(po)
+        if "您" in mstr and not addressed_to_a_customer(mid)
+    ]
+    assert not polite, f"interface text with 您 (use 你): {polite[:5]}"

@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
-    "axes",
+    "yixiang.web.apps.AxesConfig",  # django-axes, with a translated admin section name
     "ninja",
     "yixiang.accounts",
     "yixiang.customers",
