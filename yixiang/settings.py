@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
-    "axes",
+    "yixiang.web.apps.AxesConfig",  # django-axes, with a translated admin section name
     "ninja",
     "yixiang.accounts",
     "yixiang.customers",
@@ -160,6 +160,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "yixiang" / "locale"]
 USE_I18N = True
+# One date format in both languages (ISO), and ISO first in date inputs: see yixiang/formats.
+FORMAT_MODULE_PATH = ["yixiang.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 

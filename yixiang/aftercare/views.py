@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -270,7 +271,8 @@ def regional_events(request: HttpRequest) -> HttpResponse:
     error, form = "", {}
     if request.method == "POST":
         if not allowed:
-            return HttpResponseForbidden(_("Only team leads and directors record regional events."))
+            # The styled 403 page (templates/403.html) shows this reason with the navigation.
+            raise PermissionDenied(_("Only team leads and directors record regional events."))
         form = request.POST
         try:
             region_id = request.POST.get("region", "")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yixiang.customers.models import Customer, Grade, Stage
 
@@ -112,7 +113,8 @@ class OwnerChange(models.Model):
     """Every change of owner: claim, release, recycle, hand-over, distribution."""
 
     class Reason(models.TextChoices):
-        CREATED = "created", _("Created")
+        # A context of its own: the bare "Created" is a date label ("创建时间") in other catalogues.
+        CREATED = "created", pgettext_lazy("owner change", "Created")
         CLAIM = "claim", _("Claimed from the pool")
         RELEASE = "release", _("Released to the pool")
         RECYCLE = "recycle", _("Recycled to the pool")

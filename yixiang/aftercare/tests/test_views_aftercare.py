@@ -107,7 +107,7 @@ def test_panel_forms_by_htmx(org, customer):
     act("life_event", {"kind": "childbirth", "on": "2025-08-01"})
     pay(customer, 1000, D(2025, 1, 1))
     html = c.get(reverse("customer_aftercare_panel", args=[customer.pk])).content.decode()
-    assert "月饼" in html and "1000" in html
+    assert "月饼" in html and "1,000 元" in html  # one money style: separators and the unit
     assert c.post(reverse("customer_aftercare_action", args=[customer.pk, "nonsense"]), {}).status_code == 404
 
 
@@ -165,7 +165,7 @@ def test_tier_page_shows_pareto(org, customer):
     pay(customer, 5000, timezone.localdate())
     services.tiers_recompute()
     html = login(org.lead1).get(reverse("value_tiers")).content.decode()
-    assert 'id="pareto"' in html and "5000" in html
+    assert 'id="pareto"' in html and "5,000 元" in html
     assert "5000" not in login(org.outsider).get(reverse("value_tiers")).content.decode()
 
 
