@@ -56,6 +56,7 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, Region, User
 from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.customers import encoding as encoding_guess
 from yixiang.customers import rules, services, uploads
 from yixiang.customers.models import (
     BirthdayCalendar,
@@ -327,8 +328,9 @@ def _file_error(message: str) -> ImportFileError:
 
 
 def detect_encoding(sample: bytes, *, whole_file: bool = False) -> tuple[str, bool]:
-    """(encoding, judged on non-ASCII text?): utf-8-sig, utf-16, utf-8 or gb18030 (a superset of
-    GBK), judged on the first megabyte.
+    """(encoding, judged on non-ASCII text?): utf-8-sig, utf-16, utf-8, or the legacy encoding
+    charset-normalizer finds (gb18030, a superset of GBK, on a tie; Shift-JIS, Big5...), judged on
+    the first megabyte.
 
     Judged line by line: a UTF-8 file with one stray GBK line stays UTF-8 (that line becomes that
     row's error), while in a real GBK file hardly any line with Chinese is valid UTF-8."""
@@ -352,12 +354,9 @@ def detect_encoding(sample: bytes, *, whole_file: bool = False) -> tuple[str, bo
             not_utf8 += 1
     if utf8 >= not_utf8:
         return "utf-8", utf8 > 0
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "gb18030", True
+    guessed = encoding_guess.guess(b"\n".join(lines))  # whole lines only: no character cut in two
+    if guessed is not None:
+        return guessed, True
     raise _file_error(
         _("The file is neither UTF-8 nor GBK text. In Excel, save it as “CSV UTF-8” or as an .xlsx workbook.")
     )
@@ -728,7 +727,7 @@ class RowParser:
 
     def __init__(self, header: list[str], *, kind: str = "csv", encoding: str = ""):
         self.kind = kind
-        self.encoding_label = "GBK" if encoding == "gb18030" else "UTF-8"
+        self.encoding_label = encoding_guess.label(encoding or "utf-8")
         self.header = header
         self.width = len(header)
         targets: dict[str, list[int]] = {}
