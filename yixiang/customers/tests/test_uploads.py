@@ -66,7 +66,9 @@ def xlsx_with_shared_strings(tmp_path: Path, rows: list[list], name: str, filler
     def change(member: str, data: bytes):
         if member == "+":
             sst = b"".join(b"<si><t>%s</t></si>" % t for t in strings)
-            head = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">'
+            head = (
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">'
+            )
             return {"xl/sharedStrings.xml": head % (len(strings), len(strings)) + sst + filler + b"</sst>"}
         if member.startswith("xl/worksheets/"):
             return _INLINE.sub(shared, data)
