@@ -55,6 +55,7 @@ XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _CHUNK = 1 << 20
 _DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
 _SI_RE = re.compile(rb"<(?:\w+:)?si[\s>/]")
+_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 
 def limit(name: str) -> int:
@@ -211,6 +212,21 @@ def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 raise _too_many_strings()
 
 
+def _count_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    cap = limit("UPLOAD_MAX_ROWS") + 1  # + the header
+    count = 0
+    tail = b""
+    with zf.open(info) as xml:
+        while chunk := xml.read(_CHUNK):
+            buf = tail + chunk
+            count += len(_ROW_RE.findall(buf))
+            tail = buf[-8:]
+            count -= len(_ROW_RE.findall(tail))  # counted again with the next chunk
+            if count > cap:
+                raise too_many_rows()
+    return count
+
+
 def _check_dimensions(zf: zipfile.ZipFile, sheets: list[zipfile.ZipInfo]) -> int:
     """The sheets' declared sizes (``<dimension ref="A1:K2000">``, near the top); undeclared is 0.
     The row count is enforced again while reading, since a writer may leave it out or lie."""
@@ -221,7 +237,8 @@ def _check_dimensions(zf: zipfile.ZipFile, sheets: list[zipfile.ZipInfo]) -> int
         with zf.open(info) as xml:
             head = xml.read(4096)
         m = _DIMENSION_RE.search(head)
-        if not m:
+        if not m:  # rare (hand-made files): count the rows, a stream bounded by the inflated-size limit
+            most = max(most, _count_rows(zf, info))
             continue
         col, row = column_index_from_string(m.group(1).decode()), int(m.group(2))
         check_columns(col)

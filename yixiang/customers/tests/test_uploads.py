@@ -206,9 +206,19 @@ def test_xlsx_rows_are_capped_even_when_the_sheet_hides_its_size(org, tmp_path):
         good, tmp_path / "h.xlsx", lambda n, d: None if n == "+" else re.sub(rb"<dimension [^>]*/>", b"", d)
     )
     with _limits(UPLOAD_MAX_ROWS=5), translation.override("en"):
-        with open(declared, "rb") as fh, pytest.raises(uploads.UploadError, match="more than 5 rows"):
-            uploads.check(fh)  # the declared size is refused before parsing
+        for path in (declared, hidden):  # the declared size, or the counted rows: before parsing
+            with open(path, "rb") as fh, pytest.raises(uploads.UploadError, match="more than 5 rows"):
+                uploads.check(fh)
         job = importing.import_file(hidden, actor=org.rep, owner=org.rep)
+    assert job.status == ImportJob.Status.FAILED and "more than 5 rows" in job.message
+    assert not Customer.objects.exists()  # refused whole, not after the first rows
+
+
+def test_reading_stops_at_the_row_cap_whatever_the_gate_said(org, tmp_path, monkeypatch):
+    rows = [["姓名"], *[[f"客户{i}"] for i in range(6)]]
+    monkeypatch.setattr(uploads, "check", lambda fh: uploads.Checked(kind="xlsx", size=1, rows=0))
+    with _limits(UPLOAD_MAX_ROWS=5), translation.override("en"):
+        job = importing.import_file(write_xlsx(tmp_path / "r.xlsx", rows), actor=org.rep, owner=org.rep)
     assert job.status == ImportJob.Status.FAILED and "more than 5 rows" in job.message
 
 
