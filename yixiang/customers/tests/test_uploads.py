@@ -352,3 +352,23 @@ def test_dry_run_then_import_through_a_storage_without_paths(org, en_client, tmp
         assert "Import 2 customers now" in client.get(response["Location"]).content.decode()
         client.post(reverse("customer_import_run", args=[dry.pk]))
         assert Customer.objects.count() == 2
+
+
+def test_imports_storage_is_a_data_folder_by_default_and_a_bucket_when_configured(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = "import json, yixiang.settings as s; print(json.dumps(s.STORAGES['imports']))"
+    env = {**os.environ, "YIXIANG_DATA_DIR": str(tmp_path)}
+    env.pop("YIXIANG_UPLOADS_BUCKET", None)
+    root = Path(settings.BASE_DIR)
+    local = json.loads(subprocess.check_output([sys.executable, "-c", code], env=env, cwd=root))
+    assert local["OPTIONS"]["location"] == str(tmp_path / "media" / "imports")
+    env.update(YIXIANG_UPLOADS_BUCKET="yx-files", YIXIANG_UPLOADS_ENDPOINT="http://127.0.0.1:9000")
+    bucket = json.loads(subprocess.check_output([sys.executable, "-c", code], env=env, cwd=root))
+    assert bucket["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert (
+        bucket["OPTIONS"]["bucket_name"] == "yx-files" and bucket["OPTIONS"]["endpoint_url"] == "http://127.0.0.1:9000"
+    )
