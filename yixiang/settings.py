@@ -180,6 +180,25 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = TESTING or DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
+# Uploaded import files: a local folder by default; an S3-compatible bucket (django-storages, with
+# boto3 installed) when YIXIANG_UPLOADS_BUCKET is set, so several app nodes share them (README).
+if env_str("YIXIANG_UPLOADS_BUCKET", ""):
+    STORAGES["imports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("YIXIANG_UPLOADS_BUCKET", ""),
+            "location": env_str("YIXIANG_UPLOADS_PREFIX", "imports"),
+            "endpoint_url": env_str("YIXIANG_UPLOADS_ENDPOINT", "") or None,
+            "region_name": env_str("YIXIANG_UPLOADS_REGION", "") or None,
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }  # credentials: the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables
+else:
+    STORAGES["imports"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "imports")},
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("YIXIANG_MAX_BODY_BYTES", 10 * 1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env_int("YIXIANG_IMPORT_MAX_BYTES", 300 * 1024 * 1024)
