@@ -81,7 +81,9 @@ client.force_login(org.rep)
 out["web_export"] = fresh(lambda: client.get("/customers/export/?format=csv").getvalue().decode().count("\n") - 1)
 r = fresh(lambda: client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}))
 out["pin_cookie"] = r.cookies["yx_primary"]["max-age"]
-out["web_export_pinned"] = fresh(lambda: client.get("/customers/export/?format=csv").getvalue().decode().count("\n") - 1)
+out["web_export_pinned"] = fresh(
+    lambda: client.get("/customers/export/?format=csv").getvalue().decode().count("\n") - 1
+)
 
 replica_sql("SELECT pg_wal_replay_resume()")
 deadline = time.monotonic() + 30
