@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.needs import require_postgres
 from tests.cluster.pg import streaming_pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_reports_and_exports_read_the_replica_and_own_writes_the_primary(tmp_path):
+    require_postgres()  # once per `make test`: in its PostgreSQL pass
     with streaming_pair() as (primary, standby):
         env = {**os.environ, "DATABASE_URL": primary, "DATABASE_REPLICA_URL": standby,
                "YIXIANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}  # fmt: skip

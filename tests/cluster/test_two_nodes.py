@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import redis as redis_client
 import requests
 from django.utils import timezone
 
@@ -133,6 +134,9 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
         finally:
             for p in procs:
                 stop(p)
+            conn = redis_client.Redis.from_url(redis)
+            for key in conn.scan_iter(f"*{queue}*"):  # this test's queue, results and claims
+                conn.delete(key)
 
 
 def _session_and_throttling(a_url: str, b_url: str) -> None:
