@@ -43,8 +43,11 @@ class ClusterRedisHuey(RedisHuey):
 
     def claim_period(self, task: PeriodicTask, moment: dt.datetime) -> bool:
         """True for the one consumer that gets to enqueue ``task`` for ``moment``'s minute."""
+        conn = getattr(self.storage, "conn", None)
+        if conn is None:  # immediate mode (memory storage): one process, nothing to share
+            return True
         key = period_key(self.name, task, moment)
-        won = bool(self.storage.conn.set(key, "1", nx=True, ex=CLAIM_SECONDS))
+        won = bool(conn.set(key, "1", nx=True, ex=CLAIM_SECONDS))
         if not won:
             log.info("periodic task %s for %s: enqueued by another consumer", task.name, moment)
         return won

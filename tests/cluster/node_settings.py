@@ -14,3 +14,4 @@ if os.environ.get("YIXIANG_TEST_CLOCK"):
 # Pages render without a `collectstatic` run (the production manifest is not built for tests).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+ROOT_URLCONF = "tests.cluster.node_urls"

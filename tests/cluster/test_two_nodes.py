@@ -7,7 +7,8 @@ two Huey consumers on one PostgreSQL database and one Redis.
 * a campaign whose send task is enqueued three times sends each message exactly once (a real SMTP
   server counts them);
 * node A killed (SIGKILL, whole process group) while clients write: every write it acknowledged is
-  in the database, and node B goes on serving.
+  in the database, and node B goes on serving;
+* node B stopped (SIGTERM) during a request: the request is answered, then B exits.
 
 Needs PostgreSQL (DATABASE_URL) and Redis (TEST_REDIS_URL, default db 11): missing, skipped
 locally and failed in CI."""
@@ -131,6 +132,7 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
             _campaign_sent_once(campaign, smtp)
             _daily_jobs_ran_once(task_log)
             _kill_a_mid_writes(a_url, a, b_url, token)
+            _stop_b_gracefully(b_url, b)
         finally:
             for p in procs:
                 stop(p)
@@ -233,3 +235,24 @@ def _kill_a_mid_writes(a_url: str, a: subprocess.Popen, b_url: str, token: str) 
     # The load balancer's other node goes on.
     r = call(b_url, "POST", "/api/v1/customers", token=token, data={"name": "节点B之后"})
     assert r.status == 201, r
+
+
+def _stop_b_gracefully(b_url: str, b: subprocess.Popen) -> None:
+    answer: dict[str, object] = {}
+
+    def slow_request() -> None:
+        try:
+            r = requests.get(b_url + "/test-slow?seconds=3", timeout=30)
+            answer.update(status=r.status_code, body=r.text)
+        except requests.RequestException as exc:
+            answer.update(error=repr(exc))
+
+    t = threading.Thread(target=slow_request)
+    t.start()
+    time.sleep(1)  # the request is in B's hands
+    b.send_signal(signal.SIGTERM)
+    t.join(timeout=30)
+    assert answer == {"status": 200, "body": "done"}, answer
+    assert b.wait(timeout=20) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(b_url + "/healthz", timeout=5)  # gone from the load balancer's view
