@@ -11,12 +11,13 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from yixiang.customers import exporting, selectors  # noqa: E402
 from yixiang.reports import selectors as reports  # noqa: E402
-from yixiang.testing import make_org  # noqa: E402
+from yixiang.testing import ApiClient, make_org  # noqa: E402
 
 out: dict = {}
 
@@ -84,6 +85,22 @@ out["pin_cookie"] = r.cookies["yx_primary"]["max-age"]
 out["web_export_pinned"] = fresh(
     lambda: client.get("/customers/export/?format=csv").getvalue().decode().count("\n") - 1
 )
+
+# The API (bearer tokens, no cookies kept): an export writes its audit row, so the same user's next
+# request, on any node, reads the primary for a while (pin under the user's id in the cache).
+lead_api = ApiClient(org.lead1)
+
+
+def api_export() -> int:
+    lead_api.client.cookies.clear()
+    body = lead_api.get("/api/v1/exports/customers", format="csv").getvalue().decode()
+    return body.count("\n") - 1
+
+
+fresh(lambda: lead_api.get("/api/v1/agenda"))  # the token's first use writes its last_used_at...
+time.sleep(settings.REPLICA_PIN_SECONDS + 0.5)  # ...and that pin runs out
+out["api_export_first"] = fresh(api_export)
+out["api_export_next"] = fresh(api_export)
 
 replica_sql("SELECT pg_wal_replay_resume()")
 deadline = time.monotonic() + 30

@@ -23,7 +23,7 @@ def test_reports_and_exports_read_the_replica_and_own_writes_the_primary(tmp_pat
     require_postgres()  # once per `make test`: in its PostgreSQL pass
     with streaming_pair() as (primary, standby):
         env = {**os.environ, "DATABASE_URL": primary, "DATABASE_REPLICA_URL": standby,
-               "YIXIANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}  # fmt: skip
+               "YIXIANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "REPLICA_PIN_SECONDS": "2"}  # fmt: skip
         env.pop("REDIS_URL", None)
         migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
                                  capture_output=True, text=True, timeout=300)  # fmt: skip
@@ -39,5 +39,7 @@ def test_reports_and_exports_read_the_replica_and_own_writes_the_primary(tmp_pat
     assert seen["list_fresh"] == 2  # an ordinary page reads the primary
     assert seen["funnel_queries"]["replica"] > 0 and seen["funnel_queries"]["default"] == 0
     assert seen["web_export"] == 1 and seen["web_export_pinned"] == 2
-    assert seen["pin_cookie"] == 10
+    assert seen["pin_cookie"] == 2
+    # API clients (no cookies): after a request that wrote, the same user reads the primary.
+    assert seen["api_export_first"] == 1 and seen["api_export_next"] == 2
     assert seen["export_after_catch_up"] == 2
