@@ -51,6 +51,16 @@ def test_lone_postgres_node_may_keep_its_keys_in_its_data_folder(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_with_redis_the_cache_and_the_job_queue_are_shared(tmp_path):
+    probe = "import yixiang.settings as s; print(s.CACHES['default']['BACKEND'], s.HUEY['huey_class'])"
+    env = {k: v for k, v in os.environ.items() if k != "YIXIANG_TESTING"}
+    env.update(YIXIANG_DATA_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/11")
+    env.pop("DATABASE_URL", None)
+    r = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "yixiang.jobs.ClusterRedisHuey"]
+
+
 @pytest.fixture
 def field_keys(settings):
     def use(*keys: str) -> None:
