@@ -232,3 +232,41 @@ def test_unknown_filters_on_lists_are_a_422_not_an_empty_list(world):
     refused(api.get("/api/v1/customers", stage="hot"), 422)
     refused(api.get("/api/v1/customers", page=0), 422)
     refused(api.get("/api/v1/customers", page_size=100000), 422)
+
+
+# Issue 12 defect 5: a NUL in a search was a 500 on SQLite (FTS phrase) and a misleading
+# "out of range" on PostgreSQL; now one gate refuses it the same way on both, naming the field.
+@pytest.mark.parametrize(
+    "url", ["/api/v1/customers", "/api/v1/pool", "/api/v1/exports/customers"], ids=["customers", "pool", "export"]
+)
+def test_nul_in_a_search_is_a_clear_400(world, url):
+    org, api, customer = world
+    body = refused(api.get(url, q="abc\x00"), 400, "invalid_text")
+    assert body["field"] == "q"
+    assert "NUL" in body["detail"]
+    # In Chinese for a client that asks for it.
+    r = api.client.get(url, {"q": "abc\x00"}, headers={**api.headers, "Accept-Language": "zh-hans"})
+    assert r.status_code == 400 and "字符" in r.json()["detail"]
+
+
+def test_nul_in_a_json_body_is_refused_and_nothing_changes(world):
+    org, api, customer = world
+    before = snapshot(customer)
+    body = refused(api.post("/api/v1/customers", {"name": "a\x00b"}), 400, "invalid_text")
+    assert body["field"] == "name"
+    body = refused(api.post("/api/v1/customers", {"name": "x", "tags": ["ok", "\ud800"]}), 400, "invalid_text")
+    assert body["field"] == "tags[1]"
+    assert snapshot(customer) == before
+    # A literal backslash-u in text is not a NUL.
+    assert api.post("/api/v1/customers", {"name": "a\\u0000b"}).status_code == 201
+
+
+def test_nul_in_a_web_search_and_form_is_a_400(world, client):
+    from yixiang.testing import PASSWORD
+
+    org, api, customer = world
+    assert client.login(username=org.rep.username, password=PASSWORD)
+    for path in ("/pool/", "/customers/"):
+        r = client.get(path, {"q": "abc\x00"})
+        assert r.status_code == 400 and "字符" in r.content.decode()
+    assert client.get("/pool/", {"q": "abc"}).status_code == 200
