@@ -18,6 +18,7 @@ from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import access_customer
+from yixiang.api_types import IsoDate
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
 from yixiang.pipeline import selectors, services
@@ -498,7 +499,7 @@ _JSON_TYPE = _JSON.media_type + "; charset=utf-8"
 
 
 @router.get("/agenda", response=AgendaOut, summary="The day's agenda: overdue and due customers, visits, care")
-def get_agenda(request: HttpRequest, date: dt.date | None = None):
+def get_agenda(request: HttpRequest, date: IsoDate | None = None):
     day = date or timezone.localdate()
     key = selectors.agenda_cache_key(user=request.user, day=day)
     if key is not None and (cached := agenda_cache.get(key)) is not None:

@@ -69,7 +69,38 @@ class InvalidTextMiddleware:
         field = self._bad_field(request)
         if field is not None:
             return self._refuse(request, field)
+        if self._api_body_not_an_object(request):
+            # Ninja reads a falsy body (`false`, `0`, `[]`) as no body and applies the defaults:
+            # `POST /customers/{id}/lock` with `false` locked the customer. Answered as Ninja answers
+            # a truthy non-object (a 422 naming the body).
+            message = _("The request body must be a JSON object.")
+            return JsonResponse(
+                {
+                    "detail": message,
+                    "code": "invalid",
+                    "errors": [{"type": "dict_type", "loc": ["body"], "msg": message}],
+                },
+                status=422,
+            )
         return self.get_response(request)
+
+    @staticmethod
+    def _api_body_not_an_object(request: HttpRequest) -> bool:
+        if not request.path.startswith("/api/") or request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return False
+        if (request.content_type or "") not in ("application/json", ""):
+            return False
+        try:
+            body = request.body.lstrip(b"\xef\xbb\xbf \t\r\n")
+        except RequestDataTooBig:
+            return False
+        if not body or body.startswith(b"{"):
+            return False
+        try:
+            json.loads(body)
+        except ValueError:
+            return False  # not JSON at all: Ninja's 400 "not valid JSON" says so
+        return True
 
     def _bad_field(self, request: HttpRequest) -> str | None:
         for key, values in request.GET.lists():
