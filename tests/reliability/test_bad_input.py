@@ -374,3 +374,20 @@ def test_contracts_must_be_plausible(world, change, field):
     ok = {"name": "项目", "number": "HT-X2", "start_date": "2026-01-01", "amount": "1000"}
     ok["payouts"] = [{"due_date": "2026-06-01", "amount": "500"}, {"due_date": "2026-12-01", "amount": "500"}]
     assert api.post(f"/api/v1/customers/{customer.pk}/contracts", ok).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "url, payload",
+    [
+        ("/api/v1/customers", {"name": "王五", "birth_date": 0}),
+        ("/api/v1/customers/{pk}/follow-ups", {"next_contact_on": 1893456000}),
+        ("/api/v1/customers/{pk}/sign", {"amount": "1000", "signed_on": "1733011200"}),
+    ],
+    ids=["birth-date", "next-contact", "signed-on"],
+)
+def test_a_number_is_not_read_as_a_date_in_bodies(world, url, payload):
+    org, api, customer = world
+    before = snapshot(customer)
+    body = refused(api.post(url.format(pk=customer.pk), payload), 422, "invalid")
+    assert "YYYY-MM-DD" in json.dumps(body["errors"])
+    assert snapshot(customer) == before

@@ -12,6 +12,7 @@ from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
 from yixiang.accounts.scoping import access_customer, staff_in_scope
+from yixiang.api_types import IsoDate
 from yixiang.customers import rules, selectors, services
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
@@ -61,7 +62,7 @@ class CustomerFieldsIn(Schema):
     qq: str | None = Field(None, max_length=20)
     preferred_channel: ChannelT = None  # type: ignore[assignment]
     gender: GenderT | None = None
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
     birthday_calendar: Literal["solar", "lunar"] = None  # type: ignore[assignment]
     occupation: str | None = Field(None, max_length=100)
     income: str | None = Field(None, max_length=50)
@@ -89,7 +90,7 @@ class CustomerFieldsIn(Schema):
     id_number: str | None = Field(None, max_length=40)
     notes: str | None = Field(None, max_length=20000)
     grade: GradeT | None = None
-    expected_sign_month: dt.date | None = None
+    expected_sign_month: IsoDate | None = None
     tags: list[Annotated[str, Field(max_length=50)]] | None = Field(None, max_length=rules.MAX_TAGS)
 
 

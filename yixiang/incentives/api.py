@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from yixiang.api_types import Month
+from yixiang.api_types import IsoDate, Month
 from yixiang.errors import ValidationFailed
 from yixiang.incentives import rules, selectors, services
 
@@ -180,7 +180,7 @@ class DevelopedIn(Schema):
     customer_id: int
     developer_id: int
     month: Month
-    reported_on: dt.date | None = None
+    reported_on: IsoDate | None = None
 
 
 class DevelopedOut(Schema):

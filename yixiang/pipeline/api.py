@@ -56,8 +56,8 @@ class FollowUpIn(Schema):
     signals: list[str] = Field([], description="Signal codes from the playbook")
     stage: int | None = Field(None, ge=-1, le=5, description="The stage you judge; omitted keeps the stage")
     grade: GradeT | None = None
-    expected_sign_month: dt.date | None = None
-    next_contact_on: dt.date | None = None
+    expected_sign_month: IsoDate | None = None
+    next_contact_on: IsoDate | None = None
     decision_maker: Literal["", "reached", "missed"] = ""
     visit_plan_id: int | None = None
 
@@ -116,7 +116,7 @@ class ReleaseIn(Schema):
 
 class SignIn(Schema):
     amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
-    signed_on: dt.date | None = None
+    signed_on: IsoDate | None = None
     paid_amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     contract_name: str = Field("", max_length=200)
     contract_number: str = Field("", max_length=60)
@@ -254,8 +254,8 @@ class PoolParams(Schema):
 
 
 class ReviewParams(Schema):
-    date_from: dt.date = Field(..., alias="from")
-    date_to: dt.date = Field(..., alias="to")
+    date_from: IsoDate = Field(..., alias="from")
+    date_to: IsoDate = Field(..., alias="to")
 
 
 class MemberReviewOut(Schema):

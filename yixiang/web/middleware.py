@@ -27,10 +27,13 @@ class ChineseFirstMiddleware:
         return self.get_response(request)
 
 
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad_char(text: str) -> bool:
     """NUL and lone surrogates: PostgreSQL cannot store them, SQLite's full-text search breaks on
     NUL, and no person types them. Other control characters are stored (and exported) as they are."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _BAD_CHAR.search(text) is not None
 
 
 def _first_bad_in_json(value: Any, path: str = "") -> str | None:
