@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -25,3 +26,25 @@ def _iso_date_only(value: object) -> object:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A month, YYYY-MM.", examples=["2026-12"])]
+
+
+def _amount_schema(*, exclusive_zero: bool) -> dict:
+    # Pydantic documents a bounded Decimal as "any number or any string"; say what is accepted:
+    # yuan with at most 12 digits before the point and 2 after, as a string or a number.
+    low = {"exclusiveMinimum": 0} if exclusive_zero else {"minimum": 0}
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+            {"type": "number", **low, "maximum": 999999999999.99, "multipleOf": 0.01},
+        ],
+        "description": "Yuan, at most 2 decimal places.",
+    }
+
+
+# An amount of money in yuan: more than zero (Amount) or zero and more (AmountOrZero).
+Amount = Annotated[
+    Decimal, Field(gt=0, max_digits=14, decimal_places=2), WithJsonSchema(_amount_schema(exclusive_zero=True))
+]
+AmountOrZero = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2), WithJsonSchema(_amount_schema(exclusive_zero=False))
+]

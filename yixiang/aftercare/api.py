@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 from yixiang.accounts.scoping import access_customer
 from yixiang.aftercare import selectors, services
 from yixiang.aftercare.models import Campaign, CareTask, Contract
-from yixiang.api_types import IsoDate
+from yixiang.api_types import Amount, IsoDate
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -30,7 +30,7 @@ class ErrorOut(Schema):
 
 class PayoutIn(Schema):
     due_date: IsoDate
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    amount: Amount
 
 
 class ContractIn(Schema):
@@ -38,7 +38,7 @@ class ContractIn(Schema):
     number: str = Field(..., min_length=1, max_length=60)
     start_date: IsoDate
     end_date: IsoDate | None = None
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    amount: Amount
     payout_card: str = Field("", max_length=40, description="Stored encrypted; only the masked form is returned.")
     payouts: list[PayoutIn] = []
 

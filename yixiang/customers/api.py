@@ -12,7 +12,7 @@ from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
 from yixiang.accounts.scoping import access_customer, staff_in_scope
-from yixiang.api_types import IsoDate
+from yixiang.api_types import AmountOrZero, IsoDate
 from yixiang.customers import rules, selectors, services
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
@@ -72,7 +72,7 @@ class CustomerFieldsIn(Schema):
     hobbies: str | None = Field(None, max_length=200)
     special_days: str | None = Field(None, max_length=5000)
     financial_situation: str | None = Field(None, max_length=200)
-    funds_available: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    funds_available: AmountOrZero | None = None
     region_id: int | None = None
     province: str | None = Field(None, max_length=30)
     city: str | None = Field(None, max_length=30)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +17,7 @@ from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import access_customer
-from yixiang.api_types import IsoDate
+from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
 from yixiang.pipeline import selectors, services
@@ -115,9 +114,9 @@ class ReleaseIn(Schema):
 
 
 class SignIn(Schema):
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    amount: Amount
     signed_on: IsoDate | None = None
-    paid_amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    paid_amount: AmountOrZero | None = None
     contract_name: str = Field("", max_length=200)
     contract_number: str = Field("", max_length=60)
     note: str = Field("", max_length=2000)
