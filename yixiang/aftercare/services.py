@@ -211,13 +211,16 @@ def contract_create(
 
 _CONTRACT_PROBLEMS = {
     "start_too_early": lambda: _("A contract starts on %(date)s or later.") % {"date": rules.CONTRACT_EARLIEST_START},
-    "start_too_late": lambda: _("A contract starts at most %(n)s years from today.")
-    % {"n": rules.CONTRACT_START_MAX_YEARS_AHEAD},
+    "start_too_late": lambda: (
+        _("A contract starts at most %(n)s years from today.") % {"n": rules.CONTRACT_START_MAX_YEARS_AHEAD}
+    ),
     "end_before_start": lambda: _("The contract cannot end before it starts."),
     "end_too_late": lambda: _("A contract runs at most %(n)s years.") % {"n": rules.CONTRACT_MAX_YEARS},
     "too_many_payouts": lambda: _("A contract has at most %(n)s payouts.") % {"n": rules.CONTRACT_MAX_PAYOUTS},
-    "payout_out_of_span": lambda: _("Each payout falls between %(start)s and %(n)s years after the contract start.")
-    % {"start": rules.CONTRACT_EARLIEST_START, "n": rules.CONTRACT_MAX_YEARS},
+    "payout_out_of_span": lambda: (
+        _("Each payout falls between %(start)s and %(n)s years after the contract start.")
+        % {"start": rules.CONTRACT_EARLIEST_START, "n": rules.CONTRACT_MAX_YEARS}
+    ),
     "payouts_above_amount": lambda: _("The payouts add up to more than the contract amount."),
 }
 
@@ -225,9 +228,7 @@ _CONTRACT_PROBLEMS = {
 def _check_contract_plausible(
     start: dt.date, end: dt.date | None, amount: Decimal, payouts: Sequence[tuple[dt.date, Decimal]]
 ) -> None:
-    problems = rules.contract_problems(
-        start=start, end=end, amount=amount, payouts=payouts, today=timezone.localdate()
-    )
+    problems = rules.contract_problems(start=start, end=end, amount=amount, payouts=payouts, today=timezone.localdate())
     if problems:
         raise ValidationFailed({field: [_CONTRACT_PROBLEMS[code]()] for field, code in problems.items()})
 
