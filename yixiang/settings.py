@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "yixiang.web.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After the language is chosen, so the refusal of NUL in any input speaks it.
+    "yixiang.web.middleware.InvalidTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import access_customer
+from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
 from yixiang.pipeline import selectors, services
@@ -55,8 +55,8 @@ class FollowUpIn(Schema):
     signals: list[str] = Field([], description="Signal codes from the playbook")
     stage: int | None = Field(None, ge=-1, le=5, description="The stage you judge; omitted keeps the stage")
     grade: GradeT | None = None
-    expected_sign_month: dt.date | None = None
-    next_contact_on: dt.date | None = None
+    expected_sign_month: IsoDate | None = None
+    next_contact_on: IsoDate | None = None
     decision_maker: Literal["", "reached", "missed"] = ""
     visit_plan_id: int | None = None
 
@@ -114,9 +114,9 @@ class ReleaseIn(Schema):
 
 
 class SignIn(Schema):
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
-    signed_on: dt.date | None = None
-    paid_amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    amount: Amount
+    signed_on: IsoDate | None = None
+    paid_amount: AmountOrZero | None = None
     contract_name: str = Field("", max_length=200)
     contract_number: str = Field("", max_length=60)
     note: str = Field("", max_length=2000)
@@ -253,8 +253,8 @@ class PoolParams(Schema):
 
 
 class ReviewParams(Schema):
-    date_from: dt.date = Field(..., alias="from")
-    date_to: dt.date = Field(..., alias="to")
+    date_from: IsoDate = Field(..., alias="from")
+    date_to: IsoDate = Field(..., alias="to")
 
 
 class MemberReviewOut(Schema):
@@ -498,7 +498,7 @@ _JSON_TYPE = _JSON.media_type + "; charset=utf-8"
 
 
 @router.get("/agenda", response=AgendaOut, summary="The day's agenda: overdue and due customers, visits, care")
-def get_agenda(request: HttpRequest, date: dt.date | None = None):
+def get_agenda(request: HttpRequest, date: IsoDate | None = None):
     day = date or timezone.localdate()
     key = selectors.agenda_cache_key(user=request.user, day=day)
     if key is not None and (cached := agenda_cache.get(key)) is not None:
