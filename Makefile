@@ -8,7 +8,7 @@ export PORT
 TEST_POSTGRES_URL ?= $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),)
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz install install-dev lint messages bench clean-data browser-deps
+.PHONY: run test test-fast fuzz install install-dev lint messages bench clean-data browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,10 @@ fuzz: install-dev
 	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
 		DATABASE_URL="$(TEST_POSTGRES_URL)" YX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) YX_FUZZ_STATEFUL_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/python -m pytest -n 2 tests/test_schema_fuzz.py $(PYTEST_ARGS); fi
+
+# The app tests for the inner loop (a few minutes): no slow cross-cutting tests, no browser; SQLite.
+test-fast: install-dev
+	env -u DATABASE_URL $(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

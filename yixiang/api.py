@@ -16,7 +16,6 @@ from ninja.security import HttpBearer
 
 from yixiang.accounts.models import ApiToken
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline.selectors import agenda_version_columns
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +25,14 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         # key_hash is unique: a bare LIMIT 1, without the ORDER BY that .first() adds (every request).
-        # The agenda's cache counters come in the same query (two primary-key subqueries): a cached
-        # agenda then costs this query only.
         rows = (
             ApiToken.objects.select_related("user", "user__team")
             .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
-            .annotate(**agenda_version_columns("user_id"))
             .order_by()[:1]
         )
         row = next(iter(rows), None)
         if row is None:
             return None
-        row.user.agenda_versions = (row.agenda_v, row.agenda_g)
         now = timezone.now()
         # Touch last_used at most once a minute so reads stay reads.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:

@@ -281,15 +281,3 @@ class Distribution(models.Model):
         verbose_name = _("distribution")
         verbose_name_plural = _("distributions")
         ordering = ["-created_at"]
-
-
-class AgendaVersion(models.Model):
-    """A counter per rep that changes whenever anything on the rep's agenda may have changed; row
-    0 is global (staff moved between teams or regions). Kept by database triggers (migration
-    0005), so update(), bulk jobs, the importer, the admin and raw SQL all move it; the agenda API
-    caches its rendered body under the counter. No foreign key: row 0 has no user."""
-
-    rep_id = models.BigIntegerField(primary_key=True)
-    version = models.BigIntegerField(default=0)
-
-    GLOBAL = 0
