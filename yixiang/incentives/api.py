@@ -17,9 +17,10 @@ router = Router(tags=["incentives"])
 
 def _month(text: str) -> dt.date:
     try:
-        return rules.parse_month(text)
+        month = rules.parse_month(text)
     except ValueError:
         raise ValidationFailed({"month": [_("Give the month as YYYY-MM, e.g. 2011-04.")]}) from None
+    return selectors.bounded_month(month)  # 400 outside the months data can be in
 
 
 class CustomerRef(Schema):
