@@ -34,8 +34,17 @@ def test_the_helper_follows_a_local_target():
 def test_care_task_done_does_not_follow_an_off_site_next(org, target):
     customer = sign(org.customer(org.rep, "跳转客户", phone="13800138111", birth_date=dt.date(1990, 10, 3)))
     services.tasks_create(
-        [CareTask(kind="birthday", customer=customer, rep=org.rep, due_on=timezone.localdate(), title="t",
-                  suggestion="s", source_key="redirect")]  # fmt: skip
+        [
+            CareTask(
+                kind="birthday",
+                customer=customer,
+                rep=org.rep,
+                due_on=timezone.localdate(),
+                title="t",
+                suggestion="s",
+                source_key="redirect",
+            )
+        ]  # fmt: skip
     )
     c = Client()
     assert c.login(username=org.rep.username, password=PASSWORD)
