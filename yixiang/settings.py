@@ -245,4 +245,8 @@ YIXIANG = {
     "DEFAULT_PHONE_REGION": env_str("YIXIANG_PHONE_REGION", "CN"),
     "API_PAGE_SIZE_MAX": 200,
     "IMPORT_BATCH_SIZE": env_int("YIXIANG_IMPORT_BATCH", 2000),
+    # Phone numbers found to be another rep's customer, per user and window: more are refused (429),
+    # so the duplicate check cannot be used to test the whole company's numbers (SECURITY.md).
+    "HIDDEN_DUPLICATE_LIMIT": env_int("YIXIANG_HIDDEN_DUPLICATE_LIMIT", 20),
+    "HIDDEN_DUPLICATE_WINDOW_MINUTES": env_int("YIXIANG_HIDDEN_DUPLICATE_WINDOW_MINUTES", 60),
 }
