@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "yixiang.web.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Every request's database time has a ceiling (REQUEST_CEILING_SECONDS): yixiang/web/ceiling.py.
+    "yixiang.web.ceiling.RequestCeilingMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -237,6 +239,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Web and API requests stop after this many seconds of database work (0: no ceiling); jobs have none.
+REQUEST_CEILING_SECONDS = env_int("YIXIANG_REQUEST_CEILING_SECONDS", 10)
 
 # --- Domain settings (DOMAIN.md): every number is a setting with the method's default.
 YIXIANG = {
