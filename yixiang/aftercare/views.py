@@ -36,6 +36,7 @@ from yixiang.aftercare.models import (
 )
 from yixiang.customers.models import Stage, ValueTier
 from yixiang.errors import DomainError, ValidationFailed
+from yixiang.web.redirects import safe_next
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -115,7 +116,7 @@ def care_task_done(request: HttpRequest, pk: int) -> HttpResponse:
         task = services.care_task_done(actor=request.user, task=task, outcome=request.POST.get("outcome", ""))
     if _is_htmx(request):
         return render(request, "aftercare/_task_row.html", {"t": task, "today": timezone.localdate()})
-    return redirect(request.POST.get("next") or reverse("care"))
+    return redirect(safe_next(request, reverse("care")))
 
 
 # --------------------------------------------------------------------------- customer panel

@@ -1366,6 +1366,7 @@ class _ImportRun:
             .values_list("pk", flat=True)
         )
         kept = []
+        hidden = 0
         for row in prepared:
             hit = hits.get(row.key)
             if hit is None:
@@ -1373,12 +1374,22 @@ class _ImportRun:
                 continue
             pk, no, name, deleted = hit
             if pk not in visible:
-                msg = _("Already in the archive as record %(no)s, which you cannot see.") % {"no": no}
+                # Named by nothing (no archive number): the import is no oracle over other reps' customers.
+                msg = _("Already in the archive as another rep's customer, which you cannot see.")
+                hidden += 1
             elif deleted:
                 msg = _("Already in the archive, in the trash: %(name)s (%(no)s).") % {"name": name, "no": no}
             else:
                 msg = _("Already in the archive: %(name)s (%(no)s).") % {"name": name, "no": no}
             outcome.skipped.append((row.line, msg))
+        if hidden:
+            AuditEvent.objects.create(
+                actor=self.actor,
+                action="customer.import_hidden_duplicates",
+                target_type="import_job",
+                target_id=str(self.job.pk),
+                detail={"count": hidden},
+            )
         return kept
 
     # -- committing

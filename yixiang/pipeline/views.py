@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,13 +22,11 @@ from yixiang.pipeline import forms, selectors, services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
+from yixiang.web.redirects import safe_next
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
+    return safe_next(request, default)
 
 
 def _customer_page(customer: Customer) -> str:
