@@ -121,3 +121,18 @@ def test_the_admin_lists_and_edits_the_calendar(org, client):
         "/admin/pipeline/holidayday/add/", {"date": "2031-10-01", "kind": HolidayKind.DAY_OFF, "name": "国庆节"}
     )
     assert r.status_code == 302 and HolidayDay.objects.filter(date=D("2031-10-01")).exists()
+
+
+def test_the_care_calendar_shows_the_same_statutory_days_as_the_due_dates_read(org):
+    from yixiang.aftercare.selectors import care_calendar
+
+    def statutory(start, end):
+        return {(o.on, o.kind) for o in care_calendar(org.rep, start, end) if o.kind in ("holiday", "workday")}
+
+    assert (D("2025-10-01"), "holiday") in statutory(D("2025-09-27"), D("2025-10-12"))
+    assert (D("2025-10-11"), "workday") in statutory(D("2025-09-27"), D("2025-10-12"))
+    # An administrator enters 2031's National Day: the care calendar shows it too.
+    assert statutory(D("2031-09-28"), D("2031-10-12")) == set()
+    _mark(D("2031-10-01"), HolidayKind.DAY_OFF)
+    _mark(D("2031-10-11"), HolidayKind.WORKDAY)
+    assert statutory(D("2031-09-28"), D("2031-10-12")) == {(D("2031-10-01"), "holiday"), (D("2031-10-11"), "workday")}
