@@ -137,3 +137,24 @@ def test_the_care_calendar_shows_the_same_statutory_days_as_the_due_dates_read(o
     _mark(D("2031-10-01"), HolidayKind.DAY_OFF)
     _mark(D("2031-10-11"), HolidayKind.WORKDAY)
     assert statutory(D("2031-09-28"), D("2031-10-12")) == {(D("2031-10-01"), "holiday"), (D("2031-10-11"), "workday")}
+
+
+def test_an_administrator_enters_and_removes_days_on_the_calendar_page(org, client):
+    client.login(username=org.rep.username, password=PASSWORD)
+    assert client.get("/holidays/?year=2031").status_code == 404
+    r = client.post("/holidays/", {"action": "save", "date": "2031-10-01", "kind": "off", "name": "国庆节"})
+    assert r.status_code == 404 and not HolidayDay.objects.filter(date=D("2031-10-01")).exists()
+
+    client.login(username=org.admin.username, password=PASSWORD)
+    r = client.post("/holidays/", {"action": "save", "date": "2031-10-01", "kind": "off", "name": "国庆节"})
+    assert r.status_code == 302 and r["Location"].endswith("year=2031")
+    assert HolidayDay.objects.get(date=D("2031-10-01")).name == "国庆节"
+    assert "2031-10-01" in client.get("/holidays/?year=2031").content.decode()
+
+    # A make-up working day on a Wednesday is refused in Chinese, and nothing is stored.
+    r = client.post("/holidays/", {"action": "save", "date": "2031-10-08", "kind": "workday", "name": ""})
+    assert r.status_code == 200 and "调休上班日只能是周六或周日" in r.content.decode()
+    assert not HolidayDay.objects.filter(date=D("2031-10-08")).exists()
+
+    r = client.post("/holidays/", {"action": "remove", "year": "2031", "date": "2031-10-01"})
+    assert r.status_code == 302 and not HolidayDay.objects.filter(date=D("2031-10-01")).exists()
