@@ -37,8 +37,11 @@ def seed_from_package(model: Any, *, using: str = "default") -> int:
     return len(new)
 
 
-def seed_after_migrate(sender: Any, *, apps: Any, using: str = "default", **kwargs: Any) -> None:
-    """post_migrate receiver: seed with the migrated state's model (absent before its migration)."""
+def seed_after_migrate(sender: Any, *, using: str = "default", apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate receiver: seed with the migrated state's model (absent before its migration).
+    A flush sends the signal without ``apps``: the live models are the migrated ones then."""
+    if apps is None:
+        from django.apps import apps
     try:
         model = apps.get_model("pipeline", "HolidayDay")
     except LookupError:

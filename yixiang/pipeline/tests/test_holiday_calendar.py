@@ -158,3 +158,12 @@ def test_an_administrator_enters_and_removes_days_on_the_calendar_page(org, clie
 
     r = client.post("/holidays/", {"action": "remove", "year": "2031", "date": "2031-10-01"})
     assert r.status_code == 302 and not HolidayDay.objects.filter(date=D("2031-10-01")).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_is_seeded_again():
+    # Transactional tests and `manage.py flush` empty every table, then send post_migrate.
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert HolidayDay.objects.filter(date=D("2025-10-01"), kind=HolidayKind.DAY_OFF).exists()
