@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import datetime as dt
-import importlib
 import itertools
 import json
 import math
@@ -33,7 +32,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from bench.common import add_db_arguments, configure
@@ -855,18 +853,10 @@ def generate(
     )
     with transaction.atomic():
         gen.staff()
-    # The agenda's counters (pipeline migration 0005) mean nothing for a data set built from empty:
-    # their triggers would cost a counter update per follow-up and customer row. Off while loading,
-    # back on (with every user's counter started) once the rows are in.
-    agenda_triggers = importlib.import_module("yixiang.pipeline.migrations.0005_agenda_version")
-    editor = SimpleNamespace(connection=connection)  # the functions only use its connection
-    agenda_triggers.triggers_down(editor)
     if threaded:
         connection.close()  # the writer thread needs the database to itself (SQLite journal mode)
     gen.customers()
     gen.sequences()
-    agenda_triggers.triggers_up(editor)
-    agenda_triggers.start_counters(editor)
     if threaded:
         gen.analyze()
     return gen

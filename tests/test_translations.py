@@ -70,3 +70,43 @@ def test_catalogue_complete_and_compiled(po):
         if got != mstr:
             stale.append(mid)
     assert not stale, f".mo is older than .po (run `make messages`): {stale[:5]}"
+
+
+def repeated_chunk(text: str) -> str | None:
+    """The chunk that `text` is 2+ copies of (a merge that tripled a translation), else None.
+
+    Chunks of one character are allowed so that "QQ" or "哈哈" stay legal."""
+    n = len(text)
+    for copies in range(2, n // 2 + 1):
+        if n % copies == 0 and text[: n // copies] * copies == text:
+            return text[: n // copies]
+    return None
+
+
+def test_repeated_chunk_detects_tripled_text():
+    assert repeated_chunk("大区完成 7 个；" * 3) == "大区完成 7 个；"
+    assert repeated_chunk("abcabc") == "abc"
+    assert repeated_chunk("QQ") is None
+    assert repeated_chunk("大区完成 7 个") is None
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_translation_repeats_itself(po):
+    repeated = [(mid, mstr) for _, mid, mstr, _ in parse_po(po) if mstr != mid and repeated_chunk(mstr)]
+    assert not repeated, f"msgstr made of one chunk repeated: {repeated[:3]}"
+
+
+def addressed_to_a_customer(msgid: str) -> bool:
+    """Messages a rep sends to a customer ("%(name)s, happy birthday…") speak politely (您)."""
+    return msgid.startswith(("%(name)s", "%(referrer)s", "%(greeting)s", "Happy birthday", "Wishing"))
+
+
+def test_the_interface_says_ni_and_only_customer_messages_say_nin():
+    """The interface addresses its user one way (你); 您 is kept for what is sent to customers."""
+    polite = [
+        (po.parent.parent.parent.parent.name, mid)
+        for po in CATALOGUES
+        for _, mid, mstr, _ in parse_po(po)
+        if "您" in mstr and not addressed_to_a_customer(mid)
+    ]
+    assert not polite, f"interface text with 您 (use 你): {polite[:5]}"

@@ -16,7 +16,6 @@ from ninja.security import HttpBearer
 
 from yixiang.accounts.models import ApiToken
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline.selectors import agenda_version_columns
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +25,14 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         # key_hash is unique: a bare LIMIT 1, without the ORDER BY that .first() adds (every request).
-        # The agenda's cache counters come in the same query (two primary-key subqueries): a cached
-        # agenda then costs this query only.
         rows = (
             ApiToken.objects.select_related("user", "user__team")
             .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
-            .annotate(**agenda_version_columns("user_id"))
             .order_by()[:1]
         )
         row = next(iter(rows), None)
         if row is None:
             return None
-        row.user.agenda_versions = (row.agenda_v, row.agenda_g)
         now = timezone.now()
         # Touch last_used at most once a minute so reads stay reads.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
@@ -46,7 +41,64 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-api = NinjaAPI(
+# The 4xx every operation can answer, documented once for all (issue 12: "the OpenAPI schema is
+# exact"): each handler here and the input gate answer {detail, code, ...}; an operation that
+# declares its own schema for a status keeps it.
+_ERROR_SCHEMA = {
+    "title": "ApiError",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, in the caller's language."},
+        "code": {"type": "string", "description": "A stable machine-readable code."},
+        "field": {"type": "string"},
+        "errors": {"description": "Per-field messages (a list for 422, a field → messages map for 400)."},
+    },
+    "required": ["detail", "code"],
+}
+_ERROR_TEXT = {
+    400: "Refused: the request is not acceptable (bad JSON, bad text, a domain rule).",
+    401: "No valid Bearer token.",
+    403: "Not allowed for your role.",
+    404: "Not found, or not visible to you.",
+    409: "Conflicts with the current state (stale version, duplicate, already done).",
+    413: "The request body is too large.",
+    422: "A parameter or body field has the wrong type, format or range.",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def error_statuses(method: str, operation: dict) -> list[int]:
+    """The 4xx an operation can answer, from what it takes: every one can be refused (400) or
+    forbidden (403); a token is needed unless the operation is public; ids it takes may be
+    unknown (404); parameters and bodies may be invalid (422); writes may conflict (409) and
+    bodies may be too large (413)."""
+    statuses = [400, 403]
+    if operation.get("security"):
+        statuses.append(401)
+    if operation.get("parameters") or "requestBody" in operation:
+        # Ids in the path, the query (?rep=, ?team=) or the body may be unknown or out of sight.
+        statuses += [404, 422]
+    if method in _WRITES:
+        statuses.append(409)
+    if "requestBody" in operation:
+        statuses.append(413)
+    return sorted(statuses)
+
+
+class YixiangAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ApiError"] = _ERROR_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+        for path_item in schema["paths"].values():
+            for method, operation in path_item.items():
+                responses = operation.setdefault("responses", {})
+                for status in error_statuses(method, operation):
+                    responses.setdefault(status, {"description": _ERROR_TEXT[status], **error})
+        return schema
+
+
+api = YixiangAPI(
     title="Yixiang API",
     version="1",
     description="意向 CRM. Get a token with POST /api/v1/auth/token, then send `Authorization: Bearer <token>`.",

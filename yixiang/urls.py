@@ -4,9 +4,12 @@ from importlib.util import find_spec
 from django.contrib import admin
 from django.urls import include, path
 
+from yixiang import health
 from yixiang.api import api
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),  # load balancer: process up
+    path("readyz", health.readyz, name="readyz"),  # load balancer: database and queue reachable
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 from yixiang.accounts.scoping import access_customer
 from yixiang.aftercare import selectors, services
 from yixiang.aftercare.models import Campaign, CareTask, Contract
+from yixiang.api_types import Amount, IsoDate
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -28,16 +29,16 @@ class ErrorOut(Schema):
 
 
 class PayoutIn(Schema):
-    due_date: dt.date
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    due_date: IsoDate
+    amount: Amount
 
 
 class ContractIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     number: str = Field(..., min_length=1, max_length=60)
-    start_date: dt.date
-    end_date: dt.date | None = None
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    amount: Amount
     payout_card: str = Field("", max_length=40, description="Stored encrypted; only the masked form is returned.")
     payouts: list[PayoutIn] = []
 
@@ -133,8 +134,8 @@ class CareTaskOut(Schema):
 
 
 class CareParams(Schema):
-    from_: dt.date | None = Field(None, alias="from", description="First due date (default today)")
-    to: dt.date | None = Field(None, description="Last due date (default from + 7 days)")
+    from_: IsoDate | None = Field(None, alias="from", description="First due date (default today)")
+    to: IsoDate | None = Field(None, description="Last due date (default from + 7 days)")
     kind: Literal[tuple(CareTask.Kind.values)] | Literal[""] = ""  # type: ignore[valid-type]
     include_done: bool = False
     mine: bool = Field(False, description="Only my own tasks (leads and directors see their staff's too)")

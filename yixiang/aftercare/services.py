@@ -188,6 +188,7 @@ def contract_create(
     total = _money(amount, "amount")
     card = _clean_card(payout_card)
     schedule = [(d, _money(a, "payouts")) for d, a in payouts]
+    _check_contract_plausible(start_date, end_date, total, schedule)
     if Contract.objects.filter(number=number).exists():
         raise Conflict(_("Contract number %(no)s already exists.") % {"no": number}, field="number")
     try:
@@ -208,9 +209,36 @@ def contract_create(
     return contract
 
 
+_CONTRACT_PROBLEMS = {
+    "start_too_early": lambda: _("A contract starts on %(date)s or later.") % {"date": rules.CONTRACT_EARLIEST_START},
+    "start_too_late": lambda: (
+        _("A contract starts at most %(n)s years from today.") % {"n": rules.CONTRACT_START_MAX_YEARS_AHEAD}
+    ),
+    "end_before_start": lambda: _("The contract cannot end before it starts."),
+    "end_too_late": lambda: _("A contract runs at most %(n)s years.") % {"n": rules.CONTRACT_MAX_YEARS},
+    "too_many_payouts": lambda: _("A contract has at most %(n)s payouts.") % {"n": rules.CONTRACT_MAX_PAYOUTS},
+    "payout_out_of_span": lambda: (
+        _("Each payout falls between %(start)s and %(n)s years after the contract start.")
+        % {"start": rules.CONTRACT_EARLIEST_START, "n": rules.CONTRACT_MAX_YEARS}
+    ),
+    "payouts_above_amount": lambda: _("The payouts add up to more than the contract amount."),
+}
+
+
+def _check_contract_plausible(
+    start: dt.date, end: dt.date | None, amount: Decimal, payouts: Sequence[tuple[dt.date, Decimal]]
+) -> None:
+    problems = rules.contract_problems(start=start, end=end, amount=amount, payouts=payouts, today=timezone.localdate())
+    if problems:
+        raise ValidationFailed({field: [_CONTRACT_PROBLEMS[code]()] for field, code in problems.items()})
+
+
 @transaction.atomic
 def payout_add(*, actor: User, contract: Contract, due_date: dt.date, amount: Any) -> Payout:
-    return Payout.objects.create(contract=contract, due_date=due_date, amount=_money(amount, "amount"))
+    money = _money(amount, "amount")
+    schedule = [*contract.payouts.values_list("due_date", "amount"), (due_date, money)]
+    _check_contract_plausible(contract.start_date, contract.end_date, contract.amount, schedule)
+    return Payout.objects.create(contract=contract, due_date=due_date, amount=money)
 
 
 @transaction.atomic

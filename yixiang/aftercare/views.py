@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -27,6 +28,7 @@ from yixiang.aftercare.models import (
     Contract,
     LifeEvent,
     LoyaltyLevel,
+    Message,
     PayoutIncident,
     ReferralAsk,
     ReferrerType,
@@ -270,7 +272,8 @@ def regional_events(request: HttpRequest) -> HttpResponse:
     error, form = "", {}
     if request.method == "POST":
         if not allowed:
-            return HttpResponseForbidden(_("Only team leads and directors record regional events."))
+            # The styled 403 page (templates/403.html) shows this reason with the navigation.
+            raise PermissionDenied(_("Only team leads and directors record regional events."))
         form = request.POST
         try:
             region_id = request.POST.get("region", "")
@@ -382,13 +385,19 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_access(request.user, pk)
     page = Paginator(selectors.campaign_messages(request.user, campaign), 100).get_page(request.GET.get("page"))
+    stats = selectors.campaign_stats(campaign)
+    # The selector counts per status code (a dict, as the API returns it); the page shows
+    # (code, label, count) in the statuses' own order.
+    stats["by_status"] = [
+        (code, label, stats["by_status"][code]) for code, label in Message.Status.choices if code in stats["by_status"]
+    ]
     return render(
         request,
         "aftercare/campaign_detail.html",
         {
             "campaign": campaign,
             "page": page,
-            "stats": selectors.campaign_stats(campaign),
+            "stats": stats,
             "preview": services.campaign_preview(actor=request.user, campaign=campaign)
             if campaign.status == campaign.Status.DRAFT
             else None,

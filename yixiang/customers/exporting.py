@@ -24,11 +24,13 @@ from django.http import FileResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from yixiang import spreadsheet
 from yixiang.accounts.models import AuditEvent, User
 from yixiang.customers import selectors
 from yixiang.customers.importing import CHOICE_MAPS, COLUMNS, EXPORT_ONLY_COLUMNS, bool_label, choice_label
 from yixiang.customers.models import Customer, Grade, Kind, Stage, ValueTier
 from yixiang.errors import DomainError
+from yixiang.replica import replica_reads
 
 DEFAULTS: dict[str, Any] = {"EXPORT_CHUNK_SIZE": 2000}
 FORMATS = {
@@ -136,7 +138,7 @@ def _as_text(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return _safe(str(value))
+    return spreadsheet.csv_text(_safe(str(value)))
 
 
 def _write_csv(out: IO[bytes], header: list[str], rows: Iterator[list[Any]]) -> int:
@@ -166,14 +168,14 @@ def _write_xlsx(out: IO[bytes], header: list[str], rows: Iterator[list[Any]], ti
     bold = Font(bold=True)
     head_cells = []
     for text in header:
-        cell = WriteOnlyCell(ws, value=text)
+        cell = WriteOnlyCell(ws, value=spreadsheet.xlsx_value(text))
         cell.font = bold
         head_cells.append(cell)
     ws.append(head_cells)
     count = 0
     for row in rows:
         values: list[Any] = []
-        for v in row:
+        for v in spreadsheet.xlsx_row(row):  # a control character in a name broke the whole export
             if isinstance(v, str) and v.startswith("="):
                 cell = WriteOnlyCell(ws, value=v)
                 cell.data_type = "s"  # text, never a formula
@@ -205,10 +207,11 @@ def export_customers(*, user: User, filters: selectors.CustomerFilters | None = 
     rows = _rows(queryset.iterator(chunk_size=conf("EXPORT_CHUNK_SIZE")), chinese)
     out = tempfile.TemporaryFile()  # gone when the response closes it
     try:
-        if fmt == "csv":
-            count = _write_csv(out, header, rows)
-        else:
-            count = _write_xlsx(out, header, rows, title="客户" if chinese else "Customers")
+        with replica_reads():  # a big read that may lag the primary by a moment: the replica's job
+            if fmt == "csv":
+                count = _write_csv(out, header, rows)
+            else:
+                count = _write_xlsx(out, header, rows, title="客户" if chinese else "Customers")
     except BaseException:
         out.close()
         raise

@@ -38,7 +38,6 @@ import multiprocessing
 import os
 import queue
 import re
-import secrets
 import sqlite3
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -57,7 +56,8 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, Region, User
 from yixiang.accounts.scoping import can_assign_to, visible_customers
-from yixiang.customers import rules, services
+from yixiang.customers import encoding as encoding_guess
+from yixiang.customers import rules, services, uploads
 from yixiang.customers.models import (
     BirthdayCalendar,
     Channel,
@@ -91,7 +91,7 @@ def conf(name: str) -> Any:
     return settings.YIXIANG.get(name, DEFAULTS[name])
 
 
-class ImportFileError(DomainError):
+class ImportFileError(uploads.UploadError):
     """The whole file is refused; nothing was written."""
 
 
@@ -321,8 +321,6 @@ class Sheet:
 _SAMPLE_BYTES = 1 << 20
 _READ_CHUNK = 1 << 20
 _HEADER_SEARCH_ROWS = 10
-_XLSX_MAGIC = b"PK\x03\x04"
-_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 def _file_error(message: str) -> ImportFileError:
@@ -330,8 +328,9 @@ def _file_error(message: str) -> ImportFileError:
 
 
 def detect_encoding(sample: bytes, *, whole_file: bool = False) -> tuple[str, bool]:
-    """(encoding, judged on non-ASCII text?): utf-8-sig, utf-16, utf-8 or gb18030 (a superset of
-    GBK), judged on the first megabyte.
+    """(encoding, judged on non-ASCII text?): utf-8-sig, utf-16, utf-8, or the legacy encoding
+    charset-normalizer finds (gb18030, a superset of GBK, on a tie; Shift-JIS, Big5...), judged on
+    the first megabyte.
 
     Judged line by line: a UTF-8 file with one stray GBK line stays UTF-8 (that line becomes that
     row's error), while in a real GBK file hardly any line with Chinese is valid UTF-8."""
@@ -355,12 +354,9 @@ def detect_encoding(sample: bytes, *, whole_file: bool = False) -> tuple[str, bo
             not_utf8 += 1
     if utf8 >= not_utf8:
         return "utf-8", utf8 > 0
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "gb18030", True
+    guessed = encoding_guess.guess(b"\n".join(lines))  # whole lines only: no character cut in two
+    if guessed is not None:
+        return guessed, True
     raise _file_error(
         _("The file is neither UTF-8 nor GBK text. In Excel, save it as “CSV UTF-8” or as an .xlsx workbook.")
     )
@@ -638,19 +634,29 @@ def _ref(rng: tuple[int, int, int, int]) -> str:
 
 
 @contextlib.contextmanager
-def open_sheet(path: str | Path) -> Iterator[Sheet]:
-    """Open an import file, whatever its name says, by what its first bytes are."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(8)
-    except FileNotFoundError:
-        raise _file_error(_("The uploaded file is no longer available; upload it again.")) from None
-    if magic.startswith(_XLS_MAGIC):
-        raise _file_error(_("Old Excel .xls files cannot be read. In Excel, save the file as .xlsx or CSV."))
-    opener = _open_xlsx if magic.startswith(_XLSX_MAGIC) else _open_csv
-    with opener(path) as sheet:
-        yield sheet
+def open_sheet(file_path: str | Path) -> Iterator[Sheet]:
+    """Open an import file (a storage name, or a local path from the command line), whatever its
+    name says, by what its first bytes are — after the upload gate has checked it."""
+    with uploads.local_file(str(file_path)) as path:
+        try:
+            with open(path, "rb") as fh:
+                checked = uploads.check(fh)  # size, type, inflated size, rows: before any parser runs
+        except FileNotFoundError:
+            raise _file_error(_("The uploaded file is no longer available; upload it again.")) from None
+        opener = _open_xlsx if checked.kind == "xlsx" else _open_csv
+        with opener(path) as sheet:
+            uploads.check_columns(len(sheet.header))
+            sheet.rows = _row_cap(sheet.rows, sheet.header_line)
+            yield sheet
+
+
+def _row_cap(rows: Iterator[RawRow], header_line: int) -> Iterator[RawRow]:
+    # The gate counted lines or read the sheet's declared size; a sheet may leave it out or lie.
+    last = header_line + uploads.limit("UPLOAD_MAX_ROWS")
+    for row in rows:
+        if row.line > last:
+            raise uploads.too_many_rows()
+        yield row
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,7 +727,7 @@ class RowParser:
 
     def __init__(self, header: list[str], *, kind: str = "csv", encoding: str = ""):
         self.kind = kind
-        self.encoding_label = "GBK" if encoding == "gb18030" else "UTF-8"
+        self.encoding_label = encoding_guess.label(encoding or "utf-8")
         self.header = header
         self.width = len(header)
         targets: dict[str, list[int]] = {}
@@ -1547,6 +1553,12 @@ class _ImportRun:
         ).update(status=job.status, finished_at=job.finished_at, total_rows=job.total_rows, message=job.message)
         if not done:
             raise _Superseded
+        if job.dry_run and job.created_count > 0:
+            # Kept on the job so the job page never opens the file again (a heavy file cost each
+            # view seconds and a gigabyte before, in the web process).
+            shown = preview(job.file_path)
+            job.preview = {"columns": shown.columns, "rows": shown.rows}
+            ImportJob.objects.filter(pk=job.pk).update(preview=job.preview)
         _audit(job)
         if not job.dry_run:
             _remove_upload(job)
@@ -1554,12 +1566,6 @@ class _ImportRun:
 
 # --------------------------------------------------------------------------------------------
 # Jobs: what views, the command and the worker call
-
-
-def import_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def check_import_owner(actor: User, owner: User | None) -> None:
@@ -1575,27 +1581,10 @@ def check_import_owner(actor: User, owner: User | None) -> None:
         )
 
 
-def store_upload(chunks: Iterable[bytes], file_name: str) -> Path:
-    """Save an uploaded file under MEDIA_ROOT/imports with a random name; refuse it past the limit."""
-    suffix = Path(file_name).suffix.lower()
-    if suffix not in {".csv", ".xlsx", ".txt", ".tsv"}:
-        suffix = ".dat"
-    path = import_dir() / f"{secrets.token_hex(16)}{suffix}"
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    size = 0
-    with open(path, "wb") as out:
-        for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise ImportFileError(
-                    _("The file is larger than %(mb)s MB. Split it into smaller files.")
-                    % {"mb": limit // (1024 * 1024)},
-                    code="too_large",
-                )
-            out.write(chunk)
-    return path
+def store_upload(chunks: Iterable[bytes], file_name: str) -> str:
+    """Pass an upload through the gate and keep it in the imports storage; returns its storage name."""
+    name, _checked = uploads.receive(chunks, file_name)
+    return name
 
 
 def create_import_job(
@@ -1646,7 +1635,7 @@ def run_import_job(
             _ImportRun(job, progress).execute()
         except _Superseded:
             pass
-        except ImportFileError as exc:
+        except uploads.UploadError as exc:
             _fail(job, exc.message)
         except Exception:
             _fail(
@@ -1711,9 +1700,7 @@ def _audit(job: ImportJob) -> None:
 
 def _remove_upload(job: ImportJob) -> None:
     """Uploaded copies go once imported (they hold personal data); files given on the command line stay."""
-    path = Path(job.file_path)
-    if path.parent.resolve() == import_dir().resolve():
-        path.unlink(missing_ok=True)
+    uploads.delete(job.file_path)
 
 
 def purge_stale_uploads(*, now: dt.datetime | None = None) -> int:
@@ -1726,10 +1713,9 @@ def purge_stale_uploads(*, now: dt.datetime | None = None) -> int:
         )
     )
     removed = 0
-    for path in import_dir().iterdir():
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
-        if mtime < cutoff and str(path) not in busy:
-            path.unlink(missing_ok=True)
+    for name in uploads.stale(cutoff):
+        if name not in busy:
+            uploads.delete(name)
             removed += 1
     return removed
 
@@ -1785,6 +1771,16 @@ def preview(path: str | Path, *, limit: int | None = None) -> Preview:
                 continue
             rows.append((row.line, [(h, _preview_value(parser, row, f)) for f, h in columns], ""))
     return Preview(columns=columns, rows=rows)
+
+
+def stored_preview(job: ImportJob) -> Preview | None:
+    """The preview the dry run stored: what the job page shows, without opening the file."""
+    if not job.preview:
+        return None
+    return Preview(
+        columns=[tuple(c) for c in job.preview["columns"]],
+        rows=[(line, [tuple(v) for v in values], error) for line, values, error in job.preview["rows"]],
+    )
 
 
 def _preview_value(parser: RowParser, row: Prepared, fname: str) -> str:

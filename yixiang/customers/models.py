@@ -343,6 +343,8 @@ class ImportJob(models.Model):
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A finished dry run's first rows as the import reads them, so the job page never re-reads the file.
+    preview = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -118,6 +118,10 @@ def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list
     for field, value in data.items():
         if field not in EDITABLE_FIELDS:
             continue
+        if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
+            raise ValidationFailed(
+                {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
+            )
         if isinstance(value, str) and field not in SENSITIVE_FIELDS:
             value = value.strip()
         if field in SENSITIVE_FIELDS and isinstance(value, str):
@@ -143,6 +147,8 @@ def _validate_required(customer: Customer) -> None:
 
 def _set_tags(customer: Customer, names: Iterable[str]) -> tuple[list[str], list[str]]:
     wanted = sorted({n.strip() for n in names if n and n.strip()})
+    if rules.too_many(wanted, rules.MAX_TAGS):
+        raise ValidationFailed({"tags": [_("A customer has at most %(n)s tags.") % {"n": rules.MAX_TAGS}]})
     for n in wanted:
         if len(n) > 50:
             raise ValidationFailed({"tags": [_("A tag is at most 50 characters.")]})
@@ -167,6 +173,9 @@ def customer_create(
     """Create a customer owned by ``owner`` (default: the actor; None for the public pool if allowed)."""
     if owner is not None and owner.pk != actor.pk and not can_assign_to(actor, owner):
         raise DomainError(_("You cannot assign customers to %(user)s.") % {"user": owner.label})
+    contacts = list(contacts)
+    if rules.too_many(contacts, rules.MAX_CONTACTS):
+        raise ValidationFailed({"contacts": [_("A customer has at most %(n)s contacts.") % {"n": rules.MAX_CONTACTS}]})
     customer = Customer(owner=owner, created_by=actor)
     diff = _apply_fields(customer, data)
     _validate_required(customer)
@@ -300,6 +309,8 @@ def _contact_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def contact_add(*, actor: User, customer: Customer, data: Mapping[str, Any]) -> ContactPerson:
+    if customer.contacts.count() >= rules.MAX_CONTACTS:
+        raise ValidationFailed({"contacts": [_("A customer has at most %(n)s contacts.") % {"n": rules.MAX_CONTACTS}]})
     contact = ContactPerson.objects.create(customer=customer, **_contact_fields(data))
     CustomerChange.objects.create(
         customer=customer, actor=actor, action=CustomerChange.Action.CONTACTS, changes={"added": contact.name}

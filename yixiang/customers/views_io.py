@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.customers import exporting, importing, tasks
+from yixiang.customers import exporting, importing, tasks, uploads
 from yixiang.customers.models import ImportJob
 from yixiang.errors import DomainError
 
@@ -74,11 +72,11 @@ def customer_import(request: HttpRequest) -> HttpResponse:
         try:
             owner = form.chosen_owner()
             importing.check_import_owner(request.user, owner)
-            path = importing.store_upload(upload.chunks(), upload.name)
+            name = importing.store_upload(upload.chunks(), upload.name)
             job = importing.create_import_job(
                 actor=request.user,
                 owner=owner,
-                file_path=path,
+                file_path=name,
                 file_name=upload.name,
                 dry_run=form.cleaned_data["dry_run"],
             )
@@ -121,10 +119,9 @@ def _report(job: ImportJob) -> dict:
     if context["real_import"] is not None:
         context["may_import"] = False
     if context["may_import"]:
-        try:
-            context["preview"] = importing.preview(job.file_path)
-        except DomainError:
-            context["may_import"] = False  # the upload is gone (removed after a day): upload again
+        # Stored by the dry run: reading the file here cost a web worker seconds and a gigabyte per view.
+        context["preview"] = importing.stored_preview(job)
+        context["may_import"] = uploads.exists(job.file_path)  # removed after a day: upload again
     return context
 
 
@@ -140,11 +137,7 @@ def customer_import_run(request: HttpRequest, pk: int) -> HttpResponse:
         job = importing.job_for_real_import(actor=request.user, dry_run_job=dry)
     except DomainError:
         return redirect("customer_import_job", pk=dry.pk)
-    try:
-        size = Path(job.file_path).stat().st_size
-    except OSError:
-        size = 0
-    _start(job, size)
+    _start(job, uploads.size_of(job.file_path))
     return redirect("customer_import_job", pk=job.pk)
 
 

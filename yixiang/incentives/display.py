@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yixiang.accounts.models import Role
 from yixiang.incentives import rules
 
 KIND_LABELS = {
@@ -45,8 +46,16 @@ def funding_label(code: str | None) -> str:
     return str(FUNDING_LABELS.get(code, code)) if code else ""
 
 
-def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+def role_label(role: str, person_role: str = "") -> str:
+    """The scheme role, after the person's own role when they differ: a rep is assessed on the
+    regional managers' scale but is not one ("销售（按区域经理标准考核）", issue 14)."""
+    scheme = str(ROLE_LABELS.get(role, role))
+    if not person_role:
+        return scheme
+    own = str(Role(person_role).label) if person_role in Role.values else person_role
+    if own == scheme:
+        return scheme
+    return _("%(role)s (assessed as %(scheme)s)") % {"role": own, "scheme": scheme}
 
 
 def _month(value) -> str:

@@ -113,7 +113,7 @@ PROBATION_CHOICES = [("", _("As on the staff record")), ("yes", _("On probation"
 
 
 class AssessmentForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Staff"), queryset=User.objects.none())
+    user = forms.ModelChoiceField(label=_("Staff"), queryset=User.objects.none(), empty_label=_("Choose…"))
     threshold = forms.TypedChoiceField(
         label=_("Threshold"),
         coerce=int,
@@ -138,7 +138,7 @@ class AssessmentForm(forms.Form):
 
 class DevelopedForm(forms.Form):
     customer_id = forms.IntegerField(label=_("Customer number (ID)"), min_value=1)
-    developer = forms.ModelChoiceField(label=_("Developed by"), queryset=User.objects.none())
+    developer = forms.ModelChoiceField(label=_("Developed by"), queryset=User.objects.none(), empty_label=_("Choose…"))
     reported_on = forms.DateField(
         label=_("Reported on"),
         required=False,

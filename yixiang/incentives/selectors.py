@@ -90,14 +90,20 @@ def month_statements(*, fetched_by: User, month: dt.date, engine: Engine | None 
     if not fetched_by.is_admin_role:
         allowed = set(staff_in_scope(fetched_by).values_list("pk", flat=True))
         statements = [s for s in statements if s.user_id in allowed]
-    names = dict(User.objects.filter(pk__in=[s.user_id for s in statements]).values_list("pk", "display_name"))
+    people = {
+        pk: (name, role)
+        for pk, name, role in User.objects.filter(pk__in=[s.user_id for s in statements]).values_list(
+            "pk", "display_name", "role"
+        )
+    }
+    names = {pk: name for pk, (name, _role) in people.items()}
     views = [
         StatementView(
             user_id=s.user_id,
             username=s.username,
             name=names.get(s.user_id) or s.username,
             role=s.role,
-            role_label=display.role_label(s.role),
+            role_label=display.role_label(s.role, people.get(s.user_id, ("", ""))[1]),
             threshold=s.threshold,
             valid_customers=s.valid_customers,
             total=s.total,

@@ -20,6 +20,7 @@ from yixiang.errors import DomainError, ValidationFailed
 from yixiang.incentives import rules, selectors, services
 from yixiang.incentives.engine import Engine, NoScheme, to_scheme
 from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, MonthFundsForm, SchemeVersionForm
+from yixiang.spreadsheet import xlsx_row
 
 
 def _month_param(request: HttpRequest) -> dt.date:
@@ -104,32 +105,36 @@ def statements_xlsx(request: HttpRequest) -> HttpResponse:
         ]
     )
     for s in view.statements:
-        summary.append(
-            [
-                view.month.strftime("%Y-%m"),
-                s.username,
-                s.name,
-                s.role_label,
-                s.threshold,
-                s.valid_customers,
-                s.total,
-                _("yes") if s.target_late else "",
-            ]
-        )
-        for line in s.lines:
-            lines.append(
+        summary.append(  # names are stored text: characters .xlsx cannot hold become U+FFFD
+            xlsx_row(
                 [
                     view.month.strftime("%Y-%m"),
                     s.username,
-                    line.kind_label,
-                    line.customer_id,
-                    line.customer_name,
-                    line.amount,
-                    line.funding_label,
-                    line.held_back or None,
-                    line.refers_to.strftime("%Y-%m") if line.refers_to else None,
-                    line.reason,
+                    s.name,
+                    s.role_label,
+                    s.threshold,
+                    s.valid_customers,
+                    s.total,
+                    _("yes") if s.target_late else "",
                 ]
+            )
+        )
+        for line in s.lines:
+            lines.append(
+                xlsx_row(
+                    [
+                        view.month.strftime("%Y-%m"),
+                        s.username,
+                        line.kind_label,
+                        line.customer_id,
+                        line.customer_name,
+                        line.amount,
+                        line.funding_label,
+                        line.held_back or None,
+                        line.refers_to.strftime("%Y-%m") if line.refers_to else None,
+                        line.reason,
+                    ]
+                )
             )
     for sheet in (summary, lines):
         for cell in sheet[1]:

@@ -77,7 +77,10 @@ class FollowUpForm(forms.Form):
         label=_("Decision-maker"), required=False, choices=DecisionMakerContact.choices, initial=""
     )
     need_category = forms.ModelChoiceField(
-        label=_("Need category"), required=False, queryset=NeedCategory.objects.filter(active=True)
+        label=_("Need category"),
+        required=False,
+        queryset=NeedCategory.objects.filter(active=True),
+        empty_label=_("Choose…"),  # not Django's "---------"
     )
     internet_awareness = forms.ChoiceField(
         label=_("Internet awareness"), required=False, choices=[("", "—"), *InternetAwareness.choices]
@@ -109,7 +112,10 @@ class SignForm(forms.Form):
 
 class ProfileForm(forms.Form):
     need_category = forms.ModelChoiceField(
-        label=_("Need category"), required=False, queryset=NeedCategory.objects.filter(active=True)
+        label=_("Need category"),
+        required=False,
+        queryset=NeedCategory.objects.filter(active=True),
+        empty_label=_("Choose…"),  # not Django's "---------"
     )
     internet_awareness = forms.ChoiceField(
         label=_("Internet awareness"), required=False, choices=[("", "—"), *InternetAwareness.choices]

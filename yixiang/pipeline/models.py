@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yixiang.customers.models import Customer, Grade, Stage
 
@@ -113,7 +114,8 @@ class OwnerChange(models.Model):
     """Every change of owner: claim, release, recycle, hand-over, distribution."""
 
     class Reason(models.TextChoices):
-        CREATED = "created", _("Created")
+        # A context of its own: the bare "Created" is a date label ("创建时间") in other catalogues.
+        CREATED = "created", pgettext_lazy("owner change", "Created")
         CLAIM = "claim", _("Claimed from the pool")
         RELEASE = "release", _("Released to the pool")
         RECYCLE = "recycle", _("Recycled to the pool")
@@ -280,18 +282,6 @@ class Distribution(models.Model):
         verbose_name = _("distribution")
         verbose_name_plural = _("distributions")
         ordering = ["-created_at"]
-
-
-class AgendaVersion(models.Model):
-    """A counter per rep that changes whenever anything on the rep's agenda may have changed; row
-    0 is global (staff moved between teams or regions). Kept by database triggers (migration
-    0005), so update(), bulk jobs, the importer, the admin and raw SQL all move it; the agenda API
-    caches its rendered body under the counter. No foreign key: row 0 has no user."""
-
-    rep_id = models.BigIntegerField(primary_key=True)
-    version = models.BigIntegerField(default=0)
-
-    GLOBAL = 0
 
 
 class HolidayKind(models.TextChoices):

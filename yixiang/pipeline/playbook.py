@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from django.utils import translation
+
 from yixiang.pipeline import rules
 from yixiang.pipeline.conf import conf
 
@@ -103,3 +105,19 @@ def _load(playbook_file: str, keyword_file: str) -> Playbook:
 def get_playbook() -> Playbook:
     """The playbook for the configured files (cached per file pair)."""
     return _load(str(conf("PLAYBOOK_FILE")), str(conf("KEYWORD_RULES_FILE")))
+
+
+@lru_cache(maxsize=1)
+def _english_texts() -> dict[str, str]:
+    path = DATA_DIR / "playbook.en.json"
+    return json.loads(path.read_text(encoding="utf-8"))["texts"]
+
+
+def english_text(text: str) -> str | None:
+    """The English of one of the method's Chinese texts when the interface is in English, else None.
+
+    The method is written in Chinese (DOMAIN.md, the seeds); the English interface shows the English
+    with the Chinese original beside it, so a rep can still say the words to a customer."""
+    if not text or not (translation.get_language() or "").startswith("en"):
+        return None
+    return _english_texts().get(text)

@@ -488,3 +488,23 @@ def is_rise(from_stage: int | None, to_stage: int) -> bool:
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+# --- Plausible dates (issue 12) -----------------------------------------------------------------
+# No deal of this company predates 2000 (0001-01-01 was accepted), and a next contact planned
+# more than two years ahead is a typo, not a plan.
+EARLIEST_BUSINESS_DATE = dt.date(2000, 1, 1)
+NEXT_CONTACT_MAX_DAYS_AHEAD = 731
+
+
+def signing_date_problem(signed_on: dt.date, today: dt.date) -> str | None:
+    """'future' or 'too_old' when a signing date cannot be accepted, else None."""
+    if signed_on > today:
+        return "future"
+    if signed_on < EARLIEST_BUSINESS_DATE:
+        return "too_old"
+    return None
+
+
+def next_contact_too_far(next_contact_on: dt.date, today: dt.date) -> bool:
+    return next_contact_on > today + dt.timedelta(days=NEXT_CONTACT_MAX_DAYS_AHEAD)

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope, visible_customers
@@ -24,7 +23,6 @@ from yixiang.customers.selectors import search_condition
 from yixiang.pipeline import rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
-    AgendaVersion,
     CustomerProfile,
     FollowUp,
     HolidayDay,
@@ -292,47 +290,6 @@ def release_proposals(*, user: User) -> list[ReleaseProposal]:
         .select_related("customer")
         .only(*_PROPOSAL_FIELDS, "customer__name")
         .order_by("proposed_at")
-    )
-
-
-def agenda_version_columns(user_field: str) -> dict[str, Subquery]:
-    """Annotations reading the agenda counters of the user in ``user_field`` (own and global),
-    for the query that loads the user anyway (the API token's)."""
-    versions = AgendaVersion.objects.order_by().values("version")
-    return {
-        "agenda_v": Subquery(versions.filter(rep_id=OuterRef(user_field))[:1]),
-        "agenda_g": Subquery(versions.filter(rep_id=AgendaVersion.GLOBAL)[:1]),
-    }
-
-
-def agenda_cache_key(*, user: User, day: dt.date) -> tuple | None:
-    """What the agenda of ``user`` for ``day`` depends on, or None when it must not be cached.
-
-    The counters move with every write that can change the agenda (triggers), in the writer's own
-    transaction; they are read before the agenda's rows, so a body is never older than its key.
-    Inside a transaction the rows may be uncommitted (and rolled back with their counters, which
-    would give a later commit the same key): no caching there."""
-    if connection.in_atomic_block:
-        return None
-    versions = getattr(user, "agenda_versions", None)
-    if versions is None:  # not loaded with the user (the web page, a test): one query
-        versions = tuple(
-            User.objects.filter(pk=user.pk).annotate(**agenda_version_columns("pk")).values_list("agenda_v", "agenda_g")
-        )[0]
-    own, glob = versions
-    if own is None:  # no counter row (a user created before its trigger): never cached
-        return None
-    return (
-        user.pk,
-        own,
-        -1 if glob is None else glob,
-        day,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        user.role,
-        user.team_id,
-        user.region_id,
-        user.is_superuser,
     )
 
 

@@ -209,6 +209,10 @@ def _validate_followup(
         errors["grade"] = [_("The grade is A, B, C or D.")]
     if next_contact_on is not None and not errors.get("at") and next_contact_on < _local_date(at):
         errors["next_contact_on"] = [_("The next contact cannot be before this one.")]
+    elif next_contact_on is not None and rules.next_contact_too_far(next_contact_on, _local_date(now)):
+        errors["next_contact_on"] = [
+            _("Plan the next contact at most %(days)s days ahead.") % {"days": rules.NEXT_CONTACT_MAX_DAYS_AHEAD}
+        ]
     if decision_maker not in DecisionMakerContact.values:
         errors["decision_maker"] = [_("Unknown decision-maker answer.")]
     if len(summary) > 5000:
@@ -401,8 +405,13 @@ def customer_sign(
     errors: dict[str, list[str]] = {}
     if deal is not None and deal <= 0:
         errors["amount"] = [_("The deal amount must be more than zero.")]
-    if signed_on > today:
+    problem = rules.signing_date_problem(signed_on, today)
+    if problem == "future":
         errors["signed_on"] = [_("The signing date cannot be in the future.")]
+    elif problem == "too_old":
+        errors["signed_on"] = [
+            _("The signing date is %(date)s or later.") % {"date": rules.EARLIEST_BUSINESS_DATE.isoformat()}
+        ]
     if len(contract_number) > 60 or len(contract_name) > 200:
         errors["contract_number"] = [_("The contract number or name is too long.")]
     if errors:

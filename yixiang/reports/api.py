@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
 from yixiang.accounts.scoping import access_customer
+from yixiang.api_types import IsoDate
 from yixiang.reports import present, selectors, services
 from yixiang.reports.forms import make_filters
 from yixiang.reports.selectors import ReportFilters
@@ -24,9 +25,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class FiltersIn(Schema):
-    date_from: dt.date | None = Field(None, alias="from", description="First day of the period")
-    date_to: dt.date | None = Field(None, alias="to", description="Last day of the period (inclusive)")
-    date: dt.date | None = Field(None, description="The funnel's date (a past date rebuilds it from history)")
+    date_from: IsoDate | None = Field(None, alias="from", description="First day of the period")
+    date_to: IsoDate | None = Field(None, alias="to", description="Last day of the period (inclusive)")
+    date: IsoDate | None = Field(None, description="The funnel's date (a past date rebuilds it from history)")
     rep: int | None = None
     team: int | None = None
     region: int | None = None

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from yixiang.spreadsheet import xlsx_row, xlsx_value
+
 Sheet = tuple[str, list[str], list[list[Any]]]
 
 
@@ -153,7 +155,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], list[Sheet]]] = {
 
 def _safe_title(title: str, taken: set[str]) -> str:
     # Excel: at most 31 characters, none of []:*?/\ and unique in the workbook.
-    clean = "".join("-" if ch in "[]:*?/\\" else ch for ch in title)[:31] or "Sheet"
+    clean = "".join("-" if ch in "[]:*?/\\" else ch for ch in xlsx_value(title))[:31] or "Sheet"
     name, n = clean, 2
     while name in taken:
         suffix = f" ({n})"
@@ -170,11 +172,11 @@ def workbook(sheets: Sequence[Sheet], *, filters: dict[str, str] | None = None) 
     bold = Font(bold=True)
     for title, header, rows in sheets:
         ws = wb.create_sheet(_safe_title(title, taken))
-        ws.append(header)
+        ws.append(xlsx_row(header))
         for cell in ws[1]:
             cell.font = bold
         for row in rows:
-            ws.append(list(row))
+            ws.append(xlsx_row(row))  # stored text may hold characters .xlsx cannot
         for i, name in enumerate(header, start=1):
             width = max([len(str(name)), *(len(str(r[i - 1])) for r in rows if i - 1 < len(r))] or [8])
             ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width + 2, 8), 40)
@@ -182,7 +184,7 @@ def workbook(sheets: Sequence[Sheet], *, filters: dict[str, str] | None = None) 
     if filters:
         ws = wb.create_sheet(_safe_title(_("Filters"), taken))
         for key, value in filters.items():
-            ws.append([key, value])
+            ws.append(xlsx_row([key, value]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

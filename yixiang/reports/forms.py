@@ -18,6 +18,9 @@ from yixiang.reports.conf import conf
 from yixiang.reports.models import DigestChannel, DigestPreference
 from yixiang.reports.selectors import ReportFilters
 
+# <input type=date> only accepts ISO; the widget would otherwise write the locale's first input format.
+ISO_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
 UNITS = [("week", gettext_lazy("By week")), ("month", gettext_lazy("By month"))]
 # The longest period a report covers (about three years): longer ones would only be slow.
 MAX_PERIOD_DAYS = 3 * 366
@@ -59,13 +62,13 @@ class ReportFilterForm(forms.Form):
     """The filter bar of the report pages; choices are limited to the viewer's scope."""
 
     date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=ISO_DATE
     )
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=ISO_DATE)
     date = forms.DateField(
         label=gettext_lazy("Funnel on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=ISO_DATE,
         help_text=gettext_lazy("Empty: now"),
     )
     rep = forms.TypedChoiceField(label=gettext_lazy("Rep"), required=False, coerce=int, empty_value=None)
@@ -76,7 +79,7 @@ class ReportFilterForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # The same parameter names as the API (?from=&to=), which Python cannot use as attributes.
-        date = {"required": False, "widget": forms.DateInput(attrs={"type": "date"})}
+        date = {"required": False, "widget": ISO_DATE}
         self.fields = {
             "from": forms.DateField(label=_("From"), **date),
             "to": forms.DateField(label=_("To"), **date),

@@ -27,6 +27,7 @@ from yixiang.customers.models import Customer, Stage
 from yixiang.pipeline import rules as pipeline_rules
 from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import OwnerChange, StageChange
+from yixiang.replica import replica_reads
 from yixiang.reports import history, rules
 from yixiang.reports.conf import conf
 from yixiang.reports.models import WinRateSnapshot
@@ -235,6 +236,7 @@ def _counts_at(ids: list[int], when: dt.datetime) -> dict[int, dict[int, int]]:
     return out
 
 
+@replica_reads()
 def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> FunnelReport:
     """Customers per intent stage now or at ``f.as_of``, per rep, team and region, against the
     tracked-list targets (≈20 stage 0 / ≈40 stages 1–2 / ≈10 stages 3–4 per rep)."""
@@ -304,6 +306,7 @@ class MovementReport:
     customers: int
 
 
+@replica_reads()
 def movement(*, user: User, f: ReportFilters) -> MovementReport:
     """Conversion k → k+1 over the period, median days in each stage, and each stage's win rate
     (counted by the database: reports.history)."""
@@ -488,6 +491,7 @@ class ActivityReport:
     unit: str
 
 
+@replica_reads()
 def activity(*, user: User, f: ReportFilters, now: dt.datetime | None = None) -> ActivityReport:
     """Follow-ups, effective calls and judgment accuracy per rep, per week or month of the period:
     the team review (yixiang.pipeline.selectors.team_review) run once per week or month."""
@@ -593,6 +597,7 @@ def _cost_rows(owned: QuerySet[Customer], f: ReportFilters) -> dict[str, dict[st
     return dict(sorted(tiers.items()))
 
 
+@replica_reads()
 def aftercare(*, user: User, f: ReportFilters, today: dt.date | None = None) -> AftercareReport:
     """Value tiers, the 80/20 curve of revenue in the period, loyalty ladder and its moves, referrals,
     payouts and renewals due, lapsing customers, and maintenance cost per tier."""
@@ -739,6 +744,7 @@ def month_starts(first: dt.date, last: dt.date, limit: int) -> list[dt.date]:
     return rules.buckets(first, last, "month")[-limit:]
 
 
+@replica_reads()
 def incentives(*, user: User, f: ReportFilters) -> IncentivesReport:
     """Monthly statement totals per person and region for the months of the period, read from the
     incentive app's statements (yixiang.incentives.selectors.month_statements), and the penalty fund."""
@@ -811,6 +817,7 @@ class WeeklyReport:
         return [(s, start.get(s, 0), end.get(s, 0), end.get(s, 0) - start.get(s, 0)) for s in rules.STAGES]
 
 
+@replica_reads()
 def weekly(*, user: User, f: ReportFilters, day: dt.date, today: dt.date | None = None) -> WeeklyReport:
     """The week holding ``day`` for the selected rep or team: the funnel at its start and end, each
     member's follow-ups, judgments and signings, care done, and the payouts and renewals ahead."""

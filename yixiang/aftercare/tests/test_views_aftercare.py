@@ -107,7 +107,7 @@ def test_panel_forms_by_htmx(org, customer):
     act("life_event", {"kind": "childbirth", "on": "2025-08-01"})
     pay(customer, 1000, D(2025, 1, 1))
     html = c.get(reverse("customer_aftercare_panel", args=[customer.pk])).content.decode()
-    assert "月饼" in html and "1000" in html
+    assert "月饼" in html and "1,000 元" in html  # one money style: separators and the unit
     assert c.post(reverse("customer_aftercare_action", args=[customer.pk, "nonsense"]), {}).status_code == 404
 
 
@@ -161,11 +161,24 @@ def test_campaign_pages(org, customer):
     assert "问候" not in login(org.outsider).get(reverse("campaign_list")).content.decode()
 
 
+def test_launched_campaign_page_shows_status_counts(org, customer):
+    """Issue 12 defect 4: once launched, the page counted messages per status and answered 500."""
+    c = login(org.rep)
+    r = c.post(reverse("campaign_create"), {"name": "问候", "template": "{name}您好", "signed_only": "1"})
+    detail = r["Location"]
+    assert c.post(detail.rstrip("/") + "/launch/").status_code == 302
+    for user in (org.rep, org.lead1, org.admin):
+        page = login(user).get(detail)
+        assert page.status_code == 200
+        assert 'id="status-counts"' in page.content.decode()
+    assert 'data-status="pending"' in page.content.decode() or 'data-status="sent"' in page.content.decode()
+
+
 def test_tier_page_shows_pareto(org, customer):
     pay(customer, 5000, timezone.localdate())
     services.tiers_recompute()
     html = login(org.lead1).get(reverse("value_tiers")).content.decode()
-    assert 'id="pareto"' in html and "5000" in html
+    assert 'id="pareto"' in html and "5,000 元" in html
     assert "5000" not in login(org.outsider).get(reverse("value_tiers")).content.decode()
 
 

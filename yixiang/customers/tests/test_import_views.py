@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
-from yixiang.customers import importing
+from yixiang.customers import uploads
 from yixiang.customers.models import Customer, ImportJob
 from yixiang.customers.tests.import_helpers import csv_bytes
 from yixiang.testing import PASSWORD
@@ -55,7 +57,7 @@ def test_dry_run_then_import(org, client_for):
     assert Customer.objects.get(name="张三").owner == org.rep
     page = client.get(response["Location"]).content.decode()
     assert 'id="created-count">2<' in page and 'id="error-count">1<' in page
-    assert not importing.Path(real.file_path).exists()  # the uploaded copy is removed once imported
+    assert not uploads.storage().exists(real.file_path)  # the uploaded copy is removed once imported
 
     # A second click (or a reload of the dry run) never imports the file twice.
     again = client.post(reverse("customer_import_run", args=[dry.pk]))
@@ -133,14 +135,15 @@ def test_stale_uploads_are_purged_but_not_those_a_job_still_needs(org):
 
     from yixiang.customers import tasks
 
-    folder = importing.import_dir()
+    folder = Path(uploads.storage().path(""))
+    folder.mkdir(parents=True, exist_ok=True)
     old, needed, fresh = (folder / "old.csv", folder / "needed.csv", folder / "fresh.csv")
     for path in (old, needed, fresh):
         path.write_bytes(b"x")
     two_days_ago = time.time() - 2 * 24 * 3600
     for path in (old, needed):
         os.utime(path, (two_days_ago, two_days_ago))
-    ImportJob.objects.create(created_by=org.rep, owner=org.rep, file_name="n.csv", file_path=str(needed))
+    ImportJob.objects.create(created_by=org.rep, owner=org.rep, file_name="n.csv", file_path="needed.csv")
     tasks.purge_import_uploads.call_local()
     assert (old.exists(), needed.exists(), fresh.exists()) == (False, True, True)
     for path in (needed, fresh):

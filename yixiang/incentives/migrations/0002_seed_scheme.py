@@ -49,7 +49,7 @@ def seed(apps, schema_editor):
         name="客户开发激励措施（默认，沿用2011年度标准）",
         valid_from=dt.date(2012, 1, 1),
         valid_to=None,
-        note="The 2011 numbers, in force until an administrator dates a new version.",
+        note="沿用2011年度标准，直到管理员另定新版本的生效日期。",
         **numbers,
     )
 

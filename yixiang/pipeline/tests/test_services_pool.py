@@ -79,7 +79,11 @@ def test_claim_limit_on_tracked_customers_says_so(org, limits):
 def test_signed_customers_do_not_count_against_the_tracked_limit(org, limits):
     limits(MAX_TRACKED=1)
     services.customer_sign(actor=org.rep, customer=org.customer(org.rep), amount="100")
-    services.claim_from_pool(actor=org.rep, customer=org.customer(None, name="新"))
+    fresh = org.customer(None, name="新")
+    services.claim_from_pool(actor=org.rep, customer=fresh)
+    fresh.refresh_from_db()
+    assert fresh.owner == org.rep
+    assert OwnerChange.objects.get(customer=fresh).reason == "claim"
 
 
 def test_claim_limit_per_day(org, limits):

@@ -112,3 +112,20 @@ def test_digest_and_calendar_page(org, page, login):
     page.click("#calendar-settings button.btn-danger")
     page.wait_for_load_state()
     assert page.request.get(url).status == 404
+
+
+def test_the_period_fields_show_and_keep_the_default_period(org, page, login):
+    """The browser accepts the server's date values (ISO), so a re-submit keeps the period (issue 14)."""
+    login(org.lead1)
+    page.goto("/reports/activity/")
+    shown = page.eval_on_selector_all("#report-filters input[type=date]", "els => els.map(e => [e.name, e.value])")
+    default = page.eval_on_selector_all(
+        "#report-filters input[type=date]", "els => els.map(e => [e.name, e.getAttribute('value')])"
+    )
+    assert shown == default and all(value for _, value in shown), shown  # the browser kept every value
+    page.select_option("#id_unit", "month")
+    page.click("#report-filters button[type=submit]")
+    page.wait_for_load_state()
+    assert f"from={shown[0][1]}" in page.url and f"to={shown[1][1]}" in page.url
+    again = page.eval_on_selector_all("#report-filters input[type=date]", "els => els.map(e => [e.name, e.value])")
+    assert again == shown

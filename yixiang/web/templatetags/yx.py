@@ -7,7 +7,8 @@ from django.http import QueryDict
 from django.utils.html import format_html
 
 from yixiang.customers.models import Stage
-from yixiang.web import display
+from yixiang.pipeline.playbook import english_text
+from yixiang.web import display, formatting
 
 register = template.Library()
 
@@ -57,3 +58,29 @@ def nav_active(context, url: str) -> str:
     if url == "/":
         return "active" if request.path == "/" else ""
     return "active" if request.path.startswith(url) else ""
+
+
+@register.filter
+def ago(value) -> str:
+    """A relative time in one style per language ("3 天前", "3 days ago"); see web/formatting.py."""
+    return formatting.relative_time(value)
+
+
+@register.filter
+def yuan(amount) -> str:
+    """An amount with thousands separators and the unit ("7,950 元"): one money style everywhere."""
+    return formatting.format_yuan(amount)
+
+
+@register.filter
+def method(text) -> str:
+    """A text of the method (signal, judging question, lifting tip, qualification item): as it is in
+    Chinese; in English the translation with the Chinese original beside it, small and grey."""
+    if text is None or text == "":
+        return ""
+    english = english_text(str(text))
+    if english is None:
+        return text
+    return format_html(
+        '<span class="method-en">{}</span> <small class="method-zh" lang="zh-Hans">{}</small>', english, text
+    )

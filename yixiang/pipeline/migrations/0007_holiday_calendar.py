@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipeline', '0005_agenda_version'),
+        ('pipeline', '0006_drop_agenda_version'),
     ]
 
     operations = [
