@@ -20,6 +20,7 @@ from yixiang.customers.models import Customer
 from yixiang.pipeline import rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
+from yixiang.pipeline.selectors import work_calendar
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -58,6 +59,7 @@ def tracked_lists_follow_the_method_targets():
 
 def histories_are_consistent_with_each_customer():
     today = timezone.localdate()
+    calendar = work_calendar(dt.date(2000, 1, 1), today + dt.timedelta(days=400))
     follow = defaultdict(list)
     for row in FollowUp.objects.order_by("customer_id", "at", "pk").values_list(
         "customer_id", "at", "effective", "stage_before", "stage_after", "next_contact_on"
@@ -88,7 +90,9 @@ def histories_are_consistent_with_each_customer():
                 planned_next=rows[-1][4],
                 today=today,
                 cadence=conf("CADENCE_DAYS"),
+                calendar=calendar,
                 shift_holidays=conf("HOLIDAY_SHIFT"),
+                slower_shift=conf("HOLIDAY_SHIFT_SLOWER"),
             )
             assert c.next_due_on == due
         if c.stage == 5:

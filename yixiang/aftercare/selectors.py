@@ -139,7 +139,14 @@ def care_calendar(
             Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
         ]
         labels = {"holiday": _("Statutory day off"), "workday": _("Make-up working day")}
-        out += [Occasion(day, kind, labels[kind]) for day, kind in rules.statutory_days(start, end)]
+        # Statutory days off come from the same calendar the due dates read (an admin's edits count).
+        from yixiang.pipeline.selectors import work_calendar
+
+        calendar = work_calendar(start, end)
+        out += [
+            Occasion(day, kind, labels[kind])
+            for day, kind in rules.statutory_days(start, end, days_off=calendar.days_off, workdays=calendar.workdays)
+        ]
     scope = visible_customers(user, include_pool=False)
     customers = scope.filter(owner=user) if customers is None else scope.filter(pk__in=customers.values("pk"))
     for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +25,54 @@ from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
     CustomerProfile,
     FollowUp,
+    HolidayDay,
+    HolidayKind,
     OwnerChange,
     ReleaseProposal,
     StageChange,
     VisitPlan,
 )
 from yixiang.pipeline.playbook import get_playbook
+
+
+def work_calendar(start: dt.date, end: dt.date) -> rules.WorkCalendar:
+    """The statutory calendar of the years from ``start`` to ``end``, in one indexed query; the
+    due-date rule reads it (rules stay pure). Read afresh each call, so an edit in the admin counts
+    at once in every process."""
+    rows = HolidayDay.objects.filter(date__gte=dt.date(start.year, 1, 1), date__lte=dt.date(end.year, 12, 31))
+    days_off, workdays = set(), set()
+    for day, kind in rows.values_list("date", "kind"):
+        (workdays if kind == HolidayKind.WORKDAY else days_off).add(day)
+    return rules.WorkCalendar(
+        days_off=frozenset(days_off),
+        workdays=frozenset(workdays),
+        known_years=frozenset(d.year for d in days_off | workdays),
+    )
+
+
+def due_calendar(around: dt.date) -> rules.WorkCalendar:
+    """The calendar a due date computed from ``around`` (a last contact or today) can need: the
+    longest cadence plus a Spring Festival's week off, across a year end."""
+    reach = max(int(v) for v in conf("CADENCE_DAYS").values()) + 31
+    return work_calendar(around, around + dt.timedelta(days=reach))
+
+
+def known_calendar_years(days: Iterable[dt.date | None]) -> frozenset[int]:
+    """Which of these dates' years have a statutory calendar (one query; none for no dates). A due
+    date in another year was computed with weekends only, and the page says so."""
+    years = {d.year for d in days if d is not None}
+    if not years:
+        return frozenset()
+    return frozenset(d.year for d in HolidayDay.objects.filter(date__year__in=years).dates("date", "year"))
+
+
+def calendar_missing_year(today: dt.date | None = None) -> int | None:
+    """The year an administrator should enter the statutory calendar for now, if any (banner)."""
+    today = today or timezone.localdate()
+    known = HolidayDay.objects.filter(date__year__in=(today.year, today.year + 1)).dates("date", "year")
+    return rules.calendar_missing_year(
+        today, {d.year for d in known}, warn_from_month=int(conf("HOLIDAY_CALENDAR_WARN_MONTH"))
+    )
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -43,7 +43,7 @@ from yixiang.pipeline.models import (
     VisitPlan,
 )
 from yixiang.pipeline.playbook import get_playbook
-from yixiang.pipeline.selectors import recycle_q
+from yixiang.pipeline.selectors import due_calendar, recycle_q
 
 
 def _today() -> dt.date:
@@ -75,7 +75,9 @@ def _due_after_contact(customer: Customer, *, planned_next: dt.date | None, toda
         planned_next=planned_next,
         today=today,
         cadence=conf("CADENCE_DAYS"),
+        calendar=due_calendar(last or today),
         shift_holidays=conf("HOLIDAY_SHIFT"),
+        slower_shift=conf("HOLIDAY_SHIFT_SLOWER"),
     )
 
 

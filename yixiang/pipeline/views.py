@@ -72,6 +72,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "warned_only": [i for i in data.items if not i.is_due],
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
+            "known_years": selectors.known_calendar_years(i.due_on for i in due),
         },
     )
 
@@ -181,6 +182,7 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
         "pipeline/_panel.html",
         {
             "c": customer,
+            "known_years": selectors.known_calendar_years([customer.next_due_on]),
             "panel": panel,
             "more": more,
             "may_change": may_change,

@@ -19,6 +19,7 @@ from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import services as customer_services
 from yixiang.customers.models import Customer, Grade, Kind, Source
 from yixiang.pipeline import rules as pipeline_rules
+from yixiang.pipeline import selectors as pipeline_selectors
 from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
 
@@ -192,9 +193,11 @@ class Command(BaseCommand):
             grade = rnd.choice([Grade.C, Grade.D])
         fields = {"stage": stage, "grade": grade, "held_since": start if rep else None, "last_contact_at": last_at}
         if rep is not None and last_at is not None:
+            last_day = timezone.localtime(last_at).date()
             fields["next_due_on"] = pipeline_rules.next_due_on(
-                stage=stage, last_effective_contact=timezone.localtime(last_at).date(), planned_next=None,
-                today=timezone.localdate(), cadence=cadence,
+                stage=stage, last_effective_contact=last_day, planned_next=None,
+                today=timezone.localdate(), cadence=cadence, calendar=pipeline_selectors.due_calendar(last_day),
+                slower_shift=pipeline_conf("HOLIDAY_SHIFT_SLOWER"),
             )  # fmt: skip
         if stage == 5:
             signed = last_at or now
