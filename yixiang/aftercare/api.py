@@ -11,10 +11,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services_campaigns, services_contracts
 from yixiang.aftercare.models import Campaign, CareTask, Contract
+from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
+from yixiang.pipeline.api import SignIn, SignOut
 
 router = Router(tags=["aftercare"])
 routers = [("", router)]
@@ -96,7 +98,7 @@ def list_contracts(request: HttpRequest, customer_id: int):
 )
 def create_contract(request: HttpRequest, customer_id: int, payload: ContractIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services.contract_create(
+    contract = services_contracts.contract_create(
         actor=request.user,
         customer=customer,
         name=payload.name,
@@ -222,7 +224,7 @@ def list_campaigns(request: HttpRequest):
     "/campaigns", response={201: CampaignOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut}, summary="Create a campaign"
 )
 def create_campaign(request: HttpRequest, payload: CampaignIn):
-    campaign = services.campaign_create(
+    campaign = services_campaigns.campaign_create(
         actor=request.user,
         name=payload.name,
         template=payload.template,
@@ -231,7 +233,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn):
         reply_window_hours=payload.reply_window_hours,
     )
     if payload.launch:
-        services.campaign_launch(actor=request.user, campaign=campaign)
+        services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return Status(201, selectors.campaigns(request.user).get(pk=campaign.pk))
 
 
@@ -248,7 +250,7 @@ def get_campaign(request: HttpRequest, campaign_id: int):
 )
 def launch_campaign(request: HttpRequest, campaign_id: int):
     campaign: Campaign = selectors.campaign_access(request.user, campaign_id)
-    services.campaign_launch(actor=request.user, campaign=campaign)
+    services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return selectors.campaigns(request.user).get(pk=campaign_id)
 
 
@@ -278,3 +280,30 @@ class ReferralTreeOut(ReferralNode):
 def referral_tree(request: HttpRequest, customer_id: int):
     customer = access_customer(request.user, customer_id)
     return selectors.referral_tree(request.user, customer)
+
+
+# The signing records the deal (the contract): it lives with the contracts and calls the pipeline.
+@router.post(
+    "/customers/{customer_id}/sign",
+    response={200: SignOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark signed: record the deal, the customer becomes E class",
+    tags=["pipeline"],
+    operation_id="yixiang_pipeline_api_sign",  # the operation kept its name when it moved here
+)
+def sign(request: HttpRequest, customer_id: int, payload: SignIn):
+    customer = access_customer(request.user, customer_id, for_change=True)
+    contract = services_contracts.customer_sign(
+        actor=request.user,
+        customer=customer,
+        amount=payload.amount,
+        signed_on=payload.signed_on,
+        paid_amount=payload.paid_amount,
+        contract_name=payload.contract_name,
+        contract_number=payload.contract_number,
+        note=payload.note,
+    )
+    return {
+        "customer": Customer.objects.get(pk=customer.pk),
+        "contract_id": contract.pk,
+        "contract_number": contract.number,
+    }

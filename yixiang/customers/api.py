@@ -11,10 +11,11 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import access_customer, staff_in_scope
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import selectors, services
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["customers"])

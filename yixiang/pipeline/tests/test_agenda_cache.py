@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from yixiang.accounts.models import Team
 from yixiang.aftercare import services as care_services
+from yixiang.aftercare import services_contracts
 from yixiang.aftercare.models import CareTask
 from yixiang.customers import services as customer_services
 from yixiang.customers.models import Customer
-from yixiang.pipeline import services
+from yixiang.pipeline import pool, services
 from yixiang.pipeline.api import agenda_cache
 from yixiang.pipeline.models import AgendaVersion, CustomerProfile, ReleaseProposal, VisitPlan
 from yixiang.pipeline.tests.factories import set_state
@@ -79,11 +80,11 @@ WRITES = {
     "next contact date": lambda w: services.followup_log(
         actor=w.org.rep, customer=w.due, summary="聊了", next_contact_on=w.today + dt.timedelta(days=3)
     ),
-    "claim": lambda w: services.claim_from_pool(actor=w.org.rep, customer=w.pool),
-    "release": lambda w: services.customer_release(actor=w.org.rep, customer=w.due, reason="no_rise"),
-    "sign": lambda w: services.customer_sign(actor=w.org.rep, customer=w.due, amount="1000"),
-    "recycle": lambda w: services.recycle_run(),
-    "reassign": lambda w: services.customer_hand_over(actor=w.org.lead1, customer=w.due, to_user=w.org.teammate),
+    "claim": lambda w: pool.claim_from_pool(actor=w.org.rep, customer=w.pool),
+    "release": lambda w: pool.customer_release(actor=w.org.rep, customer=w.due, reason="no_rise"),
+    "sign": lambda w: services_contracts.customer_sign(actor=w.org.rep, customer=w.due, amount="1000"),
+    "recycle": lambda w: pool.recycle_run(),
+    "reassign": lambda w: pool.customer_hand_over(actor=w.org.lead1, customer=w.due, to_user=w.org.teammate),
     "edit name": lambda w: customer_services.customer_update(actor=w.org.rep, customer=w.due, data={"name": "改名"}),
     "delete": lambda w: customer_services.customer_soft_delete(actor=w.org.rep, customer=w.due),
     "visit planned": lambda w: services.visit_plan_create(
@@ -146,7 +147,7 @@ def test_reps_never_share_bodies(world):
 
 def test_reassign_changes_both_agendas(world):
     mine, theirs = world.fetch(), world.fetch(world.mate_api)
-    services.customer_hand_over(actor=world.org.lead1, customer=world.due, to_user=world.org.teammate)
+    pool.customer_hand_over(actor=world.org.lead1, customer=world.due, to_user=world.org.teammate)
     assert world.fetch() != mine and world.fetch(world.mate_api) != theirs
     assert "到期甲" in text(world.fetch(world.mate_api))
 

@@ -6,8 +6,8 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html
 
+from yixiang.customers import display
 from yixiang.customers.models import Stage
-from yixiang.web import display
 
 register = template.Library()
 
