@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
@@ -572,14 +572,6 @@ def regional_events(user: User) -> QuerySet[RegionalEvent]:
     return RegionalEvent.objects.filter(created_by__in=staff_in_scope(user)).select_related("region", "created_by")
 
 
-def contract_access(user: User, contract_id: int, *, for_change: bool = False) -> Contract:
-    contract = Contract.objects.filter(pk=contract_id).only("pk", "customer_id").first()
-    if contract is None:
-        raise Http404("contract not found")
-    access_customer(user, contract.customer_id, for_change=for_change)
-    return Contract.objects.select_related("customer").get(pk=contract_id)
-
-
 def incident_access(user: User, incident_id: int) -> PayoutIncident:
     incident = PayoutIncident.objects.select_related("payout__contract__customer").filter(pk=incident_id).first()
     if incident is None:
@@ -594,9 +586,3 @@ def payout_access(user: User, payout_id: int) -> Payout:
         raise Http404("payout not found")
     access_customer(user, payout.contract.customer_id, for_change=True)
     return payout
-
-
-def last_purchase(customer: Customer) -> dt.date | None:
-    paid = customer.payments.aggregate(last=Max("paid_on"))["last"]
-    shipped = Shipment.objects.filter(customer=customer).aggregate(last=Max("shipped_on"))["last"]
-    return rules.last_activity([paid, shipped])

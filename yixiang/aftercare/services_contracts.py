@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditEvent, User
+from yixiang.accounts.models import User
 from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
@@ -25,7 +25,7 @@ from yixiang.aftercare.models import (
 )
 from yixiang.aftercare.services import _money, _task, _today, tasks_create
 from yixiang.customers.models import Customer
-from yixiang.errors import Conflict, DomainError, ValidationFailed
+from yixiang.errors import Conflict, ValidationFailed
 from yixiang.pipeline.services import customer_mark_signed
 
 # --------------------------------------------------------------------------- contracts and payouts
@@ -93,11 +93,6 @@ def contract_create(
 
 
 @transaction.atomic
-def payout_add(*, actor: User, contract: Contract, due_date: dt.date, amount: Any) -> Payout:
-    return Payout.objects.create(contract=contract, due_date=due_date, amount=_money(amount, "amount"))
-
-
-@transaction.atomic
 def payout_mark_paid(*, actor: User, payout: Payout, paid_on: dt.date | None = None) -> Payout:
     payout = Payout.objects.select_for_update().get(pk=payout.pk)
     payout.status = Payout.Status.PAID
@@ -136,13 +131,6 @@ def incident_update(
         )
     incident.save()
     return incident
-
-
-def contract_card_unmask(*, actor: User, contract: Contract) -> str:
-    if not actor.may_unmask:
-        raise DomainError(_("You do not have permission to view full bank card and ID numbers."), code="forbidden")
-    AuditEvent.objects.create(actor=actor, action="contract.unmask", target_type="contract", target_id=str(contract.pk))
-    return contract.payout_card or ""
 
 
 @transaction.atomic

@@ -308,11 +308,3 @@ def referral_scan() -> int:
             on_customer_signed(Customer(pk=pk))
             done += 1
     return done
-
-
-@transaction.atomic
-def reward_mark_paid(*, actor: User, reward: ReferralReward) -> ReferralReward:
-    reward.status = ReferralReward.Status.PAID
-    reward.paid_at = timezone.now()
-    reward.save(update_fields=["status", "paid_at"])
-    return reward

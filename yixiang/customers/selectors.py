@@ -334,10 +334,6 @@ def customer_history(*, customer: Customer, limit: int = 100) -> QuerySet[Custom
     return customer.changes.select_related("actor")[:limit]
 
 
-def all_tags() -> QuerySet[Tag]:
-    return Tag.objects.all()
-
-
 def visible_tag_names(user: User) -> list[str]:
     """Tags in use on customers the user may see (tag names of other teams stay private)."""
     customers = visible_customers(user, include_deleted=True)

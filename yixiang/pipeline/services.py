@@ -433,13 +433,6 @@ def visit_plan_create(
 
 
 @transaction.atomic
-def visit_plan_cancel(*, actor: User, plan: VisitPlan) -> VisitPlan:
-    VisitPlan.objects.filter(pk=plan.pk, status=VisitPlan.Status.PLANNED).update(status=VisitPlan.Status.CANCELLED)
-    plan.refresh_from_db()
-    return plan
-
-
-@transaction.atomic
 def profile_update(
     *,
     actor: User,
