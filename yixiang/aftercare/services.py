@@ -1,4 +1,6 @@
-"""Writes of the after-sale part. Views, API, Huey tasks and tests all come through here.
+"""Writes of the after-sale part: care tasks (the shared sink of every generator), the care
+calendar, life events, gifts and regional events. Contracts and money, loyalty and referrals, and
+campaigns have their own ``services_*`` modules. Views, API, Huey tasks and tests come through here.
 
 Generators (reminders, care calendar, scans) are idempotent: every care task has a unique
 ``source_key`` naming its occasion, so running a generator twice creates nothing new."""

@@ -1,7 +1,8 @@
-"""Writes of the intent-lifting pipeline: follow-ups, signing, the tracked list and the public pool.
+"""Writes of the intent-lifting pipeline: follow-ups, the stage change of a signing, visits and the
+prospecting profile (the tracked list and the public pool are in ``pool.py``).
 
 Views, the API and the background jobs all come through here. Callers pass customers they got
-from ``yixiang.accounts.scoping`` (so out-of-scope ids are already a 404); every service re-reads
+from ``yixiang.customers.scoping`` (so out-of-scope ids are already a 404); every service re-reads
 the row under a lock before changing it.
 """
 
