@@ -13,10 +13,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from yixiang.aftercare import selectors, services_campaigns, services_contracts
 from yixiang.aftercare.models import Campaign, CareTask, Contract
-from yixiang.customers.models import Customer
 from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline.api import SignIn, SignOut
 
 router = Router(tags=["aftercare"])
 routers = [("", router)]
@@ -280,30 +278,3 @@ class ReferralTreeOut(ReferralNode):
 def referral_tree(request: HttpRequest, customer_id: int):
     customer = access_customer(request.user, customer_id)
     return selectors.referral_tree(request.user, customer)
-
-
-# The signing records the deal (the contract): it lives with the contracts and calls the pipeline.
-@router.post(
-    "/customers/{customer_id}/sign",
-    response={200: SignOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Mark signed: record the deal, the customer becomes E class",
-    tags=["pipeline"],
-    operation_id="yixiang_pipeline_api_sign",  # the operation kept its name when it moved here
-)
-def sign(request: HttpRequest, customer_id: int, payload: SignIn):
-    customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services_contracts.customer_sign(
-        actor=request.user,
-        customer=customer,
-        amount=payload.amount,
-        signed_on=payload.signed_on,
-        paid_amount=payload.paid_amount,
-        contract_name=payload.contract_name,
-        contract_number=payload.contract_number,
-        note=payload.note,
-    )
-    return {
-        "customer": Customer.objects.get(pk=customer.pk),
-        "contract_id": contract.pk,
-        "contract_number": contract.number,
-    }

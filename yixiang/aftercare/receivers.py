@@ -7,6 +7,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from yixiang.aftercare import selectors
+from yixiang.aftercare.services_contracts import customer_sign
 from yixiang.aftercare.services_loyalty import on_customer_signed
 from yixiang.customers.models import Customer
 from yixiang.pipeline import events
@@ -24,3 +25,4 @@ def _care_items(*, user: Any, day: Any) -> list[dict[str, Any]]:
 
 
 events.add_agenda_source(_care_items)
+events.set_sign_handler(customer_sign)

@@ -20,6 +20,5 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/launch/", views.campaign_launch, name="campaign_launch"),
     path("campaigns/messages/<int:pk>/<slug:action>/", views.message_action, name="campaign_message_action"),
-    path("customers/<int:pk>/sign/", views.sign, name="pipeline_sign"),
     path("hooks/sms/yunpian/", views.sms_inbound_yunpian, name="sms_inbound_yunpian"),
 ]

@@ -35,8 +35,6 @@ from yixiang.aftercare.models import (
 from yixiang.customers.models import Stage, ValueTier
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import forms as pipeline_forms
-from yixiang.pipeline.views import _act as pipeline_act
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -457,19 +455,3 @@ def sms_inbound_yunpian(request: HttpRequest) -> HttpResponse:
         provider_ref=f"yunpian:{data.get('id') or rules.yunpian_sign(data, '')}", received_at=received,
     )  # fmt: skip
     return HttpResponse("SUCCESS", content_type="text/plain")
-
-
-# The pipeline panel's "signed" form: the deal is recorded here, the pipeline marks the stage.
-@login_required
-@require_POST
-def sign(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = access_customer(request.user, pk, for_change=True)
-    form = pipeline_forms.SignForm(request.POST)
-    return pipeline_act(
-        request,
-        customer,
-        lambda: services_contracts.customer_sign(actor=request.user, customer=customer, **form.cleaned_data),
-        _("%(name)s is signed: an E-class customer now.") % {"name": customer.name},
-        form=form,
-        invalid=_("Enter the deal amount."),
-    )

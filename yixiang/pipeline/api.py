@@ -17,10 +17,11 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import User
+from yixiang.customers.models import Customer
 from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
+from yixiang.pipeline import events, selectors, services
 from yixiang.pipeline import pool as pool_services
-from yixiang.pipeline import selectors, services
 from yixiang.pipeline.models import FollowUp, VisitPlan
 
 customer_router = Router(tags=["pipeline"])
@@ -367,6 +368,30 @@ def release(request: HttpRequest, customer_id: int, payload: ReleaseIn):
     return pool_services.customer_release(
         actor=request.user, customer=customer, reason=payload.reason, note=payload.note
     )
+
+
+@customer_router.post(
+    "/{customer_id}/sign",
+    response={200: SignOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark signed: record the deal, the customer becomes E class",
+)
+def sign(request: HttpRequest, customer_id: int, payload: SignIn):
+    customer = access_customer(request.user, customer_id, for_change=True)
+    contract = events.sign_customer(
+        actor=request.user,
+        customer=customer,
+        amount=payload.amount,
+        signed_on=payload.signed_on,
+        paid_amount=payload.paid_amount,
+        contract_name=payload.contract_name,
+        contract_number=payload.contract_number,
+        note=payload.note,
+    )
+    return {
+        "customer": Customer.objects.get(pk=customer.pk),
+        "contract_id": contract.pk,
+        "contract_number": contract.number,
+    }
 
 
 @customer_router.post(

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("customers/<int:pk>/claim/", views.claim, name="pipeline_claim"),
     path("customers/<int:pk>/release/", views.release, name="pipeline_release"),
+    path("customers/<int:pk>/sign/", views.sign, name="pipeline_sign"),
     path("customers/<int:pk>/lock/", views.lock, name="pipeline_lock"),
     path("customers/<int:pk>/profile/", views.profile, name="pipeline_profile"),
     path("customers/<int:pk>/keep/", views.keep, name="pipeline_keep"),

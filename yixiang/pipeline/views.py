@@ -20,7 +20,7 @@ from yixiang.accounts import permissions
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import forms, selectors, services
+from yixiang.pipeline import events, forms, selectors, services
 from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
@@ -294,6 +294,21 @@ def hand_over(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, customer=customer, to_user=target, note=request.POST.get("note", "")[:2000]
         ),
         _("%(name)s was handed over to %(user)s.") % {"name": customer.name, "user": target.label},
+    )
+
+
+@login_required
+@require_POST
+def sign(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = access_customer(request.user, pk, for_change=True)
+    form = forms.SignForm(request.POST)
+    return _act(
+        request,
+        customer,
+        lambda: events.sign_customer(actor=request.user, customer=customer, **form.cleaned_data),
+        _("%(name)s is signed: an E-class customer now.") % {"name": customer.name},
+        form=form,
+        invalid=_("Enter the deal amount."),
     )
 
 
