@@ -71,6 +71,8 @@ class Ctx:
     import_rows: int
     throughput_seconds: int
     connections: int
+    capacity_steps: list[int] = field(default_factory=list)
+    step_seconds: int = 60
     today: dt.date = field(default_factory=timezone.localdate)
     rnd: random.Random = field(default_factory=lambda: random.Random(11))  # noqa: S311 (sampling, not security)
     _users: dict[str, Any] = field(default_factory=dict)
@@ -774,6 +776,49 @@ def case_throughput(ctx: Ctx) -> dict:
     }
 
 
+# --- Capacity: the working-day load model (Locust) ---------------------------------------------------
+
+
+def case_capacity(ctx: Ctx) -> dict:
+    """Concurrently active users served with p95 ≤ 200 ms and no errors (``bench/capacity.py``)."""
+    from django.conf import settings
+
+    from bench.capacity import DEFAULT_STEPS, P95_LIMIT_MS, find_capacity
+
+    _route("/agenda/")
+    workers = os.cpu_count() or 2
+    found = find_capacity(
+        steps=ctx.capacity_steps or list(DEFAULT_STEPS),
+        seconds=ctx.step_seconds,
+        workers=workers,
+        log=Path(settings.DATA_DIR) / "bench-serve.log",
+        report=lambda text: print(text, flush=True),
+    )
+    steps = found["steps"]
+    best = next((s for s in steps if s["users"] == found["capacity"]), None)
+    miss = found["first_miss"]
+    acc = found["accounts"]
+    note = (
+        f"locust (bench/locustfile.py) against gunicorn {workers} workers × {os.environ.get('WEB_THREADS', '4')} threads "
+        f"on the same 2-core box (locust's own CPU included in the load); {acc['rep']} reps, {acc['lead']} leads, "
+        f"{acc['director']} directors as accounts (more virtual users share them); think time "
+        f"{os.environ.get('BENCH_THINK', '3,12').replace(',', '–')} s; {ctx.step_seconds} s per step; "
+        f"capacity {found['capacity']} users (p95 ≤ {P95_LIMIT_MS:g} ms, no errors)"
+    )
+    if best:
+        note += (
+            f" at {best['rps']:.0f} req/s, p95 {best['p95_ms']:.0f} ms, server CPU "
+            f"{best['server_cpu_ms_per_request']:.1f} ms/request, load {best['loadavg']}"
+        )
+    if miss:
+        m = next(s for s in steps if s["users"] == miss)
+        note += f"; missed at {miss} users: p95 {m['p95_ms']:.0f} ms, {m['failures']} failures, load {m['loadavg']}"
+    else:
+        note += "; no step missed (raise --capacity-steps)"
+    note += f"; {found['followups_undone']} follow-ups logged and undone"
+    return {"samples": [found["capacity"]], "rate": True, "steps": steps, "note": note}
+
+
 # --- The list, in the order they run (reads first, then writes, then the server) -----------------------
 
 CASES: list[Case] = [
@@ -797,5 +842,6 @@ CASES: list[Case] = [
     Case("release_proposals", "Daily release proposals (release_proposals_refresh)", case_release_proposals),
     Case("incentives", "Incentive month (manage.py incentives --derive)", case_incentives, Target(30, "median", "s")),
     Case("import", "Customer CSV import (customers.importing.import_file)", case_import, Target(20000, "rate", "rows/s", True), True),
+    Case("capacity", "Concurrent active users, p95 ≤ 200 ms, no errors (Locust working day)", case_capacity, Target(1000, "rate", "users", True)),
     Case("throughput", "Agenda throughput, gunicorn + wrk (GET /api/v1/agenda)", case_throughput, Target(500, "rate", "req/s", True)),
 ]  # fmt: skip
