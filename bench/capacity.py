@@ -258,11 +258,24 @@ def find_capacity(
         logged = undo(acc.session_keys)
     return {
         "capacity": last_pass,
+        "cpu_ceiling": cpu_ceiling(results, workers),
         "first_miss": first_fail,
         "steps": results,
         "accounts": acc.counts,
         "followups_undone": logged,
     }
+
+
+def cpu_ceiling(steps: list[dict], cores: int) -> int | None:
+    """Users the server's CPU alone could carry if it had every core: cores / (CPU per request ×
+    requests per user per second), from the largest step that ran. An upper bound on a quiet box,
+    not a measured figure (no queueing, no load generator, no neighbours)."""
+    ran = [s for s in steps if s["requests"] and s["server_cpu_ms_per_request"]]
+    if not ran:
+        return None
+    s = ran[-1]
+    per_user = s["rps"] / s["users"]
+    return int(cores * 1000 / (s["server_cpu_ms_per_request"] * per_user))
 
 
 def _step_line(r: dict) -> str:

@@ -99,6 +99,8 @@ def run_child(args: argparse.Namespace) -> int:
             result["unit"] = "req/s"
         if case.name == "capacity":
             result["unit"] = "users"
+        if case.name == "peer":
+            result["unit"] = "×"
         if raw.get("limit"):
             lim = raw["limit"]
             lstats = summary([s * scale for s in lim["samples"]])
