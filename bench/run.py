@@ -309,7 +309,43 @@ def markdown(meta: dict, results: list[dict]) -> str:
         lim = f" Limit: {r['limit']['what']}." if r.get("limit") else ""
         when = f" (git {r['git']}, load {r['loadavg']})" if r.get("git") else ""
         out.append(f"- **{r['name']}**: {r.get('note', '')}.{lim}{when}")
+    for r in results:
+        out += _detail_tables(r)
     return "\n".join(out) + "\n"
+
+
+def _detail_tables(r: dict) -> list[str]:
+    """The capacity case's steps and the peer case's pairs, as tables under the notes."""
+    out = []
+    if r.get("steps"):
+        out += [
+            "",
+            f"Capacity steps ({r['name']}):",
+            "",
+            "| users | req/s | median | p95 | p99 | failures | server CPU / request | load before |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for s in r["steps"]:
+            cpu = s.get("server_cpu_ms_per_request")
+            out.append(
+                f"| {s['users']} | {s['rps']:.1f} | {s['median_ms']:.0f} ms | {s['p95_ms']:.0f} ms | {s['p99_ms']:.0f} ms | "
+                f"{s['failures']} | {'–' if cpu is None else f'{cpu:.1f} ms'} | {s['loadavg']} |"
+            )
+    if r.get("peer"):
+        out += [
+            "",
+            "DjangoCRM 1.7.0 beside Yixiang (interleaved, over HTTP, as rep0001):",
+            "",
+            "| pair | Yixiang median / p95 | DjangoCRM median / p95 | × wall | Yixiang CPU | DjangoCRM CPU | × CPU |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for p in r["peer"].values():
+            y, q = p["yixiang_ms"], p["peer_ms"]
+            out.append(
+                f"| {p['title']} | {y['median']:.1f} / {y['p95']:.1f} ms | {q['median']:.1f} / {q['p95']:.1f} ms | "
+                f"{p['ratio']}× | {p['yixiang_cpu_ms']:.1f} ms | {p['peer_cpu_ms']:.1f} ms | {p['cpu_ratio']}× |"
+            )
+    return out
 
 
 def _loadavg() -> str:
