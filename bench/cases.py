@@ -817,7 +817,13 @@ def case_capacity(ctx: Ctx) -> dict:
         note += "; no step missed (raise --capacity-steps)"
     if found["cpu_ceiling"]:
         note += (
-            f"; CPU ceiling (server CPU per request × requests per user, all {workers} cores, no queueing): "
+            f"; CPU ceiling (server CPU per request × requests per user, all {workers} cores, no queueing"
+            + (
+                "; gunicorn's CPU only, PostgreSQL's own is not in it, so this overstates"
+                if ctx.db == "postgres"
+                else ""
+            )
+            + "): "
             f"~{found['cpu_ceiling']:,} users"
         )
     note += f"; {found['followups_undone']} follow-ups logged and undone"
