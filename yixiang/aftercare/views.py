@@ -37,7 +37,7 @@ from yixiang.aftercare.models import (
 from yixiang.customers.models import Stage, ValueTier
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.web.redirects import safe_next
+from yixiang.redirects import safe_next
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -24,7 +24,7 @@ from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
-from yixiang.web.redirects import safe_next
+from yixiang.redirects import safe_next
 
 
 def _next_url(request: HttpRequest, default: str) -> str:

@@ -15,7 +15,7 @@ from yixiang.aftercare import services
 from yixiang.aftercare.models import CareTask
 from yixiang.aftercare.tests.factories import sign
 from yixiang.testing import PASSWORD
-from yixiang.web.redirects import safe_next
+from yixiang.redirects import safe_next
 
 OFF_SITE = ["https://evil.example/phish", "//evil.example/x", "javascript:alert(1)", "https:///evil.example"]
 
@@ -57,7 +57,7 @@ def test_care_task_done_does_not_follow_an_off_site_next(org, target):
 
 
 def test_no_view_reads_next_by_itself():
-    """The guard: every view follows ``next`` through web.redirects.safe_next, none reads it directly."""
+    """The guard: every view follows ``next`` through yixiang.redirects.safe_next, none reads it directly."""
     root = pathlib.Path(__file__).resolve().parents[2]
     pattern = re.compile(r"""\.get\(\s*["']next["']""")
     offenders = [
