@@ -79,6 +79,8 @@ class Sheet:
 _SAMPLE_BYTES = 1 << 20
 _READ_CHUNK = 1 << 20
 _HEADER_SEARCH_ROWS = 10
+_SNIFF_LINES = 5
+_DELIMITERS = ",\t;"
 
 
 def file_error(message: str) -> ImportFileError:
@@ -232,16 +234,10 @@ def _open_csv(path: Path) -> Iterator[Sheet]:
             decoder = _LineDecoder(fh, encoding, ascii_only=not judged)
             lines = iter(decoder)
         try:
-            # Peek at the first non-blank line for the delimiter; all lines go back to the reader so
-            # its line numbers stay true.
-            head: list[str] = []
-            for line in lines:
-                head.append(line)
-                if line.strip():
-                    break
-            first = head[-1] if head else ""
-            # Excel writes ',' (or ';' in some locales); its "Unicode text" is tab-separated.
-            delimiter = max((",", "\t", ";"), key=first.count) if any(d in first for d in ",\t;") else ","
+            # Peek at the first lines for the delimiter; they all go back to the reader so its line
+            # numbers stay true.
+            head = list(itertools.islice(lines, _SNIFF_LINES))
+            delimiter = _sniff_delimiter(head)
             reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter, strict=True)
             rows = _decode_guard(_csv_rows(reader, decoder))
             header = _find_header(rows)
@@ -256,6 +252,16 @@ def _open_csv(path: Path) -> Iterator[Sheet]:
             encoding=encoding,
             unterminated=unterminated,
         )
+
+
+def _sniff_delimiter(head: list[str]) -> str:
+    """Excel writes ',' (or ';' in some locales); its "Unicode text" is tab-separated. A file with
+    one column has none of them: ','."""
+    sample = "".join(line for line in head if line.strip())
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def _decode_guard(rows: Iterator[RawRow]) -> Iterator[RawRow]:

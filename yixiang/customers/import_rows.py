@@ -48,10 +48,11 @@ class Prepared:
     """A row that passed every check: Customer attribute values, tags and the dedupe key."""
 
     line: int
-    data: dict[str, Any]
+    data: dict[str, Any]  # services.customer_prepare's values
     tags: list[str]
     key: str
     has_phone: bool
+    history: dict[str, list[Any]]  # and its history of them
 
 
 def _cell_text(value: Any) -> str:
@@ -140,8 +141,8 @@ class RowParser:
                 convert = self._plain_text
             self._plan.append((fname, cols, convert))
         self.today = timezone.localdate()  # refreshed per batch by the importer
-        self.regions = {r.name.casefold(): (r.pk, r.name) for r in Region.objects.all()}
-        self.region_names = {pk: name for pk, name in self.regions.values()}
+        self.regions = {r.name.casefold(): r for r in Region.objects.all()}
+        self.region_names = {r.pk: r.name for r in self.regions.values()}
         self._region_phone = settings.YIXIANG["DEFAULT_PHONE_REGION"]
         self.chinese = (translation.get_language() or "").startswith("zh")
 
@@ -216,13 +217,17 @@ class RowParser:
             problems.insert(0, _("The name is missing."))
         if problems:
             raise RowError(" ".join(problems))
-        data["name_pinyin"], data["name_initials"] = rules.pinyin_keys(name)
-        phone_key = data.get("phone_normalized")
+        # The same rule as a customer created by hand: phone key and display, pinyin keys, history.
+        draft = services.customer_prepare(data, phone_region=self._region_phone)
+        values = draft.values
+        phone_key = values.get("phone_normalized")
         if phone_key:
             key = phone_key
         else:
-            key = "\x1f".join(("n", name, data.get("company_name", ""), data.get("city", "")))
-        return Prepared(line=raw.line, data=data, tags=tags, key=key, has_phone=bool(phone_key))
+            key = "\x1f".join(("n", values["name"], values.get("company_name", ""), values.get("city", "")))
+        return Prepared(
+            line=raw.line, data=values, tags=tags, key=key, has_phone=bool(phone_key), history=draft.history
+        )
 
     def _check_width(self, cells: list[Any]) -> None:
         if len(cells) < self.width:
@@ -268,11 +273,10 @@ class RowParser:
                     % params
                 )
             try:
-                key = rules.normalize_phone(text, self._region_phone)
+                rules.normalize_phone(text, self._region_phone)  # normalised again by customer_prepare
             except rules.PhoneError:
                 raise RowError(_("“%(value)s” in column %(column)s is not a valid phone number.") % params) from None
-            data["phone_normalized"] = key
-            data["phone"] = rules.display_phone(key)
+            data["phone"] = text
         elif fname in CHOICE_MAPS:
             choice = CHOICE_MAPS[fname].get(text.casefold())
             if choice is None:
@@ -309,7 +313,7 @@ class RowParser:
             found = self.regions.get(text.casefold())
             if found is None:
                 raise RowError(_("“%(value)s” in column %(column)s is not a known region.") % params)
-            data["region_id"] = found[0]
+            data["region"] = found
         elif fname in services.SENSITIVE_FIELDS:
             digits = "".join(text.split())
             if "*" in digits:  # a masked value from an export: there is nothing to import

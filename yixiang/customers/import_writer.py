@@ -151,7 +151,6 @@ class _Outcome:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_HISTORY_SKIP = {"phone_normalized", "name_pinyin", "name_initials"}
 _PROGRESS_FIELDS = ["processed_rows", "created_count", "skipped_count", "error_count", "errors", "total_rows"]
 
 
@@ -257,7 +256,7 @@ def _child_parse(rows: Iterator[RawRow], parser: RowParser, skip: int, size: int
 
 def _pack(chunk: _Parsed) -> tuple[Any, ...]:
     # Plain tuples pickle faster than dataclasses.
-    packed = [(p.line, p.data, p.tags, p.key, p.has_phone) for p in chunk.prepared]
+    packed = [(p.line, p.data, p.tags, p.key, p.has_phone, p.history) for p in chunk.prepared]
     return chunk.rows, packed, chunk.errors, chunk.last_line
 
 
@@ -523,21 +522,8 @@ class ImportRun:
         return len(rows)
 
     def _history(self, row: Prepared, base: dict[str, Any], owner_label: str | None) -> dict[str, list[Any]]:
-        """The history row's changes, shaped like services.customer_create's: {field: [old, new]}."""
-        assert self.parser is not None
-        history_value = services.history_value
-        sensitive = services.SENSITIVE_FIELDS
-        diff: dict[str, list[Any]] = {}
-        for attname, value in row.data.items():
-            if attname in _HISTORY_SKIP:
-                continue
-            if attname == "region_id":
-                diff["region"] = [None, self.parser.region_names.get(value)]
-                continue
-            old = base.get(attname)
-            if type(value) is not str or attname in sensitive:
-                old, value = history_value(attname, old), history_value(attname, value)
-            diff[attname] = [old, value]
+        """The history row's changes: customer_prepare's, with tags, owner and the file's line."""
+        diff = dict(row.history)
         if row.tags:
             diff["tags"] = [[], row.tags]
         diff["owner"] = [None, owner_label]
