@@ -114,19 +114,23 @@ def allocate_archive_numbers(count: int, *, today: dt.date | None = None) -> lis
     return [rules.format_archive_no(fmt, year=today.year, seq=s) for s in range(end - count + 1, end + 1)]
 
 
+def _clean(field: str, value: Any) -> Any:
+    """A field's value as stored: text trimmed, bank card and ID numbers without spaces."""
+    if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
+        raise ValidationFailed(
+            {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
+        )
+    if isinstance(value, str):
+        return "".join(value.split()) if field in SENSITIVE_FIELDS else value.strip()
+    return value
+
+
 def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list[Any]]:
     diff: dict[str, list[Any]] = {}
     for field, value in data.items():
         if field not in EDITABLE_FIELDS:
             continue
-        if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
-            raise ValidationFailed(
-                {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
-            )
-        if isinstance(value, str) and field not in SENSITIVE_FIELDS:
-            value = value.strip()
-        if field in SENSITIVE_FIELDS and isinstance(value, str):
-            value = "".join(value.split())
+        value = _clean(field, value)
         old = getattr(customer, field)
         if field == "region":
             old_cmp = customer.region_id
@@ -167,12 +171,7 @@ def customer_prepare(data: Mapping[str, Any], *, phone_region: str) -> CustomerD
     for field, value in data.items():
         if field not in EDITABLE_FIELDS:
             continue
-        if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
-            raise ValidationFailed(
-                {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
-            )
-        if isinstance(value, str):
-            value = "".join(value.split()) if field in SENSITIVE_FIELDS else value.strip()
+        value = _clean(field, value)
         if field == "region":
             if value is not None:
                 values["region_id"] = value.pk
