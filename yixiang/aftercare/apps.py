@@ -6,3 +6,13 @@ class AftercareConfig(AppConfig):
     name = "yixiang.aftercare"
     verbose_name = _("After-sale care")  # the admin's section header
     label = "aftercare"
+
+    def ready(self) -> None:
+        # The customer import runs the history kinds (follow-ups, contracts...) through this app.
+        from yixiang.aftercare import history_import
+        from yixiang.customers import importing
+        from yixiang.customers.models import ImportJob
+
+        for kind in ImportJob.Kind.values:
+            if kind != ImportJob.Kind.CUSTOMERS:
+                importing.register_kind(kind, history_import.run)

@@ -14,7 +14,7 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,21 +180,36 @@ def is_blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-def _find_header(rows: Iterator[RawRow]) -> RawRow:
-    """The header is the first of the first rows that names a name column; title rows above it
-    (a merged "客户名单" banner, say) are skipped."""
+@dataclass(frozen=True)
+class HeaderRule:
+    """How a kind of file's header row is recognised, and what to say when none is."""
+
+    is_header: Callable[[list[Any]], bool]
+    missing: Callable[[], str]  # the message, translated when raised
+
+
+def _names_a_name_column(cells: list[Any]) -> bool:
+    return any(HEADER_ALIASES.get(header_key(c)) == "name" for c in cells)
+
+
+CUSTOMER_HEADER = HeaderRule(
+    is_header=_names_a_name_column,
+    missing=lambda: _("The file has no name column (姓名 / name), which is required."),
+)
+
+
+def _find_header(rows: Iterator[RawRow], rule: HeaderRule) -> RawRow:
+    """The header is the first of the first rows that names the required column; title rows above
+    it (a merged "客户名单" banner, say) are skipped."""
     seen: list[RawRow] = []
     for row in itertools.islice(rows, _HEADER_SEARCH_ROWS):
-        if any(HEADER_ALIASES.get(header_key(c)) == "name" for c in row.cells):
+        if rule.is_header(row.cells):
             return row
         seen.append(row)
     if not seen:
         raise file_error(_("The file is empty."))
     found = "、".join(str(c).strip() for c in seen[0].cells if c is not None and str(c).strip())
-    raise file_error(
-        _("The file has no name column (姓名 / name), which is required. Columns found: %(columns)s.")
-        % {"columns": found or "-"}
-    )
+    raise file_error(rule.missing() + " " + _("Columns found: %(columns)s.") % {"columns": found or "-"})
 
 
 def _csv_rows(reader: Any, decoder: _LineDecoder | None) -> Iterator[RawRow]:
@@ -216,7 +231,7 @@ def _csv_rows(reader: Any, decoder: _LineDecoder | None) -> Iterator[RawRow]:
 
 
 @contextlib.contextmanager
-def _open_csv(path: Path) -> Iterator[Sheet]:
+def _open_csv(path: Path, rule: HeaderRule) -> Iterator[Sheet]:
     with open(path, "rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
         fh.seek(0)
@@ -240,7 +255,7 @@ def _open_csv(path: Path) -> Iterator[Sheet]:
             delimiter = _sniff_delimiter(head)
             reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter, strict=True)
             rows = _decode_guard(_csv_rows(reader, decoder))
-            header = _find_header(rows)
+            header = _find_header(rows, rule)
         except UnicodeDecodeError:
             raise file_error(_("The file is not valid UTF-16 text.")) from None
         yield Sheet(
@@ -333,7 +348,7 @@ def _xlsx_guard(rows: Iterator[RawRow]) -> Iterator[RawRow]:
 
 
 @contextlib.contextmanager
-def _open_xlsx(path: Path) -> Iterator[Sheet]:
+def _open_xlsx(path: Path, rule: HeaderRule) -> Iterator[Sheet]:
     import openpyxl
     from openpyxl.utils.cell import range_boundaries
     from openpyxl.utils.exceptions import InvalidFileException
@@ -356,7 +371,7 @@ def _open_xlsx(path: Path) -> Iterator[Sheet]:
             try:
                 merges = _merged_ranges(path, ws._worksheet_path)  # the reader keeps no public path
                 rows = _xlsx_guard(_xlsx_rows(ws, merges))
-                header = _find_header(rows)
+                header = _find_header(rows, rule)
             except ImportFileError as exc:
                 last_error = exc
                 continue
@@ -398,7 +413,7 @@ def _ref(rng: tuple[int, int, int, int]) -> str:
 
 
 @contextlib.contextmanager
-def open_sheet(file_path: str | Path) -> Iterator[Sheet]:
+def open_sheet(file_path: str | Path, *, header: HeaderRule = CUSTOMER_HEADER) -> Iterator[Sheet]:
     """Open an import file (a storage name, or a local path from the command line), whatever its
     name says, by what its first bytes are — after the upload gate has checked it."""
     with uploads.local_file(str(file_path)) as path:
@@ -408,7 +423,7 @@ def open_sheet(file_path: str | Path) -> Iterator[Sheet]:
         except FileNotFoundError:
             raise file_error(_("The uploaded file is no longer available; upload it again.")) from None
         opener = _open_xlsx if checked.kind == "xlsx" else _open_csv
-        with opener(path) as sheet:
+        with opener(path, header) as sheet:
             uploads.check_columns(len(sheet.header))
             sheet.rows = _row_cap(sheet.rows, sheet.header_line)
             yield sheet

@@ -31,8 +31,8 @@ from yixiang.customers.columns import (
 from yixiang.customers.import_files import RawRow, file_error, is_blank
 from yixiang.customers.models import Customer
 
-_YES = ("是", "有", "支持", "yes", "y", "true", "1", "√")
-_NO = ("否", "无", "不支持", "no", "n", "false", "0", "×")
+YES_WORDS = ("是", "有", "支持", "yes", "y", "true", "1", "√")
+NO_WORDS = ("否", "无", "不支持", "no", "n", "false", "0", "×")
 
 
 class RowError(Exception):
@@ -55,7 +55,7 @@ class Prepared:
     history: dict[str, list[Any]]  # and its history of them
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -91,7 +91,7 @@ _TEXT_LIMITS: dict[str, int | None] = {
 }
 
 
-def _excel_date(value: Any) -> dt.date | None:
+def excel_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -254,14 +254,14 @@ class RowParser:
         return None, cols[0]
 
     def _tags(self, value: Any) -> list[str]:
-        names = {t.strip() for t in _TAG_SPLIT.split(_cell_text(value)) if t.strip()}
+        names = {t.strip() for t in _TAG_SPLIT.split(cell_text(value)) if t.strip()}
         for t in names:
             if len(t) > 50:
                 raise RowError(_("The tag “%(value)s” is longer than 50 characters.") % {"value": t[:60]})
         return sorted(names)
 
     def _convert(self, fname: str, value: Any, label: str, data: dict[str, Any]) -> None:
-        text = _cell_text(value)
+        text = cell_text(value)
         params = {"value": text[:80], "column": label}
         if fname == "phone":
             if "e" in text.lower() and _EXCEL_NUMBER.fullmatch(text):
@@ -295,9 +295,9 @@ class RowParser:
             data[fname] = self._month(value, text, params)
         elif fname == "family_supports":
             folded = text.casefold()
-            if folded in _YES:
+            if folded in YES_WORDS:
                 data[fname] = True
-            elif folded in _NO:
+            elif folded in NO_WORDS:
                 data[fname] = False
             else:
                 raise RowError(_("“%(value)s” in column %(column)s is not yes or no (是/否).") % params)
@@ -332,7 +332,7 @@ class RowParser:
             if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
                 text = text[1:]
         else:
-            text = _cell_text(value)
+            text = cell_text(value)
         limit = _TEXT_LIMITS[fname]
         if limit and len(text) > limit:
             raise RowError(
@@ -352,7 +352,7 @@ class RowParser:
 
     @staticmethod
     def _date(value: Any, text: str, params: dict[str, str]) -> dt.date:
-        day = _excel_date(value)
+        day = excel_date(value)
         if day is not None:
             return day
         m = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
