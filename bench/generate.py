@@ -209,7 +209,9 @@ class Generator:
                 planned_next=planned,
                 today=self.today,
                 cadence=self.cadence,
+                calendar=self.calendar,
                 shift_holidays=self.shift_holidays,
+                slower_shift=self.slower_shift,
             ).isoformat()
         return value
 
@@ -223,6 +225,11 @@ class Generator:
 
             self.cadence = {int(k): int(v) for k, v in conf("CADENCE_DAYS").items()}
             self.shift_holidays = bool(conf("HOLIDAY_SHIFT"))
+            self.slower_shift = str(conf("HOLIDAY_SHIFT_SLOWER"))
+            # The migrated database's statutory calendar, every year of it (a few hundred rows).
+            from yixiang.pipeline.selectors import work_calendar
+
+            self.calendar = work_calendar(dt.date(2000, 1, 1), self.today + dt.timedelta(days=400))
             self.next_due_rule = pipeline_rules.next_due_on
             self.recycle_overdue = int(conf("RECYCLE_OVERDUE_DAYS"))
             self.recycle_hold = int(conf("RECYCLE_HOLD_DAYS"))

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "yixiang.web.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Every request's database time has a ceiling (REQUEST_CEILING_SECONDS): yixiang/web/ceiling.py.
+    "yixiang.web.ceiling.RequestCeilingMiddleware",
     "django.middleware.common.CommonMiddleware",
     # After the language is chosen, so the refusal of NUL in any input speaks it.
     "yixiang.web.middleware.InvalidTextMiddleware",
@@ -279,6 +281,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# Web and API requests stop after this many seconds of database work (0: no ceiling); jobs have none.
+REQUEST_CEILING_SECONDS = env_int("YIXIANG_REQUEST_CEILING_SECONDS", 10)
+
 # --- Domain settings (DOMAIN.md): every number is a setting with the method's default.
 YIXIANG = {
     # Archive number: placeholders {year}, {seq}; seq is a per-year counter.
@@ -286,6 +291,10 @@ YIXIANG = {
     "DEFAULT_PHONE_REGION": env_str("YIXIANG_PHONE_REGION", "CN"),
     "API_PAGE_SIZE_MAX": 200,
     "IMPORT_BATCH_SIZE": env_int("YIXIANG_IMPORT_BATCH", 2000),
+    # Phone numbers found to be another rep's customer, per user and window: more are refused (429),
+    # so the duplicate check cannot be used to test the whole company's numbers (SECURITY.md).
+    "HIDDEN_DUPLICATE_LIMIT": env_int("YIXIANG_HIDDEN_DUPLICATE_LIMIT", 20),
+    "HIDDEN_DUPLICATE_WINDOW_MINUTES": env_int("YIXIANG_HIDDEN_DUPLICATE_WINDOW_MINUTES", 60),
 }
 
 # --- Several machines (README "Several machines"), continued from the keys at the top.

@@ -8,8 +8,10 @@ class AftercareConfig(AppConfig):
     label = "aftercare"
 
     def ready(self) -> None:
+        # aftercare listens to the pipeline (signing, the agenda) instead of the pipeline calling it,
+        # and tasks.py listens to campaign launches.
         # The customer import runs the history kinds (follow-ups, contracts...) through this app.
-        from yixiang.aftercare import history_import
+        from yixiang.aftercare import history_import, receivers, tasks  # noqa: F401
         from yixiang.customers import importing
         from yixiang.customers.models import ImportJob
 

@@ -2,7 +2,7 @@
 and owner assignments from CSV/xlsx, for an administrator moving in from spreadsheets.
 
 Every row goes through the service a user's action goes through (pipeline.followup_log,
-pipeline.customer_sign, contract_create, payout_add/payout_mark_paid, payment_record,
+aftercare customer_sign, contract_create, payout_add/payout_mark_paid, payment_record,
 customer_hand_over), in the order the history happened, so stage changes, due dates, the agenda,
 judgment accuracy and incentive activity come out exactly as if the history had been entered live.
 Only the follow-up back-dating limit is lifted (``history_import``), since past dates are the point.
@@ -30,15 +30,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
-from yixiang.aftercare import services as aftercare
+from yixiang.aftercare import services_contracts as aftercare
 from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import importing, rules
 from yixiang.customers.columns import header_key
 from yixiang.customers.import_files import HeaderRule, RawRow, conf, open_sheet
 from yixiang.customers.import_rows import NO_WORDS, YES_WORDS, RowError, cell_text, excel_date
 from yixiang.customers.import_writer import Superseded, audit_job, remove_upload
-from yixiang.customers.models import Customer, ImportJob, Stage
+from yixiang.customers.models import Customer, ImportJob
+from yixiang.customers.stages import Stage
 from yixiang.errors import DomainError
+from yixiang.pipeline import pool
 from yixiang.pipeline import services as pipeline
 from yixiang.pipeline.models import FollowUp, FollowUpChannel
 from yixiang.pipeline.playbook import get_playbook
@@ -340,7 +342,7 @@ class _Replay:
         if not number and Contract.objects.filter(customer=customer, start_date=signed_on, amount=v["amount"]).exists():
             raise _Duplicate
         if customer.stage != Stage.SIGNED:
-            pipeline.customer_sign(
+            aftercare.customer_sign(
                 actor=self.actor,
                 customer=customer,
                 amount=v["amount"],
@@ -405,7 +407,7 @@ class _Replay:
     def _owners(self, customer: Customer, v: dict[str, Any], at: dt.datetime) -> None:
         if customer.owner_id == v["owner"].pk:
             raise _Duplicate
-        pipeline.customer_hand_over(actor=self.actor, customer=customer, to_user=v["owner"], note=v.get("note", ""))
+        pool.customer_hand_over(actor=self.actor, customer=customer, to_user=v["owner"], note=v.get("note", ""))
 
 
 def _messages(exc: DomainError) -> str:

@@ -23,12 +23,11 @@ import hashlib
 import hmac
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-import chinese_calendar
 from django.utils.translation import gettext_lazy as _
 from lunar_python import LunarYear, Solar
 
@@ -194,22 +193,20 @@ def festival_occurrences(codes: Iterable[str], start: dt.date, end: dt.date) -> 
     return [(day, FESTIVALS[code]) for day, code in sorted(out)]
 
 
-def statutory_days(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+def statutory_days(
+    start: dt.date, end: dt.date, *, days_off: Collection[dt.date], workdays: Collection[dt.date]
+) -> list[tuple[dt.date, str]]:
     """Statutory days off ("holiday") and make-up working days on a weekend ("workday") in the
-    range, from the ``chinesecalendar`` package; years it has no data for are left out."""
+    range, from the statutory calendar the pipeline keeps (``HolidayDay``, which an administrator
+    edits); a year with no entries has none — nothing is invented."""
     out = []
-    day = start
-    while day <= end:
-        try:
-            is_holiday, name = chinese_calendar.get_holiday_detail(day)
-        except NotImplementedError:  # the State Council publishes each year's plan late in the year before
-            day += dt.timedelta(days=1)
+    for day in sorted(set(days_off) | set(workdays)):
+        if not start <= day <= end:
             continue
-        if name and is_holiday:
+        if day in days_off:
             out.append((day, "holiday"))
-        elif name and day.weekday() >= 5:
+        elif day.weekday() >= 5:
             out.append((day, "workday"))
-        day += dt.timedelta(days=1)
     return out
 
 

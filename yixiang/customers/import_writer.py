@@ -31,12 +31,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent
-from yixiang.accounts.scoping import visible_customers
 from yixiang.customers import services, uploads
 from yixiang.customers.columns import CHOICE_MAPS, bool_label, choice_label
 from yixiang.customers.import_files import ImportFileError, RawRow, Sheet, conf, file_error, open_sheet
 from yixiang.customers.import_rows import Prepared, RowError, RowParser
 from yixiang.customers.models import Customer, CustomerChange, ImportJob, Tag
+from yixiang.customers.scoping import visible_customers
 
 
 class _SeenKeys:
@@ -396,6 +396,7 @@ class ImportRun:
             .values_list("pk", flat=True)
         )
         kept = []
+        hidden = 0
         for row in prepared:
             hit = hits.get(row.key)
             if hit is None:
@@ -403,12 +404,22 @@ class ImportRun:
                 continue
             pk, no, name, deleted = hit
             if pk not in visible:
-                msg = _("Already in the archive as record %(no)s, which you cannot see.") % {"no": no}
+                # Named by nothing (no archive number): the import is no oracle over other reps' customers.
+                msg = _("Already in the archive as another rep's customer, which you cannot see.")
+                hidden += 1
             elif deleted:
                 msg = _("Already in the archive, in the trash: %(name)s (%(no)s).") % {"name": name, "no": no}
             else:
                 msg = _("Already in the archive: %(name)s (%(no)s).") % {"name": name, "no": no}
             outcome.skipped.append((row.line, msg))
+        if hidden:
+            AuditEvent.objects.create(
+                actor=self.actor,
+                action="customer.import_hidden_duplicates",
+                target_type="import_job",
+                target_id=str(self.job.pk),
+                detail={"count": hidden},
+            )
         return kept
 
     # -- committing

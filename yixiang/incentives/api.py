@@ -18,9 +18,10 @@ router = Router(tags=["incentives"])
 
 def _month(text: str) -> dt.date:
     try:
-        return rules.parse_month(text)
+        month = rules.parse_month(text)
     except ValueError:
         raise ValidationFailed({"month": [_("Give the month as YYYY-MM, e.g. 2011-04.")]}) from None
+    return selectors.bounded_month(month)  # 400 outside the months data can be in
 
 
 class CustomerRef(Schema):
@@ -252,7 +253,7 @@ def developed_mark_faked(request: HttpRequest, developed_id: int, payload: Faked
 
 
 @router.get("/developed", response=list[DevelopedOut])
-def developed_list(request: HttpRequest, month: str):
+def developed_list(request: HttpRequest, month: Month):
     """The month's new customers the caller keeps, in the region's reported order."""
     if not selectors.keeps_inputs(request.user):
         raise services.forbidden()
@@ -261,7 +262,7 @@ def developed_list(request: HttpRequest, month: str):
 
 
 class DevelopedOrderIn(Schema):
-    month: str
+    month: Month
     ids: list[int] = Field(description="Every developed-customer id of the month the caller keeps, first to last.")
 
 
@@ -283,7 +284,7 @@ class MonthFundsOut(MonthFundsIn):
 
 
 @router.put("/months/{month}/funds", response=MonthFundsOut)
-def month_funds(request: HttpRequest, month: str, payload: MonthFundsIn):
+def month_funds(request: HttpRequest, month: Month, payload: MonthFundsIn):
     """Enter the month's third source for rewards (administrators; not once the month is closed)."""
     row = services.month_funds_set(
         actor=request.user,

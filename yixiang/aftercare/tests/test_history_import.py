@@ -10,17 +10,19 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone, translation
 
-from yixiang.aftercare import services as aftercare
+from yixiang.aftercare import services_contracts as aftercare
 from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import importing
-from yixiang.customers.models import Customer, ImportJob, Stage
+from yixiang.customers.models import Customer, ImportJob
+from yixiang.customers.stages import Stage
 from yixiang.customers.tests.import_helpers import write_csv
 from yixiang.errors import DomainError
 from yixiang.pipeline import selectors as pipeline_selectors
 from yixiang.pipeline import services as pipeline
 from yixiang.pipeline.models import FollowUp, StageChange
 from yixiang.pipeline.playbook import get_playbook
-from yixiang.reports.selectors import ReportFilters, activity
+from yixiang.reports.activity_figures import activity
+from yixiang.reports.selectors import ReportFilters
 
 
 def _history(today: dt.date) -> list[dict]:
@@ -52,7 +54,7 @@ def _enter_live(org, customer: Customer, rep, today: dt.date) -> None:
         )
     signed_on = today - dt.timedelta(days=5)
     customer.refresh_from_db()
-    contract = pipeline.customer_sign(
+    contract = aftercare.customer_sign(
         actor=org.admin, customer=customer, amount="50000", signed_on=signed_on, paid_amount="10000",
         contract_number="HT-LIVE",
     )  # fmt: skip

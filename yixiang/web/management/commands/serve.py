@@ -83,4 +83,6 @@ class Command(BaseCommand):
         w("")
 
 
-DEMO_USERNAMES = ["admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6"]
+DEMO_USERNAMES = [
+    "admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "director2", "lead3", "rep7",
+]  # fmt: skip
