@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +35,7 @@ from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import importing, rules
 from yixiang.customers.columns import header_key
 from yixiang.customers.import_files import HeaderRule, RawRow, conf, open_sheet
-from yixiang.customers.import_rows import NO_WORDS, YES_WORDS, RowError, cell_text, excel_date
+from yixiang.customers.import_rows import NO_WORDS, YES_WORDS, RowError, cell_text, excel_date, parse_yuan
 from yixiang.customers.import_writer import Superseded, audit_job, remove_upload
 from yixiang.customers.models import Customer, ImportJob
 from yixiang.customers.stages import Stage
@@ -238,15 +238,8 @@ def _day(text: str, value: Any) -> dt.date:
 
 
 def _money(text: str) -> Decimal:
-    t = re.sub(r"[\s,，¥￥元]", "", text)
-    factor = Decimal(1)
-    if t.endswith("万"):
-        t, factor = t[:-1], Decimal(10000)
-    try:
-        amount = (Decimal(t) * factor).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount < 0:
+    amount = parse_yuan(text)
+    if amount is None:
         raise RowError(_("“%(value)s” is not an amount in yuan.") % {"value": text[:40]})
     return amount
 

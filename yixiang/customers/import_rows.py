@@ -375,14 +375,22 @@ class RowParser:
 
     @staticmethod
     def _money(text: str, params: dict[str, str]) -> Decimal:
-        t = _MONEY_JUNK.sub("", text)
-        factor = Decimal(1)
-        if t.endswith("万"):
-            t, factor = t[:-1], Decimal(10000)
-        try:
-            amount = (Decimal(t) * factor).quantize(Decimal("0.01"))
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or amount < 0 or amount >= Decimal(10) ** 12:
+        amount = parse_yuan(text)
+        if amount is None:
             raise RowError(_("“%(value)s” in column %(column)s is not an amount in yuan.") % params)
         return amount
+
+
+def parse_yuan(text: str) -> Decimal | None:
+    """An amount in yuan as spreadsheets write it ("¥12,000", "1.5万"), or None if it is none."""
+    t = _MONEY_JUNK.sub("", text)
+    factor = Decimal(1)
+    if t.endswith("万"):
+        t, factor = t[:-1], Decimal(10000)
+    try:
+        amount = (Decimal(t) * factor).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal(10) ** 12:
+        return None
+    return amount
