@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from yixiang import spreadsheet
 from yixiang.accounts.models import AuditEvent, User
 from yixiang.customers import selectors
-from yixiang.customers.importing import CHOICE_MAPS, COLUMNS, EXPORT_ONLY_COLUMNS, bool_label, choice_label
+from yixiang.customers.columns import CHOICE_MAPS, COLUMNS, EXPORT_ONLY_COLUMNS, bool_label, choice_label
 from yixiang.customers.models import Customer, Grade, Kind, Stage, ValueTier
 from yixiang.errors import DomainError
 from yixiang.replica import replica_reads

@@ -309,7 +309,17 @@ class ImportJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        # A migration's history ("bring your history"): run by the after-sale app's importer.
+        FOLLOWUPS = "followups", _("Follow-up history")
+        CONTRACTS = "contracts", _("Contracts")
+        PAYOUTS = "payouts", _("Payouts")
+        PAYMENTS = "payments", _("Payments")
+        OWNERS = "owners", _("Owner assignments")
+
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CUSTOMERS)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

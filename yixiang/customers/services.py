@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -47,11 +48,11 @@ def history_value(field: str, value: Any) -> Any:
     return str(value)
 
 
-def _phone_key(phone: str) -> str | None:
+def _phone_key(phone: str, region: str | None = None) -> str | None:
     if not phone or not phone.strip():
         return None
     try:
-        return rules.normalize_phone(phone, settings.YIXIANG["DEFAULT_PHONE_REGION"])
+        return rules.normalize_phone(phone, region or settings.YIXIANG["DEFAULT_PHONE_REGION"])
     except rules.PhoneError:
         raise ValidationFailed({"phone": [_("“%(phone)s” is not a valid phone number.") % {"phone": phone}]}) from None
 
@@ -179,19 +180,23 @@ def allocate_archive_numbers(count: int, *, today: dt.date | None = None) -> lis
     return [rules.format_archive_no(fmt, year=today.year, seq=s) for s in range(end - count + 1, end + 1)]
 
 
+def _clean(field: str, value: Any) -> Any:
+    """A field's value as stored: text trimmed, bank card and ID numbers without spaces."""
+    if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
+        raise ValidationFailed(
+            {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
+        )
+    if isinstance(value, str):
+        return "".join(value.split()) if field in SENSITIVE_FIELDS else value.strip()
+    return value
+
+
 def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list[Any]]:
     diff: dict[str, list[Any]] = {}
     for field, value in data.items():
         if field not in EDITABLE_FIELDS:
             continue
-        if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
-            raise ValidationFailed(
-                {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
-            )
-        if isinstance(value, str) and field not in SENSITIVE_FIELDS:
-            value = value.strip()
-        if field in SENSITIVE_FIELDS and isinstance(value, str):
-            value = "".join(value.split())
+        value = _clean(field, value)
         old = getattr(customer, field)
         if field == "region":
             old_cmp = customer.region_id
@@ -204,6 +209,53 @@ def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list
     if "name" in diff:
         customer.name_pinyin, customer.name_initials = rules.pinyin_keys(customer.name)
     return diff
+
+
+@dataclass(slots=True)
+class CustomerDraft:
+    """A new customer's stored values (model attribute names) and its creation history."""
+
+    values: dict[str, Any]
+    history: dict[str, list[Any]]  # {field: [default, new]}, as every history row is shaped
+
+
+# A new customer's value of each editable field before anything is set (its model default).
+_NEW_VALUES: dict[str, Any] = {
+    f.name: f.get_default() for f in Customer._meta.concrete_fields if f.name in EDITABLE_FIELDS
+}
+
+
+def customer_prepare(data: Mapping[str, Any], *, phone_region: str) -> CustomerDraft:
+    """The one rule for a new customer's values, whoever creates it (form, API, import).
+
+    Text trimmed, bank card and ID numbers without spaces, the phone's normalised key (the dedupe
+    key) with the phone in its display form, the name's pinyin keys, and the history of what was
+    set. Pure: reads no database; ``region`` is a Region instance (or None). Raises
+    ValidationFailed for a missing name, a phone that is no phone, too many qualification items."""
+    values: dict[str, Any] = {}
+    history: dict[str, list[Any]] = {}
+    for field, value in data.items():
+        if field not in EDITABLE_FIELDS:
+            continue
+        value = _clean(field, value)
+        if field == "region":
+            if value is not None:
+                values["region_id"] = value.pk
+                history["region"] = [None, history_value(field, value)]
+            continue
+        old = _NEW_VALUES[field]
+        if value != old:
+            values[field] = value
+            history[field] = [history_value(field, old), history_value(field, value)]
+    name = values.get("name")
+    if not name:
+        raise ValidationFailed({"name": [_("The name is required.")]})
+    key = _phone_key(values.get("phone", ""), phone_region)
+    if key:
+        values["phone_normalized"] = key
+        values["phone"] = history["phone"][1] = rules.display_phone(key)
+    values["name_pinyin"], values["name_initials"] = rules.pinyin_keys(name)
+    return CustomerDraft(values=values, history=history)
 
 
 def _validate_required(customer: Customer) -> None:
@@ -243,14 +295,12 @@ def customer_create(
     contacts = list(contacts)
     if rules.too_many(contacts, rules.MAX_CONTACTS):
         raise ValidationFailed({"contacts": [_("A customer has at most %(n)s contacts.") % {"n": rules.MAX_CONTACTS}]})
-    customer = Customer(owner=owner, created_by=actor)
-    diff = _apply_fields(customer, data)
-    _validate_required(customer)
-    customer.phone_normalized = _phone_key(customer.phone)
-    _check_phone_free(customer.phone_normalized, viewer=actor)
-    if customer.phone_normalized:
-        customer.phone = rules.display_phone(customer.phone_normalized)
-    customer.name_pinyin, customer.name_initials = rules.pinyin_keys(customer.name)
+    draft = customer_prepare(data, phone_region=settings.YIXIANG["DEFAULT_PHONE_REGION"])
+    _check_phone_free(draft.values.get("phone_normalized"), viewer=actor)
+    customer = Customer(owner=owner, created_by=actor, **draft.values)
+    if data.get("region") is not None:
+        customer.region = data["region"]  # the instance the caller holds: no query to read it back
+    diff = draft.history
     customer.archive_no = allocate_archive_numbers(1)[0]
     try:
         with transaction.atomic():

@@ -167,6 +167,7 @@ def _validate_followup(
     decision_maker: str,
     summary: str,
     proposals: StageProposals,
+    backdate_days: int | None = None,
 ) -> None:
     errors: dict[str, list[str]] = {}
     if timezone.is_naive(at):
@@ -175,7 +176,7 @@ def _validate_followup(
         problem = rules.followup_time_problem(
             at,
             now,
-            backdate_days=conf("FOLLOWUP_BACKDATE_DAYS"),
+            backdate_days=backdate_days or conf("FOLLOWUP_BACKDATE_DAYS"),
             future_tolerance_seconds=conf("FOLLOWUP_FUTURE_TOLERANCE_SECONDS"),
         )
         if problem == "future":
@@ -230,11 +231,14 @@ def followup_log(
     next_contact_on: dt.date | None = None,
     decision_maker: str = "",
     visit_plan: VisitPlan | None = None,
+    history_import: bool = False,
 ) -> FollowUp:
     """Record a contact and the stage the rep judged after it.
 
     Stores the proposals (from signals and from the note) next to the rep's decision, writes a
-    StageChange row when the stage moves, and reschedules the customer (last contact, next due)."""
+    StageChange row when the stage moves, and reschedules the customer (last contact, next due).
+    ``history_import``: an administrator's migration of past follow-ups, which may be older than
+    the back-dating limit (the caller checks the role)."""
     now = timezone.now()
     at = at or now
     summary = (summary or "").strip()
@@ -253,6 +257,8 @@ def followup_log(
         decision_maker=decision_maker,
         summary=summary,
         proposals=proposals,
+        # A migration goes back to the earliest business date, not the back-dating limit.
+        backdate_days=(now.date() - rules.EARLIEST_BUSINESS_DATE).days + 1 if history_import else None,
     )
     if current.owner_id is None:
         raise Conflict(_("This customer is in the public pool: claim it before recording follow-ups."))

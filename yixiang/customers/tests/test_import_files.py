@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from yixiang.customers import importing
+from yixiang.customers import import_files, importing
 from yixiang.customers.models import Customer, CustomerChange, ImportJob
 from yixiang.customers.tests.import_helpers import csv_bytes, write_csv, write_xlsx
 
@@ -152,7 +152,7 @@ def test_semicolon_csv_and_blank_lines_keep_true_line_numbers(org, tmp_path):
 
 
 def test_ascii_start_then_gbk_switches_encoding(org, tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "_SAMPLE_BYTES", 40)  # the sample sees only ASCII
+    monkeypatch.setattr(import_files, "_SAMPLE_BYTES", 40)  # the sample sees only ASCII
     rows = [["name", "phone"], ["Tom", "13800138000"], ["张三", "13900139000"]]
     job = _run(write_csv(tmp_path / "mix.csv", rows, encoding="gbk"), org.rep)
     assert job.created_count == 2, job.errors

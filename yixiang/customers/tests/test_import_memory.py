@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from yixiang.customers import importing, uploads
+from yixiang.customers import import_files, importing, uploads
 from yixiang.customers.models import Customer
 from yixiang.customers.tests.import_helpers import write_csv
 
@@ -46,8 +46,8 @@ def _peak(path, user) -> int:
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(org, tmp_path, monkeypatch):
     # Reading buffers are a constant 1 MB; shrink them so both test files are bigger than them.
-    monkeypatch.setattr(importing, "_SAMPLE_BYTES", 32 * 1024)
-    monkeypatch.setattr(importing, "_READ_CHUNK", 32 * 1024)
+    monkeypatch.setattr(import_files, "_SAMPLE_BYTES", 32 * 1024)
+    monkeypatch.setattr(import_files, "_READ_CHUNK", 32 * 1024)
     monkeypatch.setattr(uploads, "_CHUNK", 32 * 1024)  # the upload gate counts lines in chunks too
     with override_settings(YIXIANG={**settings.YIXIANG, "IMPORT_BATCH_SIZE": 500, "IMPORT_MAX_STORED_ERRORS": 100}):
         small = _peak(write_csv(tmp_path / "small.csv", _rows(1_000, 0)), org.rep)

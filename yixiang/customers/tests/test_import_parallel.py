@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from django.utils import translation
 
-from yixiang.customers import importing
+from yixiang.customers import import_writer, importing
 from yixiang.customers.models import Customer, CustomerChange, ImportJob
 from yixiang.customers.tests.import_helpers import write_csv
 
@@ -40,8 +40,8 @@ def _rows() -> list[list[str]]:
 @pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "parsing-process"])
 def test_parallel_parsing_gives_the_same_outcome(org, tmp_path, parallel, monkeypatch):
     started = []
-    real = importing._parse_in_child
-    monkeypatch.setattr(importing, "_parse_in_child", lambda *a: started.append(1) or real(*a))
+    real = import_writer._parse_in_child
+    monkeypatch.setattr(import_writer, "_parse_in_child", lambda *a: started.append(1) or real(*a))
     path = write_csv(tmp_path / "c.csv", _rows())
     with _settings(parallel, IMPORT_BATCH_SIZE=7), translation.override("en"):
         job = importing.import_file(path, actor=org.rep, owner=org.rep)

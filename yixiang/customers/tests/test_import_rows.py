@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import translation
 
 from yixiang.accounts.models import AuditEvent
-from yixiang.customers import importing, services
+from yixiang.customers import import_writer, importing, services
 from yixiang.customers.models import ArchiveSequence, Customer, CustomerChange, ImportJob, Tag
 from yixiang.customers.tests.import_helpers import write_csv
 from yixiang.errors import DomainError
@@ -130,14 +130,14 @@ def test_dry_run_writes_nothing(org, tmp_path):
 
 def test_a_row_is_all_or_nothing_and_a_failing_batch_falls_back_row_by_row(org, tmp_path, monkeypatch):
     rows = [HEADER] + [[f"客户{i}", f"1380013{i:04d}", "", "", "", "", "", "", "标签"] for i in range(5)]
-    real_history = importing._ImportRun._history
+    real_history = import_writer.ImportRun._history
 
     def history(self, row, base, owner_label):
         if row.line == 4:  # the history row of line 4 cannot be written
             raise DatabaseError("simulated failure")
         return real_history(self, row, base, owner_label)
 
-    monkeypatch.setattr(importing._ImportRun, "_history", history)
+    monkeypatch.setattr(import_writer.ImportRun, "_history", history)
     job = _run(write_csv(tmp_path / "c.csv", rows), org.rep)
     assert (job.created_count, job.error_count) == (4, 1)
     assert "could not be saved" in _entries(job)[4]
@@ -151,13 +151,13 @@ def test_a_row_is_all_or_nothing_and_a_failing_batch_falls_back_row_by_row(org, 
 
 def test_phone_taken_between_check_and_insert_is_skipped_not_fatal(org, tmp_path, monkeypatch):
     org.customer(org.teammate, "先来", phone="13800130002")
-    real = importing._ImportRun._drop_existing
-    monkeypatch.setattr(importing._ImportRun, "_drop_existing", lambda self, prepared, outcome: prepared)
+    real = import_writer.ImportRun._drop_existing
+    monkeypatch.setattr(import_writer.ImportRun, "_drop_existing", lambda self, prepared, outcome: prepared)
     rows = [HEADER] + [[f"客户{i}", f"1380013{i:04d}", "", "", "", "", "", "", ""] for i in range(5)]
     job = _run(write_csv(tmp_path / "c.csv", rows), org.rep)
     assert (job.created_count, job.skipped_count, job.error_count) == (4, 1, 0)
     assert "added this phone number meanwhile" in _entries(job, "duplicate")[4]
-    monkeypatch.setattr(importing._ImportRun, "_drop_existing", real)
+    monkeypatch.setattr(import_writer.ImportRun, "_drop_existing", real)
 
 
 def test_error_list_is_capped_but_counts_stay_exact(org, tmp_path):

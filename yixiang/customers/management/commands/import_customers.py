@@ -70,6 +70,13 @@ class Command(BaseCommand):
             help="the user doing the import (default: the owner; with --pool, the first administrator)",
         )
         parser.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
+        parser.add_argument(
+            "--kind",
+            choices=ImportJob.Kind.values,
+            default=ImportJob.Kind.CUSTOMERS,
+            help="what the file holds: customers, or history to migrate (followups, contracts, payouts, payments, "
+            "owners; administrators only, --as an administrator)",
+        )
         parser.add_argument("--language", default=None, help="language of the report, e.g. zh-hans or en")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -95,7 +102,13 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stderr)
         try:
             job = importing.import_file(
-                path, actor=actor, owner=owner, dry_run=opts["dry_run"], file_name=path.name, progress=bar
+                path,
+                actor=actor,
+                owner=owner,
+                dry_run=opts["dry_run"],
+                file_name=path.name,
+                progress=bar,
+                kind=opts["kind"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
