@@ -130,7 +130,7 @@ def _register_routers() -> None:
     api.add_router("/auth", accounts_router)
     api.add_router("/customers", customers_router)
     # Later apps add their routers here (pipeline, aftercare, incentives, reports).
-    for module in ("customers.api_io", "pipeline.api", "aftercare.api", "incentives.api", "reports.api"):
+    for module in ("accounts.api_org", "customers.api_io", "pipeline.api", "aftercare.api", "incentives.api", "reports.api"):
         try:
             mod = __import__(f"yixiang.{module}", fromlist=["routers"])
         except ModuleNotFoundError as exc:
