@@ -130,7 +130,20 @@ def _register_routers() -> None:
     api.add_router("/auth", accounts_router)
     api.add_router("/customers", customers_router)
     # Later apps add their routers here (pipeline, aftercare, incentives, reports).
-    for module in ("accounts.api_org", "customers.api_io", "pipeline.api", "aftercare.api", "incentives.api", "reports.api"):
+    # J (issue 16): the organisation, money, history, import-job and scheme routes are modules of their own.
+    modules = (
+        "accounts.api_org",
+        "customers.api_io",
+        "customers.api_history",
+        "customers.api_import",
+        "pipeline.api",
+        "aftercare.api",
+        "aftercare.api_money",
+        "incentives.api",
+        "incentives.api_schemes",
+        "reports.api",
+    )
+    for module in modules:
         try:
             mod = __import__(f"yixiang.{module}", fromlist=["routers"])
         except ModuleNotFoundError as exc:
