@@ -139,6 +139,7 @@ def _register_routers() -> None:
         "pipeline.api",
         "aftercare.api",
         "aftercare.api_money",
+        "aftercare.api_care",
         "incentives.api",
         "incentives.api_schemes",
         "reports.api",
