@@ -80,7 +80,7 @@ def care_task_done(request: HttpRequest, task_id: int, payload: TaskDoneIn):
 
 @router.post(
     "/care/{task_id}/reopen",
-    response={200: CareTaskOut, 404: ErrorOut},
+    response={200: CareTaskOut, 404: ErrorOut, 422: ErrorOut},
     summary="Reopen a care task ticked off by mistake",
 )
 def care_task_reopen(request: HttpRequest, task_id: int):
