@@ -61,7 +61,8 @@ class SchemeIn(Schema):
         default_factory=list, description="Product categories whose payments count; empty: every payment counts."
     )
     target_due_day: int = Field(6, ge=1, le=28)
-    target_due_time: dt.time = dt.time(8, 0)
+    # A plain "HH:MM" (JSON Schema's "time" format wants a UTC offset; this is a local time of day).
+    target_due_time: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local time, HH:MM")
     note: str = Field("", max_length=2000)
 
 
@@ -70,10 +71,15 @@ class SchemeOut(SchemeIn):
     updated_at: dt.datetime
     updated_by_id: int | None
 
+    @staticmethod
+    def resolve_target_due_time(obj) -> str:
+        return obj.target_due_time.strftime("%H:%M")
+
 
 def _data(payload: SchemeIn) -> dict:
     data = payload.model_dump()
     data["counted_categories"] = [c.strip() for c in data["counted_categories"] if c.strip()]
+    data["target_due_time"] = dt.time.fromisoformat(data["target_due_time"])
     return data
 
 

@@ -30,7 +30,7 @@ def test_admin_creates_and_changes_a_version_everyone_reads(org, api_as):
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["penalties"] == {"2": [900, 300], "1": [500]} and body["counted_categories"] == ["煎烤旺"]
-    assert body["valid_floor"] == 7950  # the seed's value when left out
+    assert body["valid_floor"] == 7950 and body["target_due_time"] == "08:00"  # the seed's values when left out
     version = SchemeVersion.objects.get(pk=body["id"])
     assert version.updated_by == org.admin
     assert AuditEvent.objects.filter(action="incentive_scheme_saved", target_id=str(version.pk)).exists()
