@@ -25,6 +25,9 @@ NEW_OPERATIONS = [
     ("get", "/api/v1/incentives/schemes/{scheme_id}"), ("put", "/api/v1/incentives/schemes/{scheme_id}"),
     ("post", "/api/v1/imports"), ("get", "/api/v1/imports"), ("get", "/api/v1/imports/{job_id}"),
     ("get", "/api/v1/imports/{job_id}/errors"), ("post", "/api/v1/imports/{job_id}/run"),
+    ("post", "/api/v1/customers/{customer_id}/gifts"), ("post", "/api/v1/customers/{customer_id}/life-events"),
+    ("patch", "/api/v1/customers/{customer_id}/care"), ("post", "/api/v1/customers/{customer_id}/referral-asks"),
+    ("post", "/api/v1/contracts/{contract_id}/unmask"),
 ]  # fmt: skip
 
 

@@ -140,6 +140,7 @@ def _register_routers() -> None:
         "aftercare.api",
         "aftercare.api_money",
         "aftercare.api_care",
+        "aftercare.api_panel",
         "incentives.api",
         "incentives.api_schemes",
         "reports.api",
