@@ -32,6 +32,8 @@ NEW_OPERATIONS = [
     ("get", "/api/v1/need-categories"), ("post", "/api/v1/need-categories"),
     ("put", "/api/v1/need-categories/{category_id}"),
     ("get", "/api/v1/regional-events"), ("post", "/api/v1/regional-events"),
+    ("get", "/api/v1/campaigns/{campaign_id}/messages"), ("post", "/api/v1/campaign-messages/{message_id}/reply"),
+    ("post", "/api/v1/campaign-messages/{message_id}/resend"),
 ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from yixiang.accounts.models import Region
+from yixiang.accounts.scoping import visible_customers
 from yixiang.aftercare import selectors, services
 from yixiang.aftercare.models import RegionalEvent
 from yixiang.errors import ValidationFailed
@@ -69,3 +70,53 @@ def create_regional_event(request: HttpRequest, payload: RegionalEventIn):
         province=payload.province, city=payload.city, description=payload.description,
     )  # fmt: skip
     return Status(201, event)
+
+
+# --- A campaign's messages: a reply seen elsewhere, a resend -----------------------------------------
+
+
+class CampaignMessageOut(Schema):
+    id: int
+    campaign_id: int
+    customer_id: int
+    channel: str
+    status: str
+    sent_at: dt.datetime | None
+    replied_at: dt.datetime | None
+    reply_text: str
+    error: str
+
+
+@router.get(
+    "/campaigns/{campaign_id}/messages",
+    response={200: list[CampaignMessageOut], 403: ErrorOut, 404: ErrorOut},
+    summary="A campaign's messages (the first 2,000)",
+)
+def list_campaign_messages(request: HttpRequest, campaign_id: int):
+    campaign = selectors.campaign_access(request.user, campaign_id)
+    visible = visible_customers(request.user, include_pool=False)
+    return list(campaign.messages.filter(customer__in=visible).order_by("id")[:2000])
+
+
+class ReplyIn(Schema):
+    text: str = Field(..., min_length=1, max_length=2000)
+
+
+@router.post(
+    "/campaign-messages/{message_id}/reply",
+    response={200: CampaignMessageOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Log a reply seen elsewhere (WeChat, a call)",
+)
+def log_reply(request: HttpRequest, message_id: int, payload: ReplyIn):
+    message = selectors.message_access(request.user, message_id)
+    return services.reply_log_by_hand(actor=request.user, message=message, text=payload.text)
+
+
+@router.post(
+    "/campaign-messages/{message_id}/resend",
+    response={200: CampaignMessageOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Put a failed or in-doubt message back in the queue",
+)
+def resend_message(request: HttpRequest, message_id: int):
+    message = selectors.message_access(request.user, message_id)
+    return services.message_resend(actor=request.user, message=message)

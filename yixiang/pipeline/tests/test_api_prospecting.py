@@ -58,3 +58,26 @@ def test_regional_event_by_a_lead_not_a_rep(org, api_as):
     assert r.status_code == 400 and RegionalEvent.objects.count() == 1
     assert [e["title"] for e in api_as(org.lead1).get("/api/v1/regional-events").json()] == ["郑州暴雨"]
     assert api_as(org.outsider).get("/api/v1/regional-events").json() == []
+
+
+def test_campaign_messages_reply_and_resend(org, api_as):
+    from yixiang.aftercare.models import Message
+    from yixiang.aftercare.tests.factories import sign
+
+    sign(org.customer(org.rep, "短信客户", phone="13800138009"))
+    api = api_as(org.rep)
+    payload = {"name": "问候", "template": "{name}您好", "segment": {"signed_only": True}, "launch": True}
+    cid = api.post("/api/v1/campaigns", payload).json()["id"]
+    listed = api.get(f"/api/v1/campaigns/{cid}/messages").json()
+    assert len(listed) == 1
+    mid = listed[0]["id"]
+    assert api_as(org.outsider).get(f"/api/v1/campaigns/{cid}/messages").status_code == 404
+    assert api_as(org.outsider).post(f"/api/v1/campaign-messages/{mid}/reply", {"text": "谢谢"}).status_code == 404
+    r = api.post(f"/api/v1/campaign-messages/{mid}/reply", {"text": "谢谢，下周见"})
+    assert r.status_code == 200 and r.json()["reply_text"] == "谢谢，下周见" and r.json()["replied_at"]
+    Message.objects.filter(pk=mid).update(status=Message.Status.SENT)
+    assert api.post(f"/api/v1/campaign-messages/{mid}/resend").status_code == 409
+    Message.objects.filter(pk=mid).update(status=Message.Status.FAILED, error="网关超时")
+    r = api.post(f"/api/v1/campaign-messages/{mid}/resend")
+    # Back in the queue (the worker, inline in tests, may already have sent it): no longer failed.
+    assert r.status_code == 200 and r.json()["status"] != "failed" and r.json()["error"] != "网关超时"
