@@ -8,7 +8,7 @@ export PORT
 TEST_POSTGRES_URL ?= $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),)
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint messages bench clean-data browser-deps
+.PHONY: run test test-fast fuzz install install-dev lint messages bench clean-data browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,20 @@ test: install-dev browser-deps
 		echo "== PostgreSQL run: $(TEST_POSTGRES_URL)"; \
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); \
 	else echo "== no PostgreSQL URL given (TEST_POSTGRES_URL or DATABASE_URL=postgres://…): SQLite only"; fi
+
+# A long schemathesis run over every API operation (make test runs a short one): same fixed seed,
+# FUZZ_EXAMPLES examples per operation; on PostgreSQL too when a URL is given, as for make test.
+FUZZ_EXAMPLES ?= 200
+fuzz: install-dev
+	env -u DATABASE_URL YX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) YX_FUZZ_STATEFUL_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest -n 2 tests/test_schema_fuzz.py $(PYTEST_ARGS)
+	@if [ -n "$(TEST_POSTGRES_URL)" ]; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" YX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) YX_FUZZ_STATEFUL_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest -n 2 tests/test_schema_fuzz.py $(PYTEST_ARGS); fi
+
+# The app tests for the inner loop (a few minutes): no slow cross-cutting tests, no browser; SQLite.
+test-fast: install-dev
+	env -u DATABASE_URL $(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

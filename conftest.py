@@ -12,6 +12,25 @@ def pytest_configure(config):
 
 import pytest  # noqa: E402
 
+# The cross-cutting tests that start servers, kill workers, fuzz every API operation or walk every
+# URL as every role (review 2026-12 §5: about 7 of the suite's 10 minutes). `make test` runs them;
+# `make test-fast` (-m "not slow and not browser") leaves them out for the inner loop. Marked here
+# by path so a new test in these files is slow without remembering to say so.
+SLOW_PATHS = (
+    "tests/reliability/",
+    "tests/test_run_command.py",
+    "tests/test_schema_fuzz.py",
+    "tests/security/test_permission_matrix.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = str(config.rootpath) + os.sep
+    for item in items:
+        path = str(item.path).removeprefix(root).replace(os.sep, "/")
+        if path.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def org(db):

@@ -462,7 +462,7 @@ def _followups(ctx: Ctx, log_one: Callable[[int], None], note: str) -> dict:
 
 def case_followup_insert(ctx: Ctx) -> dict:
     log = _module("yixiang.pipeline.services", "followup_log")
-    from yixiang.accounts.scoping import access_customer
+    from yixiang.customers.scoping import access_customer
 
     rep = ctx.rep
 
@@ -490,7 +490,7 @@ def case_followup_http(ctx: Ctx) -> dict:
 
 
 def case_recycling(ctx: Ctx) -> dict:
-    run = _module("yixiang.pipeline.services", "recycle_run")
+    run = _module("yixiang.pipeline.pool", "recycle_run")
     from yixiang.customers.models import Customer
 
     counts = []
@@ -504,13 +504,13 @@ def case_recycling(ctx: Ctx) -> dict:
     owned = Customer.objects.filter(owner__isnull=False).count()
     return {
         "samples": samples,
-        "note": f"pipeline.services.recycle_run over {Customer.objects.count():,} customers ({owned:,} owned): "
+        "note": f"pipeline.pool.recycle_run over {Customer.objects.count():,} customers ({owned:,} owned): "
         f"{counts[0]:,} recycled; each run rolled back so every run does the same work",
     }
 
 
 def case_release_proposals(ctx: Ctx) -> dict:
-    run = _module("yixiang.pipeline.services", "release_proposals_refresh")
+    run = _module("yixiang.pipeline.pool", "release_proposals_refresh")
     found = []
 
     def call(i: int):
@@ -519,7 +519,7 @@ def case_release_proposals(ctx: Ctx) -> dict:
         return seconds
 
     samples = [call(i) for i in range(3)]
-    return {"samples": samples, "note": f"pipeline.services.release_proposals_refresh (daily), {found[0]}; rolled back"}
+    return {"samples": samples, "note": f"pipeline.pool.release_proposals_refresh (daily), {found[0]}; rolled back"}
 
 
 def case_incentives(ctx: Ctx) -> dict:

@@ -36,6 +36,9 @@ def configure(args: argparse.Namespace, customers: int) -> None:
         os.environ["YIXIANG_DATA_DIR"] = args.data_dir or str(BENCH_TMP / "pg")
     elif args.data_dir:
         os.environ["YIXIANG_DATA_DIR"] = args.data_dir
+    # One machine: its keys may live in its data folder even on PostgreSQL (settings refuse that
+    # for cluster nodes unless told).
+    os.environ.setdefault("YIXIANG_SINGLE_NODE", "1")
     # The benchmark measures the production configuration, never the test shortcuts.
     for name in ("YIXIANG_TESTING", "HUEY_IMMEDIATE", "DEBUG"):
         os.environ.pop(name, None)

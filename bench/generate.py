@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import datetime as dt
-import importlib
 import itertools
 import json
 import math
@@ -33,7 +32,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from bench.common import add_db_arguments, configure
@@ -211,7 +209,9 @@ class Generator:
                 planned_next=planned,
                 today=self.today,
                 cadence=self.cadence,
+                calendar=self.calendar,
                 shift_holidays=self.shift_holidays,
+                slower_shift=self.slower_shift,
             ).isoformat()
         return value
 
@@ -225,6 +225,11 @@ class Generator:
 
             self.cadence = {int(k): int(v) for k, v in conf("CADENCE_DAYS").items()}
             self.shift_holidays = bool(conf("HOLIDAY_SHIFT"))
+            self.slower_shift = str(conf("HOLIDAY_SHIFT_SLOWER"))
+            # The migrated database's statutory calendar, every year of it (a few hundred rows).
+            from yixiang.pipeline.selectors import work_calendar
+
+            self.calendar = work_calendar(dt.date(2000, 1, 1), self.today + dt.timedelta(days=400))
             self.next_due_rule = pipeline_rules.next_due_on
             self.recycle_overdue = int(conf("RECYCLE_OVERDUE_DAYS"))
             self.recycle_hold = int(conf("RECYCLE_HOLD_DAYS"))
@@ -848,18 +853,10 @@ def generate(
     )
     with transaction.atomic():
         gen.staff()
-    # The agenda's counters (pipeline migration 0005) mean nothing for a data set built from empty:
-    # their triggers would cost a counter update per follow-up and customer row. Off while loading,
-    # back on (with every user's counter started) once the rows are in.
-    agenda_triggers = importlib.import_module("yixiang.pipeline.migrations.0005_agenda_version")
-    editor = SimpleNamespace(connection=connection)  # the functions only use its connection
-    agenda_triggers.triggers_down(editor)
     if threaded:
         connection.close()  # the writer thread needs the database to itself (SQLite journal mode)
     gen.customers()
     gen.sequences()
-    agenda_triggers.triggers_up(editor)
-    agenda_triggers.start_counters(editor)
     if threaded:
         gen.analyze()
     return gen

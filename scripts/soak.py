@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="yixiang-soak-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "HUEY_IMMEDIATE", "YIXIANG_TESTING"}}
-    env.update(YIXIANG_DATA_DIR=str(data_dir), DEBUG="0", PYTHONUNBUFFERED="1")
+    # One machine: its keys may live in its data folder even on PostgreSQL.
+    env.update(YIXIANG_DATA_DIR=str(data_dir), DEBUG="0", PYTHONUNBUFFERED="1", YIXIANG_SINGLE_NODE="1")
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     database = urllib.parse.urlsplit(args.database_url).scheme or "sqlite"

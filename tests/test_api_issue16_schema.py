@@ -27,7 +27,6 @@ NEW_OPERATIONS = [
     ("get", "/api/v1/imports/{job_id}/errors"), ("post", "/api/v1/imports/{job_id}/run"),
     ("post", "/api/v1/customers/{customer_id}/gifts"), ("post", "/api/v1/customers/{customer_id}/life-events"),
     ("patch", "/api/v1/customers/{customer_id}/care"), ("post", "/api/v1/customers/{customer_id}/referral-asks"),
-    ("post", "/api/v1/contracts/{contract_id}/unmask"),
     ("put", "/api/v1/customers/{customer_id}/profile"), ("post", "/api/v1/customers/{customer_id}/keep"),
     ("get", "/api/v1/need-categories"), ("post", "/api/v1/need-categories"),
     ("put", "/api/v1/need-categories/{category_id}"),

@@ -108,6 +108,7 @@ def test_every_setting_named_in_the_settings_table_exists():
         ("REFERRAL_REWARD_YUAN", "500 yuan"),
         ("REPLY_WINDOW_HOURS", "12 h"),
         ("INCENTIVES_CORRECTION_MONTHS", "6"),
+        ("HOLIDAY_CALENDAR_WARN_MONTH", "12"),
     ],
 )
 def test_each_setting_is_shown_with_its_default(setting, shown):

@@ -47,7 +47,14 @@ def test_fresh_data_folder_migrate_seed_serve_and_stop(tmp_path):
     db = sqlite3.connect(data / "yixiang.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     users = {r[0] for r in db.execute("SELECT username FROM accounts_user")}
-    assert users == {"admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6"}
+    assert users == {"admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6",
+                     "director2", "lead3", "rep7"}  # fmt: skip
+    # Two regions, so a director's scope shows: rep7's customers are in 华南, not the first director's.
+    south = db.execute(
+        "SELECT count(*) FROM customers_customer c JOIN accounts_user u ON u.id = c.owner_id "
+        "JOIN accounts_team t ON t.id = u.team_id JOIN accounts_region r ON r.id = t.region_id WHERE r.name = '华南大区'"
+    ).fetchone()[0]
+    assert south > 0
     stages = {r[0] for r in db.execute("SELECT DISTINCT stage FROM customers_customer")}
     assert stages == {-1, 0, 1, 2, 3, 4, 5}
     assert db.execute("SELECT COUNT(*) FROM customers_customer").fetchone()[0] >= 250

@@ -14,9 +14,24 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from yixiang.accounts import api as accounts_api
+from yixiang.accounts import api_org as accounts_org_api
 from yixiang.accounts.models import ApiToken
+from yixiang.aftercare import api as aftercare_api
+from yixiang.aftercare import api_care as aftercare_care_api
+from yixiang.aftercare import api_events as aftercare_events_api
+from yixiang.aftercare import api_money as aftercare_money_api
+from yixiang.aftercare import api_panel as aftercare_panel_api
+from yixiang.customers import api as customers_api
+from yixiang.customers import api_history as customers_history_api
+from yixiang.customers import api_import as customers_import_api
+from yixiang.customers import api_io as customers_io_api
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline.selectors import agenda_version_columns
+from yixiang.incentives import api as incentives_api
+from yixiang.incentives import api_schemes as incentives_schemes_api
+from yixiang.pipeline import api as pipeline_api
+from yixiang.pipeline import api_prospecting as pipeline_prospecting_api
+from yixiang.reports import api as reports_api
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +41,14 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str):
         # key_hash is unique: a bare LIMIT 1, without the ORDER BY that .first() adds (every request).
-        # The agenda's cache counters come in the same query (two primary-key subqueries): a cached
-        # agenda then costs this query only.
         rows = (
             ApiToken.objects.select_related("user", "user__team")
             .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
-            .annotate(**agenda_version_columns("user_id"))
             .order_by()[:1]
         )
         row = next(iter(rows), None)
         if row is None:
             return None
-        row.user.agenda_versions = (row.agenda_v, row.agenda_g)
         now = timezone.now()
         # Touch last_used at most once a minute so reads stay reads.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
@@ -46,7 +57,64 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-api = NinjaAPI(
+# The 4xx every operation can answer, documented once for all (issue 12: "the OpenAPI schema is
+# exact"): each handler here and the input gate answer {detail, code, ...}; an operation that
+# declares its own schema for a status keeps it.
+_ERROR_SCHEMA = {
+    "title": "ApiError",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, in the caller's language."},
+        "code": {"type": "string", "description": "A stable machine-readable code."},
+        "field": {"type": "string"},
+        "errors": {"description": "Per-field messages (a list for 422, a field → messages map for 400)."},
+    },
+    "required": ["detail", "code"],
+}
+_ERROR_TEXT = {
+    400: "Refused: the request is not acceptable (bad JSON, bad text, a domain rule).",
+    401: "No valid Bearer token.",
+    403: "Not allowed for your role.",
+    404: "Not found, or not visible to you.",
+    409: "Conflicts with the current state (stale version, duplicate, already done).",
+    413: "The request body is too large.",
+    422: "A parameter or body field has the wrong type, format or range.",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def error_statuses(method: str, operation: dict) -> list[int]:
+    """The 4xx an operation can answer, from what it takes: every one can be refused (400) or
+    forbidden (403); a token is needed unless the operation is public; ids it takes may be
+    unknown (404); parameters and bodies may be invalid (422); writes may conflict (409) and
+    bodies may be too large (413)."""
+    statuses = [400, 403]
+    if operation.get("security"):
+        statuses.append(401)
+    if operation.get("parameters") or "requestBody" in operation:
+        # Ids in the path, the query (?rep=, ?team=) or the body may be unknown or out of sight.
+        statuses += [404, 422]
+    if method in _WRITES:
+        statuses.append(409)
+    if "requestBody" in operation:
+        statuses.append(413)
+    return sorted(statuses)
+
+
+class YixiangAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ApiError"] = _ERROR_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+        for path_item in schema["paths"].values():
+            for method, operation in path_item.items():
+                responses = operation.setdefault("responses", {})
+                for status in error_statuses(method, operation):
+                    responses.setdefault(status, {"description": _ERROR_TEXT[status], **error})
+        return schema
+
+
+api = YixiangAPI(
     title="Yixiang API",
     version="1",
     description="意向 CRM. Get a token with POST /api/v1/auth/token, then send `Authorization: Bearer <token>`.",
@@ -124,37 +192,16 @@ def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from yixiang.accounts.api import router as accounts_router
-    from yixiang.customers.api import router as customers_router
-
-    api.add_router("/auth", accounts_router)
-    api.add_router("/customers", customers_router)
-    # Later apps add their routers here (pipeline, aftercare, incentives, reports).
-    # J (issue 16): the organisation, money, history, import-job and scheme routes are modules of their own.
+    api.add_router("/auth", accounts_api.router)
+    api.add_router("/customers", customers_api.router)
+    # J (issue 16): organisation, money, history, care, panel, import-job and scheme routes in modules of their own.
     modules = (
-        "accounts.api_org",
-        "customers.api_io",
-        "customers.api_history",
-        "customers.api_import",
-        "pipeline.api",
-        "pipeline.api_prospecting",
-        "aftercare.api",
-        "aftercare.api_money",
-        "aftercare.api_care",
-        "aftercare.api_panel",
-        "aftercare.api_events",
-        "incentives.api",
-        "incentives.api_schemes",
-        "reports.api",
-    )
-    for module in modules:
-        try:
-            mod = __import__(f"yixiang.{module}", fromlist=["routers"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"yixiang.{module}":
-                raise
-            continue
-        for prefix, router in getattr(mod, "routers", []):
+        accounts_org_api, customers_io_api, customers_history_api, customers_import_api, pipeline_api,
+        pipeline_prospecting_api, aftercare_api, aftercare_money_api, aftercare_care_api, aftercare_panel_api,
+        aftercare_events_api, incentives_api, incentives_schemes_api, reports_api,
+    )  # fmt: skip
+    for mod in modules:
+        for prefix, router in mod.routers:
             api.add_router(prefix, router)
 
 

@@ -8,11 +8,20 @@ from pathlib import Path
 
 import dj_database_url
 
-from yixiang.env import env_bool, env_int, env_list, env_str
+from yixiang.env import ConfigError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("YIXIANG_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+# --- Several machines (README "Several machines"): shared secrets, replica, caches, health.
+# On PostgreSQL several app nodes may share one database: a key a node generated for itself would
+# sign sessions and encrypt fields that no other node can read, so such a node refuses to start.
+# YIXIANG_SINGLE_NODE=1 allows it for a lone machine on PostgreSQL.
+_SHARED_DATABASE = env_str("DATABASE_URL").startswith(("postgres", "pgsql")) and not (
+    env_bool("YIXIANG_SINGLE_NODE", False) or env_bool("YIXIANG_TESTING", False)
+)
 
 
 def _secret_from_file(name: str, env_name: str, make) -> str:
@@ -22,6 +31,13 @@ def _secret_from_file(name: str, env_name: str, make) -> str:
         return value
     path = DATA_DIR / name
     if not path.exists():
+        if _SHARED_DATABASE:
+            raise ConfigError(
+                f"{env_name} is not set and {path} does not exist: with DATABASE_URL on PostgreSQL "
+                f"every app node must use the same {env_name}. Set it in the environment of every "
+                f"node (copy the value from the first node's {path.name}), or set YIXIANG_SINGLE_NODE=1 "
+                "if this machine is the only one."
+            )
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
@@ -34,10 +50,10 @@ def _fernet_key() -> str:
 
 
 SECRET_KEY = _secret_from_file("secret.key", "SECRET_KEY", lambda: secrets.token_urlsafe(50))
-# Comma-separated Fernet keys; the first encrypts, all decrypt (key rotation).
-FIELD_ENCRYPTION_KEYS = env_list(
-    "YIXIANG_FIELD_KEYS", [_secret_from_file("field.key", "YIXIANG_FIELD_KEY", _fernet_key)]
-)
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: `manage.py rotate_field_key`).
+FIELD_ENCRYPTION_KEYS = env_list("YIXIANG_FIELD_KEYS") or [
+    _secret_from_file("field.key", "YIXIANG_FIELD_KEY", _fernet_key)
+]
 
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -70,7 +86,11 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "yixiang.web.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Every request's database time has a ceiling (REQUEST_CEILING_SECONDS): yixiang/web/ceiling.py.
+    "yixiang.web.ceiling.RequestCeilingMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After the language is chosen, so the refusal of NUL in any input speaks it.
+    "yixiang.web.middleware.InvalidTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -219,6 +239,7 @@ if HTTPS:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes speak plain HTTP
 
 # --- Background worker (Huey): SQLite file by default, Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL")
@@ -227,7 +248,8 @@ HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 # compares crontabs with the process's local clock, which Django sets to TIME_ZONE.
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # RedisHuey whose periodic jobs run once per period across several consumers.
+        "huey_class": "yixiang.jobs.ClusterRedisHuey",
         "name": env_str("HUEY_NAME", "yixiang"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
@@ -259,6 +281,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# Web and API requests stop after this many seconds of database work (0: no ceiling); jobs have none.
+REQUEST_CEILING_SECONDS = env_int("YIXIANG_REQUEST_CEILING_SECONDS", 10)
+
 # --- Domain settings (DOMAIN.md): every number is a setting with the method's default.
 YIXIANG = {
     # Archive number: placeholders {year}, {seq}; seq is a per-year counter.
@@ -266,4 +291,34 @@ YIXIANG = {
     "DEFAULT_PHONE_REGION": env_str("YIXIANG_PHONE_REGION", "CN"),
     "API_PAGE_SIZE_MAX": 200,
     "IMPORT_BATCH_SIZE": env_int("YIXIANG_IMPORT_BATCH", 2000),
+    # Phone numbers found to be another rep's customer, per user and window: more are refused (429),
+    # so the duplicate check cannot be used to test the whole company's numbers (SECURITY.md).
+    "HIDDEN_DUPLICATE_LIMIT": env_int("YIXIANG_HIDDEN_DUPLICATE_LIMIT", 20),
+    "HIDDEN_DUPLICATE_WINDOW_MINUTES": env_int("YIXIANG_HIDDEN_DUPLICATE_WINDOW_MINUTES", 60),
 }
+
+# --- Several machines (README "Several machines"), continued from the keys at the top.
+# Optional read replica: reports and exports read it (yixiang/replica.py), writes and a user's own
+# just-written data read the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)),
+        "OPTIONS": DATABASES["default"].get("OPTIONS", {}),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["yixiang.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+                      "yixiang.replica.PrimaryPinMiddleware")  # fmt: skip
+# One cache for all nodes when Redis is there (a per-process cache would serve stale data after
+# a write on another node); the default per-process cache otherwise. Sessions stay in the
+# database and login throttling (django-axes) counts failures in the database: shared as is.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_REDIS_URL", REDIS_URL),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "yixiang"),
+        }
+    }

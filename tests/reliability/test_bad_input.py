@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from yixiang.aftercare import services_contracts
 from yixiang.customers.models import Customer, CustomerChange
 from yixiang.pipeline import services as pipeline_services
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
@@ -232,3 +233,162 @@ def test_unknown_filters_on_lists_are_a_422_not_an_empty_list(world):
     refused(api.get("/api/v1/customers", stage="hot"), 422)
     refused(api.get("/api/v1/customers", page=0), 422)
     refused(api.get("/api/v1/customers", page_size=100000), 422)
+
+
+# Issue 12 defect 5: a NUL in a search was a 500 on SQLite (FTS phrase) and a misleading
+# "out of range" on PostgreSQL; now one gate refuses it the same way on both, naming the field.
+@pytest.mark.parametrize(
+    "url", ["/api/v1/customers", "/api/v1/pool", "/api/v1/exports/customers"], ids=["customers", "pool", "export"]
+)
+def test_nul_in_a_search_is_a_clear_400(world, url):
+    org, api, customer = world
+    body = refused(api.get(url, q="abc\x00"), 400, "invalid_text")
+    assert body["field"] == "q"
+    assert "NUL" in body["detail"]
+    # In Chinese for a client that asks for it.
+    r = api.client.get(url, {"q": "abc\x00"}, headers={**api.headers, "Accept-Language": "zh-hans"})
+    assert r.status_code == 400 and "字符" in r.json()["detail"]
+
+
+def test_nul_in_a_json_body_is_refused_and_nothing_changes(world):
+    org, api, customer = world
+    before = snapshot(customer)
+    body = refused(api.post("/api/v1/customers", {"name": "a\x00b"}), 400, "invalid_text")
+    assert body["field"] == "name"
+    body = refused(api.post("/api/v1/customers", {"name": "x", "tags": ["ok", "\ud800"]}), 400, "invalid_text")
+    assert body["field"] == "tags[1]"
+    assert snapshot(customer) == before
+    # A literal backslash-u in text is not a NUL.
+    assert api.post("/api/v1/customers", {"name": "a\\u0000b"}).status_code == 201
+
+
+def test_nul_in_a_web_search_and_form_is_a_400(world, client):
+    from yixiang.testing import PASSWORD
+
+    org, api, customer = world
+    assert client.login(username=org.rep.username, password=PASSWORD)
+    for path in ("/pool/", "/customers/"):
+        r = client.get(path, {"q": "abc\x00"})
+        assert r.status_code == 400 and "字符" in r.content.decode()
+    assert client.get("/pool/", {"q": "abc"}).status_code == 200
+
+
+# Issue 12 defect 10: values a person would never mean, each refused with a clear error.
+@pytest.mark.parametrize("field", ["kind", "preferred_channel", "birthday_calendar"])
+def test_null_for_a_choice_the_record_needs_is_refused(world, field):
+    org, api, customer = world
+    before = snapshot(customer)
+    r = api.patch(f"/api/v1/customers/{customer.pk}", {field: None})
+    assert r.status_code == 422, r.content
+    assert field in json.dumps(r.json()["errors"])
+    assert snapshot(customer) == before
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"tags": [f"t{i}" for i in range(51)]}, "tags"),
+        ({"contacts": [{"name": f"c{i}"} for i in range(51)]}, "contacts"),
+        ({"qualification": [f"q{i}" for i in range(21)]}, "qualification"),
+    ],
+    ids=["tags", "contacts", "qualification"],
+)
+def test_lists_on_one_customer_are_bounded(world, payload, field):
+    org, api, customer = world
+    before = Customer.objects.count()
+    r = api.post("/api/v1/customers", {"name": "多", **payload})
+    assert r.status_code == 422 and field in json.dumps(r.json()["errors"])
+    assert Customer.objects.count() == before
+    # At the bound it is fine.
+    at_bound = {k: v[:-1] for k, v in payload.items()}
+    assert api.post("/api/v1/customers", {"name": "多", **at_bound}).status_code == 201
+
+
+def test_tag_bound_holds_in_the_service_too(world):
+    from yixiang.customers import services as customer_services
+    from yixiang.errors import ValidationFailed
+
+    org, api, customer = world
+    with pytest.raises(ValidationFailed):
+        customer_services.customer_update(actor=org.rep, customer=customer, data={}, tags=[str(i) for i in range(51)])
+
+
+@pytest.mark.parametrize("value", ["-2.2250738585e-313", "0", "20261201", "1733011200"])
+def test_agenda_date_is_an_iso_date_not_a_timestamp(world, value):
+    org, api, customer = world
+    r = api.get("/api/v1/agenda", date=value)
+    assert r.status_code == 422, r.content
+    assert api.get("/api/v1/agenda", date=timezone.localdate().isoformat()).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"false", b"0", b"[]", b'""', b"null"])
+def test_a_body_that_is_not_an_object_is_refused(world, body):
+    org, api, customer = world
+    before = snapshot(customer)
+    refused(raw_post(api.client, f"/api/v1/customers/{customer.pk}/lock", body, api.token), 422, "invalid")
+    assert snapshot(customer) == before
+
+
+def test_signing_date_must_be_plausible(world):
+    org, api, customer = world
+    before = snapshot(customer)
+    url = f"/api/v1/customers/{customer.pk}/sign"
+    body = refused(api.post(url, {"amount": "1000", "signed_on": "0001-01-01"}), 400)
+    assert body["field"] == "signed_on" and "2000" in body["detail"]
+    assert snapshot(customer) == before
+
+
+def test_next_contact_far_ahead_is_refused(world):
+    org, api, customer = world
+    before = snapshot(customer)
+    body = refused(api.post(f"/api/v1/customers/{customer.pk}/follow-ups", {"next_contact_on": "9999-12-31"}), 400)
+    assert body["field"] == "next_contact_on"
+    assert snapshot(customer) == before
+    soon = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    assert api.post(f"/api/v1/customers/{customer.pk}/follow-ups", {"next_contact_on": soon}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"start_date": "9999-12-31"}, "start_date"),
+        ({"start_date": "0001-01-01"}, "start_date"),
+        ({"end_date": "2199-01-01"}, "end_date"),
+        (
+            {"payouts": [{"due_date": "2026-06-01", "amount": "600"}, {"due_date": "2026-12-01", "amount": "600"}]},
+            "payouts",
+        ),
+        ({"payouts": [{"due_date": "9999-01-01", "amount": "10"}]}, "payouts"),
+    ],
+    ids=["start-far-ahead", "start-year-1", "end-far", "payouts-above-amount", "payout-far"],
+)
+def test_contracts_must_be_plausible(world, change, field):
+    from yixiang.aftercare.models import Contract
+
+    org, api, customer = world
+    services_contracts.customer_sign(actor=org.rep, customer=customer, amount="1000")
+    before = Contract.objects.count()
+    payload = {"name": "项目", "number": "HT-X1", "start_date": "2026-01-01", "amount": "1000", **change}
+    body = refused(api.post(f"/api/v1/customers/{customer.pk}/contracts", payload), 400)
+    assert body["field"] == field, body
+    assert Contract.objects.count() == before
+    ok = {"name": "项目", "number": "HT-X2", "start_date": "2026-01-01", "amount": "1000"}
+    ok["payouts"] = [{"due_date": "2026-06-01", "amount": "500"}, {"due_date": "2026-12-01", "amount": "500"}]
+    assert api.post(f"/api/v1/customers/{customer.pk}/contracts", ok).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "url, payload",
+    [
+        ("/api/v1/customers", {"name": "王五", "birth_date": 0}),
+        ("/api/v1/customers/{pk}/follow-ups", {"next_contact_on": 1893456000}),
+        ("/api/v1/customers/{pk}/sign", {"amount": "1000", "signed_on": "1733011200"}),
+    ],
+    ids=["birth-date", "next-contact", "signed-on"],
+)
+def test_a_number_is_not_read_as_a_date_in_bodies(world, url, payload):
+    org, api, customer = world
+    before = snapshot(customer)
+    body = refused(api.post(url.format(pk=customer.pk), payload), 422, "invalid")
+    assert "YYYY-MM-DD" in json.dumps(body["errors"])
+    assert snapshot(customer) == before

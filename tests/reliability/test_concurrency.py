@@ -26,6 +26,7 @@ from yixiang.pipeline import rules as pipeline_rules
 from yixiang.pipeline import services as pipeline_services
 from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
+from yixiang.pipeline.selectors import due_calendar
 from yixiang.testing import make_org, make_user
 
 from .servers import call, start_gunicorn, stop, subprocess_env
@@ -188,7 +189,9 @@ def test_simultaneous_follow_ups_are_all_recorded_and_the_stage_history_chains(s
         planned_next=newest.next_contact_on,
         today=timezone.localdate(),
         cadence=pipeline_conf("CADENCE_DAYS"),
+        calendar=due_calendar(timezone.localtime(final.last_contact_at).date()),
         shift_holidays=pipeline_conf("HOLIDAY_SHIFT"),
+        slower_shift=pipeline_conf("HOLIDAY_SHIFT_SLOWER"),
     )
 
 

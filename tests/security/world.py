@@ -1,7 +1,7 @@
 """A populated company, and intruders who must see none of it.
 
-The demo company (every app's data: customers, follow-ups, contracts, payouts, …) lives in region
-华东. The intruders are a rep, a lead and a director of another region with no data of their own,
+The demo company (every app's data: customers, follow-ups, contracts, payouts, …) lives in regions
+华东 and 华南. The intruders are a rep, a lead and a director of another region with no data of their own,
 so every object id in the database is outside their scope and every customer name is a secret."""
 
 from __future__ import annotations

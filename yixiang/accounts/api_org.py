@@ -13,6 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from yixiang.accounts import services_org as services
 from yixiang.accounts.models import Region, Role, Team, User
+from yixiang.api_types import IsoDate
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["organisation"])
@@ -145,7 +146,7 @@ class StaffPatch(Schema):
     role: RoleName | None = None
     team_id: int | None = Field(None, description="Reps and leads take their team's region.")
     region_id: int | None = Field(None, description="A director's region.")
-    hire_date: dt.date | None = None
+    hire_date: IsoDate | None = None
     on_probation: bool | None = Field(
         None, description="On probation: incentive rewards and fines are scaled (see the scheme)."
     )

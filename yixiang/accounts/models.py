@@ -72,6 +72,16 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def save(self, *args, **kwargs) -> None:
+        # A new password revokes the API tokens issued before it, whatever path set it (account page,
+        # Django admin, manage.py changepassword): a leaked password's tokens must not outlive it.
+        new_password = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if new_password:
+            self.tokens_revoked = ApiToken.objects.filter(user=self, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+
     @property
     def label(self) -> str:
         return self.display_name or self.username

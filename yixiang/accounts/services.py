@@ -30,8 +30,17 @@ def audit(actor: User | None, action: str, *, target_type: str = "", target_id: 
 
 
 @transaction.atomic
-def user_change_password(*, user: User, new_password: str) -> None:
-    """Set a new password (already validated by the caller's form) and leave an audit row."""
+def user_change_password(*, user: User, new_password: str) -> int:
+    """Set a new password (already validated by the caller's form) and leave an audit row.
+    The user's API tokens issued before are revoked (User.save does it on every password change);
+    returns how many."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    AuditEvent.objects.create(actor=user, action="password.change", target_type="user", target_id=str(user.pk))
+    AuditEvent.objects.create(
+        actor=user,
+        action="password.change",
+        target_type="user",
+        target_id=str(user.pk),
+        detail={"tokens_revoked": getattr(user, "tokens_revoked", 0)},
+    )
+    return getattr(user, "tokens_revoked", 0)

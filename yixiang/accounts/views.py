@@ -34,9 +34,11 @@ def account_password(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, password_form=form, status=400)
     # Django's form checks the old password and the validators; the service does the write.
-    services.user_change_password(user=request.user, new_password=form.cleaned_data["new_password1"])
+    revoked = services.user_change_password(user=request.user, new_password=form.cleaned_data["new_password1"])
     update_session_auth_hash(request, request.user)  # stay logged in on this device
     messages.success(request, _("Your password was changed."))
+    if revoked:
+        messages.info(request, _("Your %(n)s API tokens made before were revoked.") % {"n": revoked})
     return redirect("account")
 
 

@@ -11,9 +11,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services_campaigns, services_contracts
 from yixiang.aftercare.models import Campaign, CareTask, Contract
+from yixiang.api_types import Amount, IsoDate
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -28,16 +29,16 @@ class ErrorOut(Schema):
 
 
 class PayoutIn(Schema):
-    due_date: dt.date
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    due_date: IsoDate
+    amount: Amount
 
 
 class ContractIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     number: str = Field(..., min_length=1, max_length=60)
-    start_date: dt.date
-    end_date: dt.date | None = None
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    amount: Amount
     payout_card: str = Field("", max_length=40, description="Stored encrypted; only the masked form is returned.")
     payouts: list[PayoutIn] = []
 
@@ -96,7 +97,7 @@ def list_contracts(request: HttpRequest, customer_id: int):
 )
 def create_contract(request: HttpRequest, customer_id: int, payload: ContractIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services.contract_create(
+    contract = services_contracts.contract_create(
         actor=request.user,
         customer=customer,
         name=payload.name,
@@ -133,8 +134,8 @@ class CareTaskOut(Schema):
 
 
 class CareParams(Schema):
-    from_: dt.date | None = Field(None, alias="from", description="First due date (default today)")
-    to: dt.date | None = Field(None, description="Last due date (default from + 7 days)")
+    from_: IsoDate | None = Field(None, alias="from", description="First due date (default today)")
+    to: IsoDate | None = Field(None, description="Last due date (default from + 7 days)")
     kind: Literal[tuple(CareTask.Kind.values)] | Literal[""] = ""  # type: ignore[valid-type]
     include_done: bool = False
     mine: bool = Field(False, description="Only my own tasks (leads and directors see their staff's too)")
@@ -222,7 +223,7 @@ def list_campaigns(request: HttpRequest):
     "/campaigns", response={201: CampaignOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut}, summary="Create a campaign"
 )
 def create_campaign(request: HttpRequest, payload: CampaignIn):
-    campaign = services.campaign_create(
+    campaign = services_campaigns.campaign_create(
         actor=request.user,
         name=payload.name,
         template=payload.template,
@@ -231,7 +232,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn):
         reply_window_hours=payload.reply_window_hours,
     )
     if payload.launch:
-        services.campaign_launch(actor=request.user, campaign=campaign)
+        services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return Status(201, selectors.campaigns(request.user).get(pk=campaign.pk))
 
 
@@ -248,7 +249,7 @@ def get_campaign(request: HttpRequest, campaign_id: int):
 )
 def launch_campaign(request: HttpRequest, campaign_id: int):
     campaign: Campaign = selectors.campaign_access(request.user, campaign_id)
-    services.campaign_launch(actor=request.user, campaign=campaign)
+    services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return selectors.campaigns(request.user).get(pk=campaign_id)
 
 

@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from yixiang.aftercare import selectors, services
 from yixiang.aftercare.api import MAX_CARE_RANGE_DAYS, CareTaskOut
+from yixiang.api_types import IsoDate
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -35,8 +36,8 @@ class OccasionOut(Schema):
 
 
 class CalendarParams(Schema):
-    from_: dt.date | None = Field(None, alias="from", description="First day (default today)")
-    to: dt.date | None = Field(None, description="Last day (default from + 30 days); at most 366 days")
+    from_: IsoDate | None = Field(None, alias="from", description="First day (default today)")
+    to: IsoDate | None = Field(None, description="Last day (default from + 30 days); at most 366 days")
     festivals: bool = Field(True, description="Include festivals and statutory days off")
 
 

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import visible_customers
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services, services_campaigns
 from yixiang.aftercare.models import RegionalEvent
+from yixiang.api_types import IsoDate
+from yixiang.customers.scoping import visible_customers
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -28,7 +29,7 @@ class ErrorOut(Schema):
 class RegionalEventIn(Schema):
     kind: Literal[tuple(RegionalEvent.Kind.values)]  # type: ignore[valid-type]
     title: str = Field(..., min_length=1, max_length=200)
-    on: dt.date
+    on: IsoDate
     region_id: int | None = None
     province: str = Field("", max_length=30)
     city: str = Field("", max_length=30)
@@ -109,7 +110,7 @@ class ReplyIn(Schema):
 )
 def log_reply(request: HttpRequest, message_id: int, payload: ReplyIn):
     message = selectors.message_access(request.user, message_id)
-    return services.reply_log_by_hand(actor=request.user, message=message, text=payload.text)
+    return services_campaigns.reply_log_by_hand(actor=request.user, message=message, text=payload.text)
 
 
 @router.post(
@@ -119,4 +120,4 @@ def log_reply(request: HttpRequest, message_id: int, payload: ReplyIn):
 )
 def resend_message(request: HttpRequest, message_id: int):
     message = selectors.message_access(request.user, message_id)
-    return services.message_resend(actor=request.user, message=message)
+    return services_campaigns.message_resend(actor=request.user, message=message)

@@ -8,14 +8,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services_contracts
 from yixiang.aftercare.api import IncidentOut, PayoutOut
 from yixiang.aftercare.models import Contract, PayoutIncident
+from yixiang.api_types import Amount, AmountOrZero, IsoDate
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare: money and delivery"])
@@ -30,12 +31,11 @@ class ErrorOut(Schema):
 
 
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-Money = Field(..., gt=0, max_digits=14, decimal_places=2)
 
 
 class PaymentIn(Schema):
-    paid_on: dt.date
-    amount: Decimal = Money
+    paid_on: IsoDate
+    amount: Amount
     contract_id: int | None = Field(None, description="The contract paid for (of the same customer), if any.")
     note: str = Field("", max_length=200)
     category: str = Field("", max_length=60, description="Product category (the incentive scheme may count some).")
@@ -54,9 +54,9 @@ class PaymentOut(Schema):
 
 
 class ShipmentIn(Schema):
-    shipped_on: dt.date
+    shipped_on: IsoDate
     order_no: str = Field("", max_length=60)
-    amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    amount: AmountOrZero | None = None
 
 
 class ShipmentOut(Schema):
@@ -96,7 +96,7 @@ def list_payments(request: HttpRequest, customer_id: int):
 )
 def create_payment(request: HttpRequest, customer_id: int, payload: PaymentIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    payment = services.payment_record(
+    payment = services_contracts.payment_record(
         actor=request.user,
         customer=customer,
         paid_on=payload.paid_on,
@@ -125,7 +125,7 @@ def list_shipments(request: HttpRequest, customer_id: int):
 )
 def create_shipment(request: HttpRequest, customer_id: int, payload: ShipmentIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    shipment = services.shipment_record(
+    shipment = services_contracts.shipment_record(
         actor=request.user,
         customer=customer,
         shipped_on=payload.shipped_on,
@@ -135,9 +135,18 @@ def create_shipment(request: HttpRequest, customer_id: int, payload: ShipmentIn)
     return Status(201, shipment)
 
 
+def _contract_for_change(request: HttpRequest, contract_id: int) -> Contract:
+    """A contract of a customer the caller may change; otherwise the same 404 as an absent one."""
+    contract = Contract.objects.select_related("customer").filter(pk=contract_id).first()
+    if contract is None:
+        raise Http404("contract not found")
+    access_customer(request.user, contract.customer_id, for_change=True)
+    return contract
+
+
 class PayoutAddIn(Schema):
-    due_date: dt.date
-    amount: Decimal = Money
+    due_date: IsoDate
+    amount: Amount
 
 
 @router.post(
@@ -146,15 +155,15 @@ class PayoutAddIn(Schema):
     summary="Add a payout to a contract's schedule",
 )
 def add_payout(request: HttpRequest, contract_id: int, payload: PayoutAddIn):
-    contract = selectors.contract_access(request.user, contract_id, for_change=True)
-    payout = services.payout_add(
+    contract = _contract_for_change(request, contract_id)
+    payout = services_contracts.payout_add(
         actor=request.user, contract=contract, due_date=payload.due_date, amount=payload.amount
     )
     return Status(201, payout)
 
 
 class PayoutPaidIn(Schema):
-    paid_on: dt.date | None = Field(None, description="Default today.")
+    paid_on: IsoDate | None = Field(None, description="Default today.")
 
 
 @router.post(
@@ -164,7 +173,7 @@ class PayoutPaidIn(Schema):
 )
 def payout_paid(request: HttpRequest, payout_id: int, payload: PayoutPaidIn):
     payout = selectors.payout_access(request.user, payout_id)
-    return services.payout_mark_paid(actor=request.user, payout=payout, paid_on=payload.paid_on)
+    return services_contracts.payout_mark_paid(actor=request.user, payout=payout, paid_on=payload.paid_on)
 
 
 class IncidentIn(Schema):
@@ -181,7 +190,7 @@ class IncidentIn(Schema):
 )
 def update_incident(request: HttpRequest, incident_id: int, payload: IncidentIn):
     incident = selectors.incident_access(request.user, incident_id)
-    return services.incident_update(
+    return services_contracts.incident_update(
         actor=request.user,
         incident=incident,
         cause=payload.cause,

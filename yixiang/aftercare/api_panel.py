@@ -1,6 +1,5 @@
 """The rest of the customer panel's after-sale actions through the API: gifts, life events, the
-loyalty ladder, the value tier set by hand, the referrer type, referral asks, and the contract's
-payout card in full. The same services as the panel (aftercare/views.py PANEL_ACTIONS); changes need
+loyalty ladder, the value tier set by hand, the referrer type and referral asks. The same services as the panel (aftercare/views.py PANEL_ACTIONS); changes need
 the customer to be editable (404 outside the caller's scope)."""
 
 from __future__ import annotations
@@ -13,9 +12,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.aftercare import rules, selectors, services
+from yixiang.aftercare import rules, services, services_loyalty
 from yixiang.aftercare.models import LifeEvent, LoyaltyLevel, ReferralAsk, ReferrerType
+from yixiang.api_types import IsoDate
+from yixiang.customers.scoping import access_customer
 
 router = Router(tags=["aftercare: customer panel"])
 routers = [("", router)]
@@ -33,7 +33,7 @@ Prerequisite = Literal[tuple(code for code, _label in rules.REFERRAL_PREREQUISIT
 class GiftIn(Schema):
     item: str = Field(..., min_length=1, max_length=200)
     cost: Decimal = Field(..., ge=0, max_digits=10, decimal_places=2)
-    given_on: dt.date | None = Field(None, description="Default today.")
+    given_on: IsoDate | None = Field(None, description="Default today.")
     occasion: str = Field("", max_length=200)
 
 
@@ -59,7 +59,7 @@ def create_gift(request: HttpRequest, customer_id: int, payload: GiftIn):
 
 class LifeEventIn(Schema):
     kind: Literal[tuple(LifeEvent.Kind.values)]  # type: ignore[valid-type]
-    on: dt.date
+    on: IsoDate
     recurring: bool = Field(False, description="Every year (an anniversary).")
     note: str = Field("", max_length=300)
 
@@ -114,13 +114,15 @@ def update_care(request: HttpRequest, customer_id: int, payload: CareIn):
     customer = access_customer(request.user, customer_id, for_change=True)
     with transaction.atomic():  # all or nothing, as one form
         if payload.loyalty_level is not None:
-            services.loyalty_set(
+            services_loyalty.loyalty_set(
                 actor=request.user, customer=customer, level=payload.loyalty_level, note=payload.loyalty_note
             )
         if payload.referrer_type is not None:
-            services.referrer_type_set(actor=request.user, customer=customer, referrer_type=payload.referrer_type)
+            services_loyalty.referrer_type_set(
+                actor=request.user, customer=customer, referrer_type=payload.referrer_type
+            )
         if payload.value_tier is not None:
-            services.tier_override(
+            services_loyalty.tier_override(
                 actor=request.user, customer=customer, tier=payload.value_tier, reason=payload.value_tier_reason
             )
     return services.care_of(customer)
@@ -150,22 +152,8 @@ class ReferralAskOut(Schema):
 )
 def create_referral_ask(request: HttpRequest, customer_id: int, payload: ReferralAskIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    ask = services.referral_ask_log(
+    ask = services_loyalty.referral_ask_log(
         actor=request.user, customer=customer, prerequisites=payload.prerequisites, outcome=payload.outcome,
         names_given=payload.names_given, note=payload.note,
     )  # fmt: skip
     return Status(201, ask)
-
-
-class CardOut(Schema):
-    payout_card: str
-
-
-@router.post(
-    "/contracts/{contract_id}/unmask",
-    response={200: CardOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-    summary="The contract's payout card in full (may-unmask right; audited)",
-)
-def unmask_card(request: HttpRequest, contract_id: int):
-    contract = selectors.contract_access(request.user, contract_id)
-    return {"payout_card": services.contract_card_unmask(actor=request.user, contract=contract)}

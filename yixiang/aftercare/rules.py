@@ -23,12 +23,11 @@ import hashlib
 import hmac
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-import chinese_calendar
 from django.utils.translation import gettext_lazy as _
 from lunar_python import LunarYear, Solar
 
@@ -194,22 +193,20 @@ def festival_occurrences(codes: Iterable[str], start: dt.date, end: dt.date) -> 
     return [(day, FESTIVALS[code]) for day, code in sorted(out)]
 
 
-def statutory_days(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+def statutory_days(
+    start: dt.date, end: dt.date, *, days_off: Collection[dt.date], workdays: Collection[dt.date]
+) -> list[tuple[dt.date, str]]:
     """Statutory days off ("holiday") and make-up working days on a weekend ("workday") in the
-    range, from the ``chinesecalendar`` package; years it has no data for are left out."""
+    range, from the statutory calendar the pipeline keeps (``HolidayDay``, which an administrator
+    edits); a year with no entries has none — nothing is invented."""
     out = []
-    day = start
-    while day <= end:
-        try:
-            is_holiday, name = chinese_calendar.get_holiday_detail(day)
-        except NotImplementedError:  # the State Council publishes each year's plan late in the year before
-            day += dt.timedelta(days=1)
+    for day in sorted(set(days_off) | set(workdays)):
+        if not start <= day <= end:
             continue
-        if name and is_holiday:
+        if day in days_off:
             out.append((day, "holiday"))
-        elif name and day.weekday() >= 5:
+        elif day.weekday() >= 5:
             out.append((day, "workday"))
-        day += dt.timedelta(days=1)
     return out
 
 
@@ -545,3 +542,51 @@ def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
 
 def constant_time_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- Plausible contracts (issue 12) -------------------------------------------------------------
+# Contract start 9999-12-31 and payouts above the contract amount were accepted. A contract
+# starts between 2000 and five years ahead, runs at most 30 years, its payouts fall within that
+# span, and together they never exceed the contract amount.
+CONTRACT_EARLIEST_START = dt.date(2000, 1, 1)
+CONTRACT_START_MAX_YEARS_AHEAD = 5
+CONTRACT_MAX_YEARS = 30
+CONTRACT_MAX_PAYOUTS = 360
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def contract_problems(
+    *,
+    start: dt.date,
+    end: dt.date | None,
+    amount: Decimal,
+    payouts: Sequence[tuple[dt.date, Decimal]],
+    today: dt.date,
+) -> dict[str, str]:
+    """Field → problem code for a contract that cannot be right, empty when it is plausible.
+    Codes: start_too_early, start_too_late, end_before_start, end_too_late, too_many_payouts,
+    payout_out_of_span, payouts_above_amount."""
+    problems: dict[str, str] = {}
+    latest_start = _years_later(today, CONTRACT_START_MAX_YEARS_AHEAD)
+    if start < CONTRACT_EARLIEST_START:
+        problems["start_date"] = "start_too_early"
+    elif start > latest_start:
+        problems["start_date"] = "start_too_late"
+    latest = _years_later(min(max(start, CONTRACT_EARLIEST_START), latest_start), CONTRACT_MAX_YEARS)
+    if end is not None and end < start:
+        problems["end_date"] = "end_before_start"
+    elif end is not None and end > latest:
+        problems["end_date"] = "end_too_late"
+    if len(payouts) > CONTRACT_MAX_PAYOUTS:
+        problems["payouts"] = "too_many_payouts"
+    elif any(not CONTRACT_EARLIEST_START <= due <= latest for due, _amount in payouts):
+        problems["payouts"] = "payout_out_of_span"
+    elif sum((a for _due, a in payouts), Decimal(0)) > amount:
+        problems["payouts"] = "payouts_above_amount"
+    return problems

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import access_customer, staff_in_scope
-from yixiang.customers import selectors, services
+from yixiang.accounts.scoping import staff_in_scope
+from yixiang.api_types import AmountOrZero, IsoDate
+from yixiang.customers import rules, selectors, services
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["customers"])
@@ -52,16 +54,17 @@ class ContactOut(ContactIn):
 
 
 class CustomerFieldsIn(Schema):
-    kind: KindT | None = None
+    # Choices the record cannot leave empty: omit them, never send null (it stored "").
+    kind: KindT = None  # type: ignore[assignment]
     name: str | None = Field(None, min_length=1, max_length=100)
     phone: str | None = Field(None, max_length=32)
     email: str | None = Field(None, max_length=254)
     wechat: str | None = Field(None, max_length=64)
     qq: str | None = Field(None, max_length=20)
-    preferred_channel: ChannelT | None = None
+    preferred_channel: ChannelT = None  # type: ignore[assignment]
     gender: GenderT | None = None
-    birth_date: dt.date | None = None
-    birthday_calendar: Literal["solar", "lunar"] | None = None
+    birth_date: IsoDate | None = None
+    birthday_calendar: Literal["solar", "lunar"] = None  # type: ignore[assignment]
     occupation: str | None = Field(None, max_length=100)
     income: str | None = Field(None, max_length=50)
     family_situation: str | None = Field(None, max_length=5000)
@@ -70,7 +73,7 @@ class CustomerFieldsIn(Schema):
     hobbies: str | None = Field(None, max_length=200)
     special_days: str | None = Field(None, max_length=5000)
     financial_situation: str | None = Field(None, max_length=200)
-    funds_available: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    funds_available: AmountOrZero | None = None
     region_id: int | None = None
     province: str | None = Field(None, max_length=30)
     city: str | None = Field(None, max_length=30)
@@ -81,19 +84,21 @@ class CustomerFieldsIn(Schema):
     company_size: str | None = Field(None, max_length=50)
     decision_maker: str | None = Field(None, max_length=100)
     key_people: str | None = Field(None, max_length=5000)
-    qualification: list[str] | None = None
+    qualification: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, max_length=rules.MAX_QUALIFICATION_ITEMS
+    )
     bank_card: str | None = Field(None, max_length=40)
     id_number: str | None = Field(None, max_length=40)
     notes: str | None = Field(None, max_length=20000)
     grade: GradeT | None = None
-    expected_sign_month: dt.date | None = None
-    tags: list[str] | None = None
+    expected_sign_month: IsoDate | None = None
+    tags: list[Annotated[str, Field(max_length=50)]] | None = Field(None, max_length=rules.MAX_TAGS)
 
 
 class CustomerCreateIn(CustomerFieldsIn):
     name: str = Field(..., min_length=1, max_length=100)
     owner_id: int | None = Field(None, description="Defaults to the caller. Leads and directors may assign in scope.")
-    contacts: list[ContactIn] = []
+    contacts: list[ContactIn] = Field([], max_length=rules.MAX_CONTACTS)
 
 
 class CustomerPatchIn(CustomerFieldsIn):

@@ -9,8 +9,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from yixiang.accounts.scoping import access_customer
 from yixiang.customers import selectors as customer_selectors
+from yixiang.customers.scoping import access_customer
 from yixiang.pipeline import selectors as pipeline_selectors
 
 router = Router(tags=["history"])

@@ -55,7 +55,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, Region, User
-from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.accounts.scoping import can_assign_to
 from yixiang.customers import encoding as encoding_guess
 from yixiang.customers import rules, services, uploads
 from yixiang.customers.models import (
@@ -71,6 +71,7 @@ from yixiang.customers.models import (
     Tag,
     ValueTier,
 )
+from yixiang.customers.scoping import visible_customers
 from yixiang.errors import DomainError
 
 DEFAULTS: dict[str, Any] = {
@@ -1366,6 +1367,7 @@ class _ImportRun:
             .values_list("pk", flat=True)
         )
         kept = []
+        hidden = 0
         for row in prepared:
             hit = hits.get(row.key)
             if hit is None:
@@ -1373,12 +1375,22 @@ class _ImportRun:
                 continue
             pk, no, name, deleted = hit
             if pk not in visible:
-                msg = _("Already in the archive as record %(no)s, which you cannot see.") % {"no": no}
+                # Named by nothing (no archive number): the import is no oracle over other reps' customers.
+                msg = _("Already in the archive as another rep's customer, which you cannot see.")
+                hidden += 1
             elif deleted:
                 msg = _("Already in the archive, in the trash: %(name)s (%(no)s).") % {"name": name, "no": no}
             else:
                 msg = _("Already in the archive: %(name)s (%(no)s).") % {"name": name, "no": no}
             outcome.skipped.append((row.line, msg))
+        if hidden:
+            AuditEvent.objects.create(
+                actor=self.actor,
+                action="customer.import_hidden_duplicates",
+                target_type="import_job",
+                target_id=str(self.job.pk),
+                detail={"count": hidden},
+            )
         return kept
 
     # -- committing

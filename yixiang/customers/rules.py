@@ -148,3 +148,16 @@ def classify_query(q: str) -> str:
     if re.fullmatch(r"[A-Za-z]+", stripped):
         return "pinyin"
     return "text"
+
+
+# --- Bounds a person would expect of one customer record (issue 12) ----------------------------
+# A record with 10,000 tags made every list page of four people carry a 424 KB filter: no real
+# customer has more than a few dozen tags, contacts or ticked qualification items.
+MAX_TAGS = 50
+MAX_CONTACTS = 50
+MAX_QUALIFICATION_ITEMS = 20
+
+
+def too_many(items: object, limit: int) -> bool:
+    """True when a list given for a customer holds more than ``limit`` entries."""
+    return isinstance(items, list | tuple | set | frozenset) and len(items) > limit

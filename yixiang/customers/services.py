@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, User
-from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.accounts.scoping import can_assign_to
 from yixiang.customers import rules
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import (
@@ -23,6 +24,7 @@ from yixiang.customers.models import (
     CustomerChange,
     Tag,
 )
+from yixiang.customers.scoping import visible_customers
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 
 # Fields a user edits directly (forms, API, import). Owner, stage and tags have their own paths.
@@ -54,35 +56,99 @@ def _phone_key(phone: str) -> str | None:
         raise ValidationFailed({"phone": [_("“%(phone)s” is not a valid phone number.") % {"phone": phone}]}) from None
 
 
+HIDDEN_DUPLICATE = "customer.hidden_duplicate"  # audit action; also the rate limit's counter
+
+
+class HiddenDuplicate(Conflict):
+    """The phone is a customer the caller may not see: said without naming it, and audited."""
+
+    code = "duplicate_phone"
+
+    def __init__(self, *, viewer: User | None, existing_pk: int):
+        super().__init__(
+            _(
+                "This phone number already belongs to a customer of another rep, which you cannot see. "
+                "Ask your team lead or an administrator."
+            ),
+            field="phone",
+        )
+        self.viewer = viewer
+        self.existing_pk = existing_pk
+
+
+class TooManyLookups(DomainError):
+    status = 429
+    code = "too_many_lookups"
+
+
 def duplicate_phone_message(existing: Customer, viewer: User | None) -> str:
-    """Names the existing record; its owner only if the viewer may see that customer."""
-    may_see = viewer is not None and visible_customers(viewer).filter(pk=existing.pk).exists()
-    if may_see:
-        owner = existing.owner.label if existing.owner_id else _("public pool")
-        return _("This phone number already belongs to customer %(name)s (%(no)s, owner: %(owner)s).") % {
-            "name": existing.name,
-            "no": existing.archive_no,
-            "owner": owner,
-        }
-    return _("This phone number already belongs to customer record %(no)s, which you cannot see.") % {
-        "no": existing.archive_no
+    """Names the existing record and its owner (for a viewer who may see that customer)."""
+    owner = existing.owner.label if existing.owner_id else _("public pool")
+    return _("This phone number already belongs to customer %(name)s (%(no)s, owner: %(owner)s).") % {
+        "name": existing.name,
+        "no": existing.archive_no,
+        "owner": owner,
     }
+
+
+def _check_lookup_allowance(viewer: User) -> None:
+    """Refuse any phone check by a user who met too many hidden duplicates lately (counted from the
+    audit rows, which every worker shares). Refusing them all, not just the hits, keeps the answer
+    the same whether the number is taken or free."""
+    cfg = settings.YIXIANG
+    since = timezone.now() - dt.timedelta(minutes=cfg["HIDDEN_DUPLICATE_WINDOW_MINUTES"])
+    if (
+        AuditEvent.objects.filter(action=HIDDEN_DUPLICATE, actor=viewer, at__gte=since).count()
+        >= cfg["HIDDEN_DUPLICATE_LIMIT"]
+    ):
+        raise TooManyLookups(
+            _(
+                "You have entered too many phone numbers that belong to other reps' customers. "
+                "Try again in %(minutes)s minutes, or ask your team lead."
+            )
+            % {"minutes": cfg["HIDDEN_DUPLICATE_WINDOW_MINUTES"]}
+        )
 
 
 def _check_phone_free(key: str | None, *, viewer: User | None, exclude_pk: int | None = None) -> None:
     if key is None:
         return
+    if viewer is not None:
+        _check_lookup_allowance(viewer)
     qs = Customer.objects.filter(phone_normalized=key)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     existing = qs.select_related("owner").first()
-    if existing is not None:
+    if existing is None:
+        return
+    if viewer is None or visible_customers(viewer).filter(pk=existing.pk).exists():
         raise Conflict(
             duplicate_phone_message(existing, viewer),
             code="duplicate_phone",
             field="phone",
             extra={"existing_id": existing.pk, "existing_archive_no": existing.archive_no},
         )
+    raise HiddenDuplicate(viewer=viewer, existing_pk=existing.pk)
+
+
+def _audits_lookups(service):
+    """Outside the service's transaction (which the refusal rolls back): the audit rows of hidden
+    duplicates and refused look-ups must stay, as they are the rate limit's counter."""
+
+    @wraps(service)
+    def wrapped(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except HiddenDuplicate as exc:
+            AuditEvent.objects.create(
+                actor=exc.viewer, action=HIDDEN_DUPLICATE, target_type="customer", target_id=str(exc.existing_pk)
+            )
+            raise
+        except TooManyLookups:
+            AuditEvent.objects.create(actor=kwargs.get("actor"), action="customer.lookups_refused")
+            raise
+
+    return wrapped
 
 
 def same_name_warning(name: str, *, viewer: User, exclude_pk: int | None = None) -> str | None:
@@ -118,6 +184,10 @@ def _apply_fields(customer: Customer, data: Mapping[str, Any]) -> dict[str, list
     for field, value in data.items():
         if field not in EDITABLE_FIELDS:
             continue
+        if field == "qualification" and rules.too_many(value, rules.MAX_QUALIFICATION_ITEMS):
+            raise ValidationFailed(
+                {field: [_("At most %(n)s qualification items.") % {"n": rules.MAX_QUALIFICATION_ITEMS}]}
+            )
         if isinstance(value, str) and field not in SENSITIVE_FIELDS:
             value = value.strip()
         if field in SENSITIVE_FIELDS and isinstance(value, str):
@@ -143,6 +213,8 @@ def _validate_required(customer: Customer) -> None:
 
 def _set_tags(customer: Customer, names: Iterable[str]) -> tuple[list[str], list[str]]:
     wanted = sorted({n.strip() for n in names if n and n.strip()})
+    if rules.too_many(wanted, rules.MAX_TAGS):
+        raise ValidationFailed({"tags": [_("A customer has at most %(n)s tags.") % {"n": rules.MAX_TAGS}]})
     for n in wanted:
         if len(n) > 50:
             raise ValidationFailed({"tags": [_("A tag is at most 50 characters.")]})
@@ -154,6 +226,7 @@ def _set_tags(customer: Customer, names: Iterable[str]) -> tuple[list[str], list
     return old, wanted
 
 
+@_audits_lookups
 @transaction.atomic
 def customer_create(
     *,
@@ -167,6 +240,9 @@ def customer_create(
     """Create a customer owned by ``owner`` (default: the actor; None for the public pool if allowed)."""
     if owner is not None and owner.pk != actor.pk and not can_assign_to(actor, owner):
         raise DomainError(_("You cannot assign customers to %(user)s.") % {"user": owner.label})
+    contacts = list(contacts)
+    if rules.too_many(contacts, rules.MAX_CONTACTS):
+        raise ValidationFailed({"contacts": [_("A customer has at most %(n)s contacts.") % {"n": rules.MAX_CONTACTS}]})
     customer = Customer(owner=owner, created_by=actor)
     diff = _apply_fields(customer, data)
     _validate_required(customer)
@@ -196,6 +272,7 @@ def _lock(customer: Customer) -> Customer:
     return Customer.objects.select_for_update().get(pk=customer.pk)
 
 
+@_audits_lookups
 @transaction.atomic
 def customer_update(
     *,
@@ -300,6 +377,8 @@ def _contact_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def contact_add(*, actor: User, customer: Customer, data: Mapping[str, Any]) -> ContactPerson:
+    if customer.contacts.count() >= rules.MAX_CONTACTS:
+        raise ValidationFailed({"contacts": [_("A customer has at most %(n)s contacts.") % {"n": rules.MAX_CONTACTS}]})
     contact = ContactPerson.objects.create(customer=customer, **_contact_fields(data))
     CustomerChange.objects.create(
         customer=customer, actor=actor, action=CustomerChange.Action.CONTACTS, changes={"added": contact.name}

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from yixiang.api_types import IsoDate, Month
 from yixiang.errors import ValidationFailed
 from yixiang.incentives import rules, selectors, services
 
@@ -17,9 +18,10 @@ router = Router(tags=["incentives"])
 
 def _month(text: str) -> dt.date:
     try:
-        return rules.parse_month(text)
+        month = rules.parse_month(text)
     except ValueError:
         raise ValidationFailed({"month": [_("Give the month as YYYY-MM, e.g. 2011-04.")]}) from None
+    return selectors.bounded_month(month)  # 400 outside the months data can be in
 
 
 class CustomerRef(Schema):
@@ -115,14 +117,14 @@ def statement_payload(s: selectors.StatementView) -> dict[str, Any]:
 
 
 @router.get("/statements", response=list[StatementOut])
-def statements(request: HttpRequest, month: str):
+def statements(request: HttpRequest, month: Month):
     """One statement per assessed person in the month that the caller may see."""
     view = selectors.month_statements(fetched_by=request.user, month=_month(month))
     return [statement_payload(s) for s in view.statements]
 
 
 @router.get("/months/{month}", response=MonthOut)
-def month_summary(request: HttpRequest, month: str):
+def month_summary(request: HttpRequest, month: Month):
     view = selectors.month_statements(fetched_by=request.user, month=_month(month))
     f = view.funding
     return {
@@ -136,7 +138,7 @@ def month_summary(request: HttpRequest, month: str):
 
 
 @router.post("/months/{month}/close", response=MonthOut)
-def month_close(request: HttpRequest, month: str):
+def month_close(request: HttpRequest, month: Month):
     """Freeze the month (administrators; months close in order, once over)."""
     services.month_close(actor=request.user, month=_month(month))
     return month_summary(request, month)
@@ -144,7 +146,7 @@ def month_close(request: HttpRequest, month: str):
 
 class AssessmentIn(Schema):
     user_id: int
-    month: str
+    month: Month
     threshold: int | None = None
     performance_pay: int = Field(..., ge=0)
     target: int | None = Field(None, ge=0)
@@ -189,8 +191,8 @@ def assessment_save(request: HttpRequest, payload: AssessmentIn):
 class DevelopedIn(Schema):
     customer_id: int
     developer_id: int
-    month: str
-    reported_on: dt.date | None = None
+    month: Month
+    reported_on: IsoDate | None = None
 
 
 class DevelopedOut(Schema):
@@ -231,7 +233,7 @@ def developed_record(request: HttpRequest, payload: DevelopedIn):
 
 
 class FakedIn(Schema):
-    found_month: str | None = None
+    found_month: Month | None = None
     note: str = Field("", max_length=300)
 
 
@@ -251,7 +253,7 @@ def developed_mark_faked(request: HttpRequest, developed_id: int, payload: Faked
 
 
 @router.get("/developed", response=list[DevelopedOut])
-def developed_list(request: HttpRequest, month: str):
+def developed_list(request: HttpRequest, month: Month):
     """The month's new customers the caller keeps, in the region's reported order."""
     if not selectors.keeps_inputs(request.user):
         raise services.forbidden()
@@ -260,7 +262,7 @@ def developed_list(request: HttpRequest, month: str):
 
 
 class DevelopedOrderIn(Schema):
-    month: str
+    month: Month
     ids: list[int] = Field(description="Every developed-customer id of the month the caller keeps, first to last.")
 
 
@@ -282,7 +284,7 @@ class MonthFundsOut(MonthFundsIn):
 
 
 @router.put("/months/{month}/funds", response=MonthFundsOut)
-def month_funds(request: HttpRequest, month: str, payload: MonthFundsIn):
+def month_funds(request: HttpRequest, month: Month, payload: MonthFundsIn):
     """Enter the month's third source for rewards (administrators; not once the month is closed)."""
     row = services.month_funds_set(
         actor=request.user,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from yixiang.api_types import IsoDate
 from yixiang.incentives import rules, selectors, services
 
 router = Router(tags=["incentives"])
@@ -35,8 +36,8 @@ class SchemeIn(Schema):
     """Every number of the scheme; left out, a number takes the seed scheme's value."""
 
     name: str = Field(..., min_length=1, max_length=200)
-    valid_from: dt.date
-    valid_to: dt.date | None = Field(None, description="Empty: until further notice. Versions may not overlap.")
+    valid_from: IsoDate
+    valid_to: IsoDate | None = Field(None, description="Empty: until further notice. Versions may not overlap.")
     valid_floor: int = _yuan(SEED.valid_floor, "A valid customer's first-month payment floor (yuan)", ge=1)
     double_floor: int = _yuan(SEED.double_floor, "The payment floor at which a customer counts twice (yuan)", ge=1)
     default_threshold: int = Field(SEED.default_threshold, ge=0, le=SMALL_MAX)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Min, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import Role, User
@@ -49,6 +50,34 @@ MAX_WINDOW = 12  # activity windows longer than a year are not looked for
 class NoScheme(DomainError):
     status = 400
     code = "no_scheme"
+
+
+class MonthOutOfRange(NoScheme):
+    """A month no data can be in (more than a year ahead, before 1900): refused, never computed.
+    A NoScheme, so the pages that show "no scheme" show this message the same way."""
+
+    code = "month_out_of_range"
+
+
+def month_text(month: dt.date) -> str:
+    # strftime("%Y") drops the zero padding of years below 1000.
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def check_month(versions: list[SchemeVersion], month: dt.date, today: dt.date) -> None:
+    """Refuse a month outside rules.month_bounds (``versions`` ordered by valid_from):
+    MonthOutOfRange beyond the bounds, NoScheme before the first version."""
+    first, last = rules.month_bounds(versions[0].valid_from if versions else None, today)
+    if not (rules.EARLIEST_MONTH <= month <= last):
+        raise MonthOutOfRange(
+            _("%(month)s is out of range: incentives are computed from %(first)s up to %(last)s, a year ahead.")
+            % {"month": month_text(month), "first": month_text(first), "last": month_text(last)}
+        )
+    if month < first:
+        raise NoScheme(
+            _("No incentive scheme is in force for %(month)s: an administrator must add a version.")
+            % {"month": month_text(month)}
+        )
 
 
 def to_scheme(version: SchemeVersion) -> rules.Scheme:
@@ -163,6 +192,8 @@ class Engine:
         """The month as issued: frozen when closed, computed otherwise."""
         if month in self._results:
             return self._results[month]
+        # Defence in depth: every entry point checks the month, and the engine refuses it too.
+        check_month(self.versions, month, timezone.localdate())
         # Walk back to the start of the chain, then compute forward (no deep recursion).
         chain = [month]
         while chain[-1] not in self.closes and self._continues(chain[-1]):

@@ -233,6 +233,24 @@ def add_months(month: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+# Months the engine will compute. A month's state chains back month by month to its version's
+# first data, so a far month would cost a computation per month in between (9999-12: minutes).
+MONTHS_AHEAD = 12  # statements are planned at most a year ahead
+EARLIEST_MONTH = dt.date(1900, 1, 1)  # and nothing before: add_months cannot go below year 1
+
+
+def month_bounds(first_version: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last month that can hold incentive data: from the first scheme version's month
+    (or EARLIEST_MONTH without one) to a year after today's month."""
+    first = max(month_start(first_version), EARLIEST_MONTH) if first_version else EARLIEST_MONTH
+    return first, add_months(month_start(today), MONTHS_AHEAD)
+
+
+def month_in_bounds(month: dt.date, first_version: dt.date | None, today: dt.date) -> bool:
+    first, last = month_bounds(first_version, today)
+    return first <= month_start(month) <= last
+
+
 def parse_month(text: str) -> dt.date:
     """``"2011-04"`` → 2011-04-01; ValueError otherwise."""
     year, sep, mon = text.strip().partition("-")

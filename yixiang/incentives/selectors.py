@@ -11,12 +11,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from yixiang.accounts import permissions
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
+from yixiang.customers.scoping import visible_customers
 from yixiang.incentives import display, rules
-from yixiang.incentives.engine import Engine
+from yixiang.incentives.engine import Engine, check_month
 from yixiang.incentives.models import Assessment, DevelopedCustomer, SchemeVersion
+
+
+def bounded_month(month: dt.date) -> dt.date:
+    """The month's first day if incentives can be computed for it (rules.month_bounds); raises
+    engine.MonthOutOfRange (a year ahead or more, before 1900) or NoScheme (before the first version).
+    Every entry point taking a month calls this before any work."""
+    month = rules.month_start(month)
+    check_month(list(SchemeVersion.objects.order_by("valid_from")[:1]), month, timezone.localdate())
+    return month
 
 
 @dataclass
@@ -153,4 +165,4 @@ def developed_for(*, fetched_by: User, month: dt.date) -> QuerySet[DevelopedCust
 
 def keeps_inputs(user: User) -> bool:
     """Whether the user keeps the monthly inputs (directors for their region, administrators)."""
-    return user.is_admin_role or user.is_director
+    return permissions.keeps_incentive_inputs(user)

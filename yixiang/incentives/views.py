@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import wraps
 from io import BytesIO
 
 from django.contrib import messages
@@ -16,19 +17,46 @@ from django.views.decorators.http import require_POST
 
 from yixiang.accounts.models import AuditEvent
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.errors import DomainError, ValidationFailed
+from yixiang.errors import DomainError, NotFound, ValidationFailed
 from yixiang.incentives import rules, selectors, services
-from yixiang.incentives.engine import Engine, NoScheme, to_scheme
+from yixiang.incentives.engine import Engine, MonthOutOfRange, NoScheme, to_scheme
 from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, MonthFundsForm, SchemeVersionForm
 from yixiang.spreadsheet import xlsx_row
+
+
+class _MonthRefused(Exception):
+    """A month outside rules.month_bounds: the page answers with a message, having done nothing."""
 
 
 def _month_param(request: HttpRequest) -> dt.date:
     raw = request.GET.get("month") or request.POST.get("month") or ""
     try:
-        return rules.parse_month(raw)
+        month = rules.parse_month(raw)
     except ValueError:
         return rules.month_start(timezone.localdate())
+    try:
+        return selectors.bounded_month(month)
+    except MonthOutOfRange as exc:
+        messages.error(request, exc.message)
+        raise _MonthRefused from None
+    except NoScheme:
+        return month  # before the first version: the pages say so themselves
+
+
+def _refuses_bad_months(back: str | None = None):
+    """Back to the page (``back``: URL name, else this one) with the message when the month is out of range."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except _MonthRefused:
+                return redirect(reverse(back) if back else request.path)
+
+        return wrapped
+
+    return decorator
 
 
 def _month_nav(month: dt.date) -> dict:
@@ -52,6 +80,7 @@ def _require_admin(request: HttpRequest) -> None:
 
 
 @login_required
+@_refuses_bad_months()
 def statements(request: HttpRequest) -> HttpResponse:
     month = _month_param(request)
     ctx = {**_month_nav(month), "keeps_inputs": selectors.keeps_inputs(request.user)}
@@ -64,6 +93,7 @@ def statements(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@_refuses_bad_months("incentive_statements")
 def statements_xlsx(request: HttpRequest) -> HttpResponse:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -157,6 +187,7 @@ def statements_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@_refuses_bad_months("incentive_statements")
 @require_POST
 def month_close(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
@@ -223,6 +254,7 @@ def _thresholds(month: dt.date) -> tuple[int, ...]:
 
 
 @login_required
+@_refuses_bad_months()
 def assessments(request: HttpRequest) -> HttpResponse:
     _require_keeper(request)
     month = _month_param(request)
@@ -236,7 +268,7 @@ def assessments(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "delete":
             try:
                 services.assessment_delete(actor=request.user, assessment_id=int(request.POST.get("id") or 0))
-            except ValueError:
+            except (ValueError, NotFound):
                 raise Http404 from None
             return redirect(f"{reverse('incentive_assessments')}?month={month:%Y-%m}")
         if form.is_valid():
@@ -250,6 +282,8 @@ def assessments(request: HttpRequest) -> HttpResponse:
                     target=form.cleaned_data["target"],
                     on_probation=form.probation(),
                 )
+            except NotFound:
+                raise Http404 from None
             except ValidationFailed as exc:
                 for field, errors in exc.errors.items():
                     for e in errors:
@@ -278,6 +312,7 @@ def assessments(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@_refuses_bad_months()
 def developed(request: HttpRequest) -> HttpResponse:
     _require_keeper(request)
     month = _month_param(request)
@@ -322,7 +357,7 @@ def developed(request: HttpRequest) -> HttpResponse:
                 return back
         except ValueError:
             raise Http404 from None
-        except Http404:
+        except NotFound:
             form.add_error("customer_id", _("No such customer among yours."))
         except ValidationFailed as exc:
             if action in ("up", "down"):

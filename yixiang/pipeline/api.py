@@ -6,21 +6,19 @@ their paths (/{id}/follow-ups, /{id}/claim …) never overlap the archive's."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import access_customer
+from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline import selectors, services
+from yixiang.pipeline import events, selectors, services
+from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.models import FollowUp, VisitPlan
 
 customer_router = Router(tags=["pipeline"])
@@ -55,8 +53,8 @@ class FollowUpIn(Schema):
     signals: list[str] = Field([], description="Signal codes from the playbook")
     stage: int | None = Field(None, ge=-1, le=5, description="The stage you judge; omitted keeps the stage")
     grade: GradeT | None = None
-    expected_sign_month: dt.date | None = None
-    next_contact_on: dt.date | None = None
+    expected_sign_month: IsoDate | None = None
+    next_contact_on: IsoDate | None = None
     decision_maker: Literal["", "reached", "missed"] = ""
     visit_plan_id: int | None = None
 
@@ -114,9 +112,9 @@ class ReleaseIn(Schema):
 
 
 class SignIn(Schema):
-    amount: Decimal = Field(..., gt=0, max_digits=14, decimal_places=2)
-    signed_on: dt.date | None = None
-    paid_amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    amount: Amount
+    signed_on: IsoDate | None = None
+    paid_amount: AmountOrZero | None = None
     contract_name: str = Field("", max_length=200)
     contract_number: str = Field("", max_length=60)
     note: str = Field("", max_length=2000)
@@ -253,8 +251,8 @@ class PoolParams(Schema):
 
 
 class ReviewParams(Schema):
-    date_from: dt.date = Field(..., alias="from")
-    date_to: dt.date = Field(..., alias="to")
+    date_from: IsoDate = Field(..., alias="from")
+    date_to: IsoDate = Field(..., alias="to")
 
 
 class MemberReviewOut(Schema):
@@ -354,7 +352,7 @@ def create_followup(request: HttpRequest, customer_id: int, payload: FollowUpIn)
 )
 def claim(request: HttpRequest, customer_id: int):
     customer = access_customer(request.user, customer_id)
-    return services.claim_from_pool(actor=request.user, customer=customer)
+    return pool_services.claim_from_pool(actor=request.user, customer=customer)
 
 
 @customer_router.post(
@@ -364,7 +362,9 @@ def claim(request: HttpRequest, customer_id: int):
 )
 def release(request: HttpRequest, customer_id: int, payload: ReleaseIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    return services.customer_release(actor=request.user, customer=customer, reason=payload.reason, note=payload.note)
+    return pool_services.customer_release(
+        actor=request.user, customer=customer, reason=payload.reason, note=payload.note
+    )
 
 
 @customer_router.post(
@@ -374,7 +374,7 @@ def release(request: HttpRequest, customer_id: int, payload: ReleaseIn):
 )
 def sign(request: HttpRequest, customer_id: int, payload: SignIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services.customer_sign(
+    contract = events.sign_customer(
         actor=request.user,
         customer=customer,
         amount=payload.amount,
@@ -398,7 +398,7 @@ def sign(request: HttpRequest, customer_id: int, payload: SignIn):
 )
 def lock(request: HttpRequest, customer_id: int, payload: LockIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    return services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=payload.locked)
+    return pool_services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=payload.locked)
 
 
 @customer_router.post(
@@ -412,7 +412,7 @@ def hand_over(request: HttpRequest, customer_id: int, payload: HandOverIn):
     target = User.objects.filter(pk=payload.to_user_id, is_active=True).first()
     if target is None:
         raise ValidationFailed({"to_user_id": ["unknown user"]})
-    return services.customer_hand_over(actor=request.user, customer=customer, to_user=target, note=payload.note)
+    return pool_services.customer_hand_over(actor=request.user, customer=customer, to_user=target, note=payload.note)
 
 
 @customer_router.post(
@@ -431,92 +431,18 @@ def create_visit_plan(request: HttpRequest, customer_id: int, payload: VisitPlan
 # --- Routes: agenda, pool, review, distribution -------------------------------------------------
 
 
-def _plain_rows(schema: type[Schema], objs: Any) -> list[dict[str, Any]]:
-    """Objects (or dicts) as the schema's plain dicts: what validating each through the schema and
-    dumping it gives, without pydantic's per-attribute getter, which cost the agenda (the hottest
-    read) more than its queries. tests/perf pins the output to the schema's own."""
-    fields = schema.model_fields
-    resolvers = {n: getattr(schema, f"resolve_{n}") for n in fields if hasattr(schema, f"resolve_{n}")}
-    rows = []
-    for obj in objs:
-        row = {}
-        for name, info in fields.items():
-            if name in resolvers:
-                row[name] = resolvers[name](obj)
-            elif isinstance(obj, dict):
-                row[name] = obj[name] if info.is_required() else obj.get(name, info.default)
-            else:
-                row[name] = getattr(obj, name)
-        rows.append(row)
-    return rows
-
-
-_JSON = JSONRenderer()
-
-
-class _BodyCache:
-    """Rendered agenda bodies by key, least recently used dropped first, at most ``max_bytes`` of
-    bodies; per process and thread-safe.
-
-    Process-local, not Django's cache: the key holds the rep's counter, which changes with the data,
-    so workers never need to tell each other anything, and a hit is a dict lookup (no pickling or
-    network round trip, which would cost what the cache saves). A stale entry is never served, only
-    left to age out."""
-
-    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._data: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            body = self._data.get(key)
-            if body is not None:
-                self._data.move_to_end(key)
-            return body
-
-    def put(self, key: tuple, body: bytes) -> None:
-        if len(body) > self.max_bytes // 8:  # a huge agenda would evict everyone else's
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            self.size += len(body) - (len(old) if old is not None else 0)
-            self._data[key] = body
-            while self.size > self.max_bytes:
-                _k, dropped = self._data.popitem(last=False)
-                self.size -= len(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.size = 0
-
-
-agenda_cache = _BodyCache()
-_JSON_TYPE = _JSON.media_type + "; charset=utf-8"
-
-
 @router.get("/agenda", response=AgendaOut, summary="The day's agenda: overdue and due customers, visits, care")
-def get_agenda(request: HttpRequest, date: dt.date | None = None):
+def get_agenda(request: HttpRequest, date: IsoDate | None = None):
     day = date or timezone.localdate()
-    key = selectors.agenda_cache_key(user=request.user, day=day)
-    if key is not None and (cached := agenda_cache.get(key)) is not None:
-        return HttpResponse(cached, content_type=_JSON_TYPE)
     a = selectors.agenda(user=request.user, day=day)
-    body = {
+    return {
         "date": day,
-        "items": _plain_rows(AgendaItemOut, a.items),
-        "visits": _plain_rows(VisitPlanOut, a.visits),
-        "care": _plain_rows(CareItemOut, a.care),
-        "balance": _plain_rows(AgendaBandOut, a.balance),
-        "proposals": _plain_rows(ReleaseProposalOut, a.proposals),
+        "items": a.items,
+        "visits": a.visits,
+        "care": a.care,
+        "balance": a.balance,
+        "proposals": a.proposals,
     }
-    # Rendered as Ninja renders every response (same encoder), the schema stays the documented shape.
-    rendered = _JSON.render(request, body, response_status=200)
-    if key is not None:
-        agenda_cache.put(key, rendered)
-    return HttpResponse(rendered, content_type=_JSON_TYPE)
 
 
 @router.post("/follow-ups/proposal", response=ProposalOut, summary="The stage the signals and a note suggest")
@@ -557,7 +483,7 @@ def review(request: HttpRequest, params: Query[ReviewParams]):
     summary="Distribute a list of leads to reps with a first-contact deadline",
 )
 def distribute(request: HttpRequest, payload: DistributionIn):
-    result = services.distribute_customers(
+    result = pool_services.distribute_customers(
         actor=request.user,
         customer_ids=payload.customer_ids,
         method=payload.method,

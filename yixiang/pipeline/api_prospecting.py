@@ -9,9 +9,9 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline import services
+from yixiang.pipeline import pool, services
 from yixiang.pipeline.models import InternetAwareness, NeedCategory
 
 router = Router(tags=["pipeline"])
@@ -61,7 +61,7 @@ def update_profile(request: HttpRequest, customer_id: int, payload: ProfileIn):
 )
 def keep_customer(request: HttpRequest, customer_id: int):
     customer = access_customer(request.user, customer_id, for_change=True)
-    services.release_proposal_dismiss(actor=request.user, customer=customer)
+    pool.release_proposal_dismiss(actor=request.user, customer=customer)
     return Status(204, None)
 
 

@@ -12,8 +12,13 @@ DEFAULTS: dict[str, Any] = {
     # Cadence: contact at least every N days, per stage (-1 rejecting … 4; 5 = E class).
     # E class is "twice a month", i.e. every 15 days.
     "CADENCE_DAYS": {-1: 30, 0: 15, 1: 7, 2: 7, 3: 3, 4: 3, 5: 15},
-    # Due dates from the cadence that fall on a statutory day off move to the next working day.
+    # Due dates from the cadence that fall on a statutory day off move off it: at stages 3–4 to the
+    # last working day before (never later); slower cadences as HOLIDAY_SHIFT_SLOWER says:
+    # "next" working day, "previous" working day, or "none" (stay on the day off).
     "HOLIDAY_SHIFT": True,
+    "HOLIDAY_SHIFT_SLOWER": "next",
+    # From this month on, an administrator is asked to enter next year's statutory calendar.
+    "HOLIDAY_CALENDAR_WARN_MONTH": 12,
     # E-class contacts are suggested late in the day.
     "SIGNED_SUGGEST_AFTER": "16:00",
     # Tracked-list targets per band and the tolerated deviation (0.25 = ±25 %).

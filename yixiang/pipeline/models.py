@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -283,13 +284,31 @@ class Distribution(models.Model):
         ordering = ["-created_at"]
 
 
-class AgendaVersion(models.Model):
-    """A counter per rep that changes whenever anything on the rep's agenda may have changed; row
-    0 is global (staff moved between teams or regions). Kept by database triggers (migration
-    0005), so update(), bulk jobs, the importer, the admin and raw SQL all move it; the agenda API
-    caches its rendered body under the counter. No foreign key: row 0 has no user."""
+class HolidayKind(models.TextChoices):
+    DAY_OFF = "off", _("Statutory day off")
+    WORKDAY = "workday", _("Make-up working day")
 
-    rep_id = models.BigIntegerField(primary_key=True)
-    version = models.BigIntegerField(default=0)
 
-    GLOBAL = 0
+class HolidayDay(models.Model):
+    """One day of China's statutory calendar: a day off, or a weekend day worked in lieu (调休).
+
+    Seeded from the ``chinesecalendar`` package for every year it knows (``pipeline.holidays``,
+    after each migrate); an administrator enters or corrects a year in /admin/. A year with no
+    row is unknown: due dates in it assume Saturday and Sunday off."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=HolidayKind.choices)
+    name = models.CharField(_("holiday"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("statutory calendar day")
+        verbose_name_plural = _("statutory calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        # A make-up working day only means something on a Saturday or Sunday.
+        if self.kind == HolidayKind.WORKDAY and self.date and self.date.weekday() < 5:
+            raise ValidationError({"kind": _("A make-up working day must be a Saturday or Sunday.")})

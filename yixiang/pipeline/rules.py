@@ -12,11 +12,11 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-import chinese_calendar
+from yixiang.customers.stages import Stage
 
-REJECTING = -1
-SIGNED = 5
-PROSPECT_STAGES = (-1, 0, 1, 2, 3, 4)
+REJECTING = Stage.REJECTING.value
+SIGNED = Stage.SIGNED.value
+PROSPECT_STAGES = tuple(s.value for s in Stage if s != Stage.SIGNED)
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -35,21 +35,74 @@ def interval_days(stage: int, cadence: Mapping[int, int]) -> int:
     return int(cadence[stage])
 
 
-def is_working_day(day: dt.date) -> bool:
-    """China's official calendar: statutory days off are not working days, make-up Saturdays are.
+@dataclass(frozen=True)
+class WorkCalendar:
+    """The statutory calendar for some years: days off, make-up working days (调休上班) and the
+    years it knows. Outside those, Saturday and Sunday are assumed to be the days off."""
 
-    For a year chinese_calendar does not know yet, Saturdays and Sundays are the days off."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
+    days_off: frozenset[dt.date] = frozenset()
+    workdays: frozenset[dt.date] = frozenset()
+    known_years: frozenset[int] = frozenset()
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.workdays:
+            return True
+        if day in self.days_off:
+            return False
         return day.weekday() < 5
 
+    def knows(self, day: dt.date) -> bool:
+        """Whether ``day``'s year has its statutory calendar (else weekends were assumed)."""
+        return day.year in self.known_years
 
-def next_working_day(day: dt.date) -> dt.date:
+
+# A calendar that knows no year: only weekends are days off.
+WEEKENDS_ONLY = WorkCalendar()
+
+# "3天以内": the hot stages' due date may only move earlier, never later (DOMAIN.md §1).
+HOT_STAGES = (3, 4)
+# How slower cadences (0, 1–2, E, rejecting) leave a day off: the HOLIDAY_SHIFT_SLOWER setting.
+SHIFT_NEXT, SHIFT_PREVIOUS, SHIFT_NONE = "next", "previous", "none"
+
+
+def is_working_day(day: dt.date, calendar: WorkCalendar) -> bool:
+    """Statutory days off are not working days, make-up Saturdays and Sundays are."""
+    return calendar.is_working_day(day)
+
+
+def next_working_day(day: dt.date, calendar: WorkCalendar) -> dt.date:
     """The day itself if it is a working day, else the first working day after it."""
-    while not is_working_day(day):
+    while not calendar.is_working_day(day):
         day += dt.timedelta(days=1)
     return day
+
+
+def previous_working_day(day: dt.date, calendar: WorkCalendar, *, not_before: dt.date) -> dt.date:
+    """The day itself if it is a working day, else the last working day before it — but never
+    before ``not_before``: when every day down to it is a day off, the day itself is kept."""
+    candidate = day
+    while candidate >= not_before:
+        if calendar.is_working_day(candidate):
+            return candidate
+        candidate -= dt.timedelta(days=1)
+    return day
+
+
+def shift_off_day_off(
+    day: dt.date, *, stage: int, calendar: WorkCalendar, not_before: dt.date, slower: str = SHIFT_NEXT
+) -> dt.date:
+    """Move a cadence due date off a statutory day off.
+
+    Stages 3–4 move earlier, to the last working day before it and never later; slower cadences
+    move as ``slower`` says (next working day by default). ``not_before`` is the day after the
+    last contact: a due date never lands on or before the contact it follows."""
+    if calendar.is_working_day(day):
+        return day
+    if stage in HOT_STAGES or slower == SHIFT_PREVIOUS:
+        return previous_working_day(day, calendar, not_before=not_before)
+    if slower == SHIFT_NONE:
+        return day
+    return next_working_day(day, calendar)
 
 
 def next_due_on(
@@ -59,22 +112,42 @@ def next_due_on(
     planned_next: dt.date | None,
     today: dt.date,
     cadence: Mapping[int, int],
+    calendar: WorkCalendar,
     shift_holidays: bool = True,
+    slower_shift: str = SHIFT_NEXT,
 ) -> dt.date:
     """When the customer must be contacted next.
 
-    Last effective contact + the stage's interval (moved off a day off), or the planned next
-    contact if that is sooner. A customer never reached effectively is due today. A planned date
-    is the rep's own choice (a Saturday visit is allowed), so it is not moved."""
+    Last effective contact + the stage's interval (moved off a day off: earlier at stages 3–4,
+    by ``slower_shift`` otherwise), or the planned next contact if that is sooner. A customer
+    never reached effectively is due today. A planned date is the rep's own choice (a Saturday
+    visit is allowed), so it is not moved."""
     if last_effective_contact is None:
         cadence_day = today
     else:
         cadence_day = last_effective_contact + dt.timedelta(days=interval_days(stage, cadence))
         if shift_holidays:
-            cadence_day = next_working_day(cadence_day)
+            cadence_day = shift_off_day_off(
+                cadence_day,
+                stage=stage,
+                calendar=calendar,
+                not_before=last_effective_contact + dt.timedelta(days=1),
+                slower=slower_shift,
+            )
     if planned_next is not None and planned_next < cadence_day:
         return planned_next
     return cadence_day
+
+
+def calendar_missing_year(today: dt.date, known_years: Iterable[int], *, warn_from_month: int = 12) -> int | None:
+    """The year whose statutory calendar an administrator should enter now, if any: this year
+    when it is unknown, else next year from ``warn_from_month`` (December) on."""
+    known = set(known_years)
+    if today.year not in known:
+        return today.year
+    if today.month >= warn_from_month and today.year + 1 not in known:
+        return today.year + 1
+    return None
 
 
 def overdue_days(due_on: dt.date | None, today: dt.date) -> int:
@@ -417,3 +490,23 @@ def is_rise(from_stage: int | None, to_stage: int) -> bool:
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+# --- Plausible dates (issue 12) -----------------------------------------------------------------
+# No deal of this company predates 2000 (0001-01-01 was accepted), and a next contact planned
+# more than two years ahead is a typo, not a plan.
+EARLIEST_BUSINESS_DATE = dt.date(2000, 1, 1)
+NEXT_CONTACT_MAX_DAYS_AHEAD = 731
+
+
+def signing_date_problem(signed_on: dt.date, today: dt.date) -> str | None:
+    """'future' or 'too_old' when a signing date cannot be accepted, else None."""
+    if signed_on > today:
+        return "future"
+    if signed_on < EARLIEST_BUSINESS_DATE:
+        return "too_old"
+    return None
+
+
+def next_contact_too_far(next_contact_on: dt.date, today: dt.date) -> bool:
+    return next_contact_on > today + dt.timedelta(days=NEXT_CONTACT_MAX_DAYS_AHEAD)

@@ -7,31 +7,73 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import timezone
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
+from yixiang.customers.scoping import visible_customers
 from yixiang.customers.selectors import search_condition
-from yixiang.pipeline import rules
+from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
-    AgendaVersion,
     CustomerProfile,
     FollowUp,
+    HolidayDay,
+    HolidayKind,
     OwnerChange,
     ReleaseProposal,
     StageChange,
     VisitPlan,
 )
 from yixiang.pipeline.playbook import get_playbook
+
+
+def work_calendar(start: dt.date, end: dt.date) -> rules.WorkCalendar:
+    """The statutory calendar of the years from ``start`` to ``end``, in one indexed query; the
+    due-date rule reads it (rules stay pure). Read afresh each call, so an edit in the admin counts
+    at once in every process."""
+    rows = HolidayDay.objects.filter(date__gte=dt.date(start.year, 1, 1), date__lte=dt.date(end.year, 12, 31))
+    days_off, workdays = set(), set()
+    for day, kind in rows.values_list("date", "kind"):
+        (workdays if kind == HolidayKind.WORKDAY else days_off).add(day)
+    return rules.WorkCalendar(
+        days_off=frozenset(days_off),
+        workdays=frozenset(workdays),
+        known_years=frozenset(d.year for d in days_off | workdays),
+    )
+
+
+def due_calendar(around: dt.date) -> rules.WorkCalendar:
+    """The calendar a due date computed from ``around`` (a last contact or today) can need: the
+    longest cadence plus a Spring Festival's week off, across a year end."""
+    reach = max(int(v) for v in conf("CADENCE_DAYS").values()) + 31
+    return work_calendar(around, around + dt.timedelta(days=reach))
+
+
+def known_calendar_years(days: Iterable[dt.date | None]) -> frozenset[int]:
+    """Which of these dates' years have a statutory calendar (one query; none for no dates). A due
+    date in another year was computed with weekends only, and the page says so."""
+    years = {d.year for d in days if d is not None}
+    if not years:
+        return frozenset()
+    return frozenset(d.year for d in HolidayDay.objects.filter(date__year__in=years).dates("date", "year"))
+
+
+def calendar_missing_year(today: dt.date | None = None) -> int | None:
+    """The year an administrator should enter the statutory calendar for now, if any (banner)."""
+    today = today or timezone.localdate()
+    known = HolidayDay.objects.filter(date__year__in=(today.year, today.year + 1)).dates("date", "year")
+    return rules.calendar_missing_year(
+        today, {d.year for d in known}, warn_from_month=int(conf("HOLIDAY_CALENDAR_WARN_MONTH"))
+    )
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -100,11 +142,8 @@ class Agenda:
 
 
 def customer_url(pk: int) -> str:
-    """The customer's page (the archive's detail page when installed)."""
-    try:
-        return reverse("customer_detail", args=[pk])
-    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
-        return reverse("customer_pipeline_panel", args=[pk])
+    """The customer's page."""
+    return reverse("customer_detail", args=[pk])
 
 
 _URL_MARK = 987654321  # a pk no real row has: the route is reversed once, then filled per row
@@ -118,10 +157,7 @@ def _url_maker(name: str) -> Any:
 
 
 def _customer_url_maker() -> Any:
-    try:
-        return _url_maker("customer_detail")
-    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
-        return _url_maker("customer_pipeline_panel")
+    return _url_maker("customer_detail")
 
 
 def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
@@ -224,12 +260,8 @@ def visits_for_day(*, user: User, day: dt.date) -> list[VisitPlan]:
 
 
 def care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
-    """After-sales care events for the agenda, when the after-sales app provides them."""
-    try:
-        from yixiang.aftercare.selectors import agenda_care_items
-    except ImportError:
-        return []
-    return list(agenda_care_items(user=user, day=day))
+    """After-sales care events for the agenda, from the apps above that listen (aftercare)."""
+    return [row for source in events.agenda_sources for row in source(user=user, day=day)]
 
 
 def tracked_balance(*, user: User) -> list[rules.BandBalance]:
@@ -249,47 +281,6 @@ def release_proposals(*, user: User) -> list[ReleaseProposal]:
         .select_related("customer")
         .only(*_PROPOSAL_FIELDS, "customer__name")
         .order_by("proposed_at")
-    )
-
-
-def agenda_version_columns(user_field: str) -> dict[str, Subquery]:
-    """Annotations reading the agenda counters of the user in ``user_field`` (own and global),
-    for the query that loads the user anyway (the API token's)."""
-    versions = AgendaVersion.objects.order_by().values("version")
-    return {
-        "agenda_v": Subquery(versions.filter(rep_id=OuterRef(user_field))[:1]),
-        "agenda_g": Subquery(versions.filter(rep_id=AgendaVersion.GLOBAL)[:1]),
-    }
-
-
-def agenda_cache_key(*, user: User, day: dt.date) -> tuple | None:
-    """What the agenda of ``user`` for ``day`` depends on, or None when it must not be cached.
-
-    The counters move with every write that can change the agenda (triggers), in the writer's own
-    transaction; they are read before the agenda's rows, so a body is never older than its key.
-    Inside a transaction the rows may be uncommitted (and rolled back with their counters, which
-    would give a later commit the same key): no caching there."""
-    if connection.in_atomic_block:
-        return None
-    versions = getattr(user, "agenda_versions", None)
-    if versions is None:  # not loaded with the user (the web page, a test): one query
-        versions = tuple(
-            User.objects.filter(pk=user.pk).annotate(**agenda_version_columns("pk")).values_list("agenda_v", "agenda_g")
-        )[0]
-    own, glob = versions
-    if own is None:  # no counter row (a user created before its trigger): never cached
-        return None
-    return (
-        user.pk,
-        own,
-        -1 if glob is None else glob,
-        day,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        user.role,
-        user.team_id,
-        user.region_id,
-        user.is_superuser,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yixiang.pipeline import views
+from yixiang.pipeline import holiday_views, views
 
 urlpatterns = [
     path("agenda/", views.agenda, name="agenda"),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("customers/<int:pk>/visit-plan/", views.visit_plan_create, name="visit_plan_create"),
     path("distribute/", views.distribute, name="distribute"),
     path("need-categories/", views.need_categories, name="need_categories"),
+    path("holidays/", holiday_views.holiday_calendar, name="holiday_calendar"),
 ]

@@ -12,8 +12,10 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.reports import present, selectors, services
+from yixiang.api_types import IsoDate
+from yixiang.customers.scoping import access_customer
+from yixiang.reports import present, services
+from yixiang.reports import win_rates as win_rate_reads
 from yixiang.reports.forms import make_filters
 from yixiang.reports.selectors import ReportFilters
 
@@ -24,9 +26,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class FiltersIn(Schema):
-    date_from: dt.date | None = Field(None, alias="from", description="First day of the period")
-    date_to: dt.date | None = Field(None, alias="to", description="Last day of the period (inclusive)")
-    date: dt.date | None = Field(None, description="The funnel's date (a past date rebuilds it from history)")
+    date_from: IsoDate | None = Field(None, alias="from", description="First day of the period")
+    date_to: IsoDate | None = Field(None, alias="to", description="Last day of the period (inclusive)")
+    date: IsoDate | None = Field(None, description="The funnel's date (a past date rebuilds it from history)")
     rep: int | None = None
     team: int | None = None
     region: int | None = None
@@ -227,7 +229,7 @@ def win_rates(request: HttpRequest, filters: Query[FiltersIn]) -> dict[str, Any]
 )
 def win_probability(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     customer = access_customer(request.user, customer_id)
-    return present.win_probability(selectors.win_probability(customer, fetched_by=request.user))
+    return present.win_probability(win_rate_reads.win_probability(customer, fetched_by=request.user))
 
 
 @router.get("/activity", response=ActivityOut, summary="Effective calls and judgment accuracy per rep over time")

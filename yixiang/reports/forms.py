@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from yixiang.accounts.models import User
 from yixiang.errors import ValidationFailed
+from yixiang.incentives import rules as incentive_rules
 from yixiang.reports import selectors
 from yixiang.reports.conf import conf
 from yixiang.reports.models import DigestChannel, DigestPreference
@@ -47,6 +48,14 @@ def make_filters(
         errors["from"] = [_("The period must start on or before its last day.")]
     elif (date_to - date_from).days > MAX_PERIOD_DAYS:
         errors["from"] = [_("A report covers at most three years; choose a shorter period.")]
+    else:
+        # The incentive months' bounds (a far month would chain a computation per month up to it).
+        first, last = incentive_rules.month_bounds(None, today)
+        if date_from < first or date_to > incentive_rules.month_end(last):
+            errors["to" if date_to > last else "from"] = [
+                _("A report period lies between %(first)s and %(last)s (a year ahead).")
+                % {"first": first.isoformat(), "last": incentive_rules.month_end(last).isoformat()}
+            ]
     if as_of is not None and as_of > today:
         errors["date"] = [_("The funnel date cannot be in the future.")]
     if unit not in ("week", "month"):

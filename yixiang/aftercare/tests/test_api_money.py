@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from yixiang.aftercare import services
+from yixiang.aftercare import services_contracts as services
 from yixiang.aftercare.models import CareTask, Payment, Payout, PayoutIncident, Shipment
 
 from .factories import sign

@@ -150,3 +150,30 @@ def test_reply_window():
     sent = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
     assert not rules.reply_window_over(sent, sent + dt.timedelta(hours=11, minutes=59), 12)
     assert rules.reply_window_over(sent, sent + dt.timedelta(hours=12), 12)
+
+
+def test_contract_problems_bound_dates_and_payouts():
+    Dec = Decimal
+    contract_problems = rules.contract_problems
+    today = dt.date(2026, 12, 2)
+    ok = contract_problems(
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2027, 1, 1),
+        amount=Dec(1000),
+        payouts=[(dt.date(2026, 6, 1), Dec(500)), (dt.date(2026, 12, 1), Dec(500))],
+        today=today,
+    )
+    assert ok == {}
+
+    def one(**kw):
+        args = {"start": dt.date(2026, 1, 1), "end": None, "amount": Dec(1000), "payouts": [], "today": today}
+        return contract_problems(**{**args, **kw})
+
+    assert one(start=dt.date(1, 1, 1)) == {"start_date": "start_too_early"}
+    assert one(start=dt.date(9999, 12, 31)) == {"start_date": "start_too_late"}
+    assert one(start=dt.date(2031, 12, 2)) == {}
+    assert one(end=dt.date(2025, 1, 1)) == {"end_date": "end_before_start"}
+    assert one(end=dt.date(2056, 1, 2)) == {"end_date": "end_too_late"}
+    assert one(payouts=[(dt.date(9999, 1, 1), Dec(1))]) == {"payouts": "payout_out_of_span"}
+    assert one(payouts=[(dt.date(2026, 2, 1), Dec("1000.01"))]) == {"payouts": "payouts_above_amount"}
+    assert one(start=dt.date(2024, 2, 29), end=dt.date(2054, 2, 28)) == {}

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from yixiang.aftercare import rules
+from yixiang.pipeline import holidays
 
 D = dt.date
 
@@ -135,8 +136,14 @@ def test_cached_month_tables_agree_with_lunar_python_day_by_day():
 
 
 def test_statutory_days_off_and_make_up_working_days():
-    days = dict(rules.statutory_days(D(2025, 9, 27), D(2025, 10, 12)))
+    # The calendar is passed in (the pipeline's statutory calendar, seeded from chinesecalendar).
+    rows = holidays.package_days()
+    off = {d for d, kind, _ in rows if kind == holidays.OFF}
+    work = {d for d, kind, _ in rows if kind == holidays.WORKDAY}
+    days = dict(rules.statutory_days(D(2025, 9, 27), D(2025, 10, 12), days_off=off, workdays=work))
     assert days[D(2025, 10, 1)] == "holiday" and days[D(2025, 10, 8)] == "holiday"
     assert days[D(2025, 9, 28)] == "workday" and days[D(2025, 10, 11)] == "workday"  # Sunday / Saturday worked
-    assert D(2025, 10, 9) not in days
-    assert rules.statutory_days(D(2099, 1, 1), D(2099, 1, 3)) == []  # no data yet: nothing invented
+    assert D(2025, 10, 9) not in days and D(2025, 9, 27) not in days
+    assert min(days) >= D(2025, 9, 27) and max(days) <= D(2025, 10, 12)
+    # no data yet: nothing invented
+    assert rules.statutory_days(D(2099, 1, 1), D(2099, 1, 3), days_off=off, workdays=work) == []

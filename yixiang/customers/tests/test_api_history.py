@@ -1,6 +1,7 @@
 """A customer's history through the API: stage, owner and field changes, paged, scoped."""
 
 from yixiang.customers import services as customer_services
+from yixiang.pipeline import pool
 from yixiang.pipeline import services as pipeline_services
 
 
@@ -9,7 +10,7 @@ def test_stage_owner_and_field_history_paged(org, api_as):
     for stage in (1, 2, 3):
         pipeline_services.followup_log(actor=org.rep, customer=customer, stage=stage, summary=f"第{stage}次")
     customer_services.customer_update(actor=org.rep, customer=customer, data={"city": "北京"})
-    pipeline_services.customer_hand_over(actor=org.lead1, customer=customer, to_user=org.teammate, note="交接")
+    pool.customer_hand_over(actor=org.lead1, customer=customer, to_user=org.teammate, note="交接")
     api = api_as(org.lead1)
     r = api.get(f"/api/v1/customers/{customer.pk}/history/stages", limit=2)
     assert r.status_code == 200, r.content

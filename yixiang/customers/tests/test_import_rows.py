@@ -98,7 +98,8 @@ def test_duplicates_of_customers_the_user_cannot_see_or_in_the_trash(org, tmp_pa
     ]
     job = _run(write_csv(tmp_path / "c.csv", rows), org.rep)
     dup = _entries(job, "duplicate")
-    assert dup[2] == f"Already in the archive as record {hidden.archive_no}, which you cannot see."
+    assert dup[2] == "Already in the archive as another rep's customer, which you cannot see."
+    assert hidden.archive_no not in dup[2]
     assert "外人" not in dup[2]  # the name of a customer out of scope does not leak
     assert dup[3] == f"Already in the archive, in the trash: 旧客户 ({trashed.archive_no})."
     assert job.created_count == 0

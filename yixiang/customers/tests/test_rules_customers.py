@@ -51,3 +51,11 @@ def test_qualification_score_counts_known_items_only():
 @pytest.mark.parametrize(("q", "kind"), [("138", "phone"), ("138-0013", "phone"), ("zs", "pinyin"), ("张", "text")])
 def test_classify_query(q, kind):
     assert rules.classify_query(q) == kind
+
+
+def test_list_bounds_per_customer():
+    from yixiang.customers import rules as r
+
+    assert not r.too_many(["a"] * r.MAX_TAGS, r.MAX_TAGS)
+    assert r.too_many(["a"] * (r.MAX_TAGS + 1), r.MAX_TAGS)
+    assert not r.too_many("x" * 100, 3)  # only lists count

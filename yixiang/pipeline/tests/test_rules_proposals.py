@@ -86,3 +86,17 @@ def test_follow_up_time_never_in_the_future():
     assert rules.followup_time_problem(now - dt.timedelta(days=3), now, **kw) is None
     assert rules.followup_time_problem(now + dt.timedelta(hours=1), now, **kw) == "future"
     assert rules.followup_time_problem(now - dt.timedelta(days=61), now, **kw) == "too_old"
+
+
+def test_signing_and_next_contact_dates_are_bounded():
+    import datetime as _dt
+
+    from yixiang.pipeline import rules as r
+
+    today = _dt.date(2026, 12, 2)
+    assert r.signing_date_problem(today, today) is None
+    assert r.signing_date_problem(_dt.date(2000, 1, 1), today) is None
+    assert r.signing_date_problem(_dt.date(1, 1, 1), today) == "too_old"
+    assert r.signing_date_problem(_dt.date(2026, 12, 3), today) == "future"
+    assert not r.next_contact_too_far(today + _dt.timedelta(days=731), today)
+    assert r.next_contact_too_far(_dt.date(9999, 12, 31), today)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from yixiang.errors import Conflict, ValidationFailed
 from yixiang.pipeline import rules, services
 from yixiang.pipeline.models import FollowUp, StageChange, VisitPlan
+from yixiang.pipeline.selectors import due_calendar
 from yixiang.pipeline.tests.factories import days_ago, set_state
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +54,12 @@ def test_an_effective_contact_reschedules_by_the_stage_interval(org):
     services.followup_log(actor=org.rep, customer=c, at=at, stage=3)
     c.refresh_from_db()
     assert c.last_contact_at == at
-    expected = rules.next_working_day(timezone.localtime(at).date() + dt.timedelta(days=3))
-    assert c.next_due_on == expected
+    last = timezone.localtime(at).date()
+    # Within 3 days: moved earlier off a day off, never later.
+    assert last < c.next_due_on <= last + dt.timedelta(days=3)
+    assert c.next_due_on == rules.shift_off_day_off(
+        last + dt.timedelta(days=3), stage=3, calendar=due_calendar(last), not_before=last + dt.timedelta(days=1)
+    )
 
 
 def test_an_ineffective_attempt_does_not_count_as_contact(org):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from yixiang.backup import backup
+from yixiang.backup import backup, ext
 
 
 class Command(BaseCommand):
@@ -14,11 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write (default: DATA_DIR/backups/yixiang-<time>.<ext>)")
 
     def handle(self, *args, output: str | None, **options):
-        from django.db import connection
-
-        ext = "sqlite3" if connection.vendor == "sqlite" else "pgdump"
         dest = (
-            Path(output) if output else settings.DATA_DIR / "backups" / f"yixiang-{timezone.now():%Y%m%d-%H%M%S}.{ext}"
+            Path(output)
+            if output
+            else settings.DATA_DIR / "backups" / f"yixiang-{timezone.now():%Y%m%d-%H%M%S}.{ext()}"
         )
         backup(dest)
         self.stdout.write(f"Backup written to {dest} ({dest.stat().st_size} bytes).")

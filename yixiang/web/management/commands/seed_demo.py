@@ -1,5 +1,6 @@
-"""Load the demo company once: admin, director, two leads, six reps, a few hundred customers over
-every intent stage and E-class, with follow-ups, stage changes, contracts, payouts and payments.
+"""Load the demo company once: admin; region 华东 (director, two leads, six reps) and region 华南
+(director2, lead3, rep7), so a director's scope can be seen; a few hundred customers over every
+intent stage and E-class, with follow-ups, stage changes, contracts, payouts and payments.
 
 Idempotent: does nothing when the demo admin already exists. Deterministic (fixed random seed)."""
 
@@ -18,6 +19,7 @@ from yixiang.aftercare.models import Contract, Payment, Payout
 from yixiang.customers import services as customer_services
 from yixiang.customers.models import Customer, Grade, Kind, Source
 from yixiang.pipeline import rules as pipeline_rules
+from yixiang.pipeline import selectors as pipeline_selectors
 from yixiang.pipeline.conf import conf as pipeline_conf
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
 
@@ -72,13 +74,15 @@ class Command(BaseCommand):
         east = Region.objects.create(name="华东大区")
         t1 = Team.objects.create(name="华东一组", region=east)
         t2 = Team.objects.create(name="华东二组", region=east)
+        south = Region.objects.create(name="华南大区")
+        t3 = Team.objects.create(name="华南一组", region=south)
         today = timezone.localdate()
 
         def make(username: str, role: str, name: str, team: Team | None = None, **extra) -> User:
+            region = None if role == Role.ADMIN else (team.region if team else extra.pop("region", east))
             return User.objects.create_user(
                 username=username, password=DEMO_PASSWORD, role=role, display_name=name, team=team,
-                region=east if role != Role.ADMIN else None, hire_date=extra.pop("hire_date", dt.date(2022, 3, 1)),
-                **extra,
+                region=region, hire_date=extra.pop("hire_date", dt.date(2022, 3, 1)), **extra,
             )  # fmt: skip
 
         admin = make("admin", Role.ADMIN, "系统管理员", is_staff=True, is_superuser=True, can_unmask=True)
@@ -93,6 +97,10 @@ class Command(BaseCommand):
             make("rep5", Role.REP, "赵敏", t2),
             make("rep6", Role.REP, "孙浩", t2),
         ]
+        # The second region (after the first's reps, so their seeded data stays the same).
+        make("director2", Role.DIRECTOR, "黄总监", region=south)
+        make("lead3", Role.LEAD, "郑组长", t3)
+        reps.append(make("rep7", Role.REP, "吴倩", t3))
         return reps, admin
 
     def _customer(self, rnd: random.Random, rep: User | None, admin: User) -> Customer:
@@ -185,9 +193,11 @@ class Command(BaseCommand):
             grade = rnd.choice([Grade.C, Grade.D])
         fields = {"stage": stage, "grade": grade, "held_since": start if rep else None, "last_contact_at": last_at}
         if rep is not None and last_at is not None:
+            last_day = timezone.localtime(last_at).date()
             fields["next_due_on"] = pipeline_rules.next_due_on(
-                stage=stage, last_effective_contact=timezone.localtime(last_at).date(), planned_next=None,
-                today=timezone.localdate(), cadence=cadence,
+                stage=stage, last_effective_contact=last_day, planned_next=None,
+                today=timezone.localdate(), cadence=cadence, calendar=pipeline_selectors.due_calendar(last_day),
+                slower_shift=pipeline_conf("HOLIDAY_SHIFT_SLOWER"),
             )  # fmt: skip
         if stage == 5:
             signed = last_at or now
@@ -208,10 +218,10 @@ class Command(BaseCommand):
 
     def _after_sale(self, admin: User) -> None:
         """Care tasks, reminders and tiers from the after-sale daily job, and one campaign draft."""
-        from yixiang.aftercare import services as aftercare
+        from yixiang.aftercare import services_campaigns, tasks
 
-        aftercare.daily_run()
-        aftercare.campaign_create(
+        tasks.daily_run()
+        services_campaigns.campaign_create(
             actor=User.objects.get(username="rep1"),
             name="中秋问候",
             template="{name}您好，中秋快乐！感谢一直以来的支持。——{rep}",
@@ -230,7 +240,7 @@ class Command(BaseCommand):
                 incentives.assessment_save(
                     actor=admin, user_id=user.pk, month=month, threshold=threshold, performance_pay=3000
                 )
-            director = User.objects.get(username="director")
-            incentives.assessment_save(actor=admin, user_id=director.pk, month=month, threshold=None,
-                                       performance_pay=5000, target=8)  # fmt: skip
+            for director in User.objects.filter(role=Role.DIRECTOR).order_by("username"):
+                incentives.assessment_save(actor=admin, user_id=director.pk, month=month, threshold=None,
+                                           performance_pay=5000, target=8)  # fmt: skip
             incentives.developed_customers_derive(actor=admin, month=month)

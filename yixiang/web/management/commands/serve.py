@@ -27,11 +27,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, workers: int, no_worker: bool, **options):
         base = str(settings.BASE_DIR)
+        # On SIGTERM gunicorn stops accepting and lets in-flight requests finish for this long.
+        graceful = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
         web_cmd = [
             sys.executable, "-m", "gunicorn", "yixiang.wsgi:application",
             "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", os.environ.get("WEB_THREADS", "4"),
-            "--graceful-timeout", "10", "--no-control-socket", "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
+            "--graceful-timeout", str(graceful), "--no-control-socket", "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
         ]  # fmt: skip
         procs: list[subprocess.Popen] = [subprocess.Popen(web_cmd, cwd=base)]  # noqa: S603
         if not no_worker:
@@ -54,7 +56,7 @@ class Command(BaseCommand):
             for p in procs:
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + graceful + 5
             for p in procs:
                 try:
                     p.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -81,4 +83,6 @@ class Command(BaseCommand):
         w("")
 
 
-DEMO_USERNAMES = ["admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6"]
+DEMO_USERNAMES = [
+    "admin", "director", "lead1", "lead2", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "director2", "lead3", "rep7",
+]  # fmt: skip
