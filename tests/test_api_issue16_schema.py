@@ -22,7 +22,7 @@ NEW_OPERATIONS = [
     ("get", "/api/v1/care/calendar"), ("post", "/api/v1/care/{task_id}/done"),
     ("post", "/api/v1/care/{task_id}/reopen"),
     ("get", "/api/v1/incentives/schemes"), ("post", "/api/v1/incentives/schemes"),
-    ("get", "/api/v1/incentives/schemes/{scheme_id}"), ("put", "/api/v1/incentives/schemes/{scheme_id}"),
+    ("put", "/api/v1/incentives/schemes/{scheme_id}"),
     ("post", "/api/v1/imports"), ("get", "/api/v1/imports"), ("get", "/api/v1/imports/{job_id}"),
     ("get", "/api/v1/imports/{job_id}/errors"), ("post", "/api/v1/imports/{job_id}/run"),
     ("post", "/api/v1/customers/{customer_id}/gifts"), ("post", "/api/v1/customers/{customer_id}/life-events"),

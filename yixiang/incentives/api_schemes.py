@@ -89,14 +89,6 @@ def list_schemes(request: HttpRequest):
     return list(selectors.scheme_versions())
 
 
-@router.get("/schemes/{scheme_id}", response={200: SchemeOut, 404: ErrorOut}, summary="One scheme version")
-def get_scheme(request: HttpRequest, scheme_id: int):
-    version = selectors.scheme_versions().filter(pk=scheme_id).first()
-    if version is None:
-        raise Http404
-    return version
-
-
 @router.post("/schemes", response={201: SchemeOut, **ERRORS}, summary="Create a scheme version (administrators)")
 def create_scheme(request: HttpRequest, payload: SchemeIn):
     return Status(201, services.scheme_version_save(actor=request.user, data=_data(payload)))
