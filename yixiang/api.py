@@ -15,13 +15,22 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from yixiang.accounts import api as accounts_api
+from yixiang.accounts import api_org as accounts_org_api
 from yixiang.accounts.models import ApiToken
 from yixiang.aftercare import api as aftercare_api
+from yixiang.aftercare import api_care as aftercare_care_api
+from yixiang.aftercare import api_events as aftercare_events_api
+from yixiang.aftercare import api_money as aftercare_money_api
+from yixiang.aftercare import api_panel as aftercare_panel_api
 from yixiang.customers import api as customers_api
+from yixiang.customers import api_history as customers_history_api
+from yixiang.customers import api_import as customers_import_api
 from yixiang.customers import api_io as customers_io_api
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.incentives import api as incentives_api
+from yixiang.incentives import api_schemes as incentives_schemes_api
 from yixiang.pipeline import api as pipeline_api
+from yixiang.pipeline import api_prospecting as pipeline_prospecting_api
 from yixiang.reports import api as reports_api
 
 log = logging.getLogger(__name__)
@@ -185,7 +194,13 @@ def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     api.add_router("/auth", accounts_api.router)
     api.add_router("/customers", customers_api.router)
-    for mod in (customers_io_api, pipeline_api, aftercare_api, incentives_api, reports_api):
+    # J (issue 16): organisation, money, history, care, panel, import-job and scheme routes in modules of their own.
+    modules = (
+        accounts_org_api, customers_io_api, customers_history_api, customers_import_api, pipeline_api,
+        pipeline_prospecting_api, aftercare_api, aftercare_money_api, aftercare_care_api, aftercare_panel_api,
+        aftercare_events_api, incentives_api, incentives_schemes_api, reports_api,
+    )  # fmt: skip
+    for mod in modules:
         for prefix, router in mod.routers:
             api.add_router(prefix, router)
 
