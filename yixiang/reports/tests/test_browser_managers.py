@@ -44,8 +44,9 @@ def test_a_lead_finds_who_is_behind_in_two_steps(org, page, login, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
+@pytest.mark.usefixtures("seeded")
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_director_opens_a_statement_lines_customer(org, seeded, page, login, width):
+def test_a_director_opens_a_statement_lines_customer(org, page, login, width):
     month = timezone.localdate().replace(day=1)
     from yixiang.accounts.models import User
 
