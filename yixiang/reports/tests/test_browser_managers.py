@@ -68,3 +68,20 @@ def test_a_director_opens_a_statement_lines_customer(org, page, login, width):
     assert "/customers/" in page.url
     assert "新签客户" in page.locator("h1").first.inner_text()
     assert interactions <= 3
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_team_review_names_stay_on_one_line(org, page, login, width):
+    """Names wrapped one character per line ("王小/明") when the table squeezed its first column."""
+    from yixiang.accounts.models import User
+
+    User.objects.filter(pk=org.rep.pk).update(display_name="王小明")
+    for i in range(6):
+        set_state(org.customer(org.rep, name=f"客户{i}"), stage=i % 5)
+    page.set_viewport_size({"width": width, "height": 844})
+    login(org.lead1)
+    page.goto("/team/review/")
+    cell = page.locator(f'#review-table tr[data-member="{org.rep.pk}"] .name-cell a')
+    line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight) || 24")
+    assert cell.bounding_box()["height"] < 1.6 * line
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
