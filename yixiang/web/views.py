@@ -32,10 +32,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "total": sum(c.count for c in counts),
         "recent_changes": selectors.recent_changes(request.user),
     }
-    # Managers start from "who is behind?" (issue 14): a lead sees the team, a director the region.
-    if request.user.is_lead:
+    # Managers start from "who is behind?" (issue 14): a lead sees the team, a director the region
+    # (once the pipeline and incentive apps provide the pages the figures link to).
+    if not _url_or_none("team_review"):
+        pass
+    elif request.user.is_lead:
         ctx["team"] = managers.team_home(user=request.user)
-    elif request.user.is_director or request.user.is_admin_role:
+    elif (request.user.is_director or request.user.is_admin_role) and _url_or_none("incentive_statements"):
         ctx["region"] = managers.region_home(user=request.user)
         ctx["team"] = ctx["region"].week
     return render(request, "web/home.html", ctx)
