@@ -14,7 +14,7 @@ from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import rules, services
 from yixiang.customers.models import ContactPerson, Customer, Grade, Kind, Stage
-from yixiang.customers.selectors import CustomerFilters
+from yixiang.customers.selectors import ACTIVITY_KINDS, CustomerFilters
 
 # The archive's fields grouped as the user thinks of them; together exactly services.EDITABLE_FIELDS.
 FIELDSETS: list[tuple[str, Any, tuple[str, ...]]] = [
@@ -226,6 +226,19 @@ class FilterForm(forms.Form):
     tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
     owner = forms.ChoiceField(label=_("Owner"), required=False, choices=OWNER_CHOICES)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *Kind.choices])
+    due = forms.ChoiceField(
+        label=_("Next contact"),
+        required=False,
+        choices=[("", _("Any next contact")), ("overdue", _("Overdue")), ("today", _("Due today"))],
+    )
+    # Set by the managers' drill-down links (team review, lead home); kept hidden so a change of
+    # another filter keeps them.
+    did = forms.ChoiceField(
+        required=False, choices=[("", ""), *((k, k) for k in ACTIVITY_KINDS)], widget=forms.HiddenInput
+    )
+    by = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    since = forms.DateField(required=False, widget=forms.HiddenInput)
+    until = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user: User, tag_names: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -248,4 +261,9 @@ class FilterForm(forms.Form):
             owner=cd.get("owner") or "",
             kind=cd.get("kind") or "",
             deleted=deleted,
+            due=cd.get("due") or "",
+            did=cd.get("did") or "",
+            by=cd.get("by"),
+            since=cd.get("since"),
+            until=cd.get("until"),
         )

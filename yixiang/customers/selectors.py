@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import DateTimeField, ExpressionWrapper, F, Lookup, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.utils import timezone
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import owner_filter
@@ -31,6 +32,46 @@ class CustomerFilters:
     region: int | None = None
     value_tier: str = ""
     deleted: bool = False  # the trash: soft-deleted customers only
+    due: str = ""  # "", "overdue" (next contact before today) or "today"
+    # The customers behind a manager's figure (issue 14): what rep ``by`` did between since..until.
+    did: str = ""  # one of ACTIVITY_KINDS
+    by: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+# What a team-review figure counts, as a filter on the customers behind it. Rises exclude signings,
+# as in the review (yixiang.pipeline.selectors.team_review); "hot" are the stage-3/4 judgments.
+ACTIVITY_KINDS = ("followup", "effective", "rise", "drop", "signed", "hot", "moved")
+SIGNED_STAGE = 5
+
+
+def _activity_filter(qs: QuerySet[Customer], f: CustomerFilters) -> QuerySet[Customer]:
+    """Narrow to the customers rep ``f.by`` followed up or moved in the period (inclusive days)."""
+    if f.did not in ACTIVITY_KINDS or f.by is None:
+        return qs
+    until = f.until or timezone.localdate()
+    since = f.since or until - dt.timedelta(days=6)
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    if f.did in ("followup", "effective"):
+        cond = Q(follow_ups__rep_id=f.by, follow_ups__at__gte=start, follow_ups__at__lt=end)
+        if f.did == "effective":
+            cond &= Q(follow_ups__effective=True)
+    else:
+        cond = Q(stage_changes__owner_id=f.by, stage_changes__at__gte=start, stage_changes__at__lt=end)
+        kind = {
+            "rise": Q(stage_changes__to_stage__gt=F("stage_changes__from_stage"))
+            & Q(stage_changes__to_stage__lt=SIGNED_STAGE),
+            "drop": Q(stage_changes__to_stage__lt=F("stage_changes__from_stage")),
+            "signed": Q(stage_changes__to_stage=SIGNED_STAGE),
+            "hot": Q(stage_changes__to_stage__in=(3, 4), stage_changes__to_stage__gt=F("stage_changes__from_stage")),
+            "moved": Q(),
+        }[f.did]
+        cond &= kind
+    # A subquery, not a join: the list pages merge ordered branches and must not see duplicates.
+    return qs.filter(pk__in=Customer.objects.filter(cond).values("pk"))
 
 
 # Search (issue 7: a rep searches ~780,000 visible customers at 1M). Every kind of query becomes a
@@ -301,7 +342,11 @@ def _scoped(fetched_by: User, f: CustomerFilters) -> QuerySet[Customer]:
         qs = qs.filter(region_id=f.region)
     if f.value_tier:
         qs = qs.filter(value_tier=f.value_tier)
-    return qs
+    if f.due == "overdue":
+        qs = qs.filter(next_due_on__lt=timezone.localdate())
+    elif f.due == "today":
+        qs = qs.filter(next_due_on=timezone.localdate())
+    return _activity_filter(qs, f)
 
 
 def customer_results(*, fetched_by: User, filters: CustomerFilters | None = None) -> CustomerResults:

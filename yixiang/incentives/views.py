@@ -88,6 +88,12 @@ def statements(request: HttpRequest) -> HttpResponse:
         ctx["view"] = selectors.month_statements(fetched_by=request.user, month=month)
     except NoScheme as exc:
         ctx["no_scheme"] = exc.message
+    else:
+        # A line's customer opens the customer page, where the reader may see it (issue 14).
+        from yixiang.reports.managers import linkable_customers
+
+        named = {line.customer_id for s in ctx["view"].statements for line in s.lines if line.customer_id}
+        ctx["linkable"] = linkable_customers(request.user, named)
     template = "incentives/_statements.html" if request.headers.get("HX-Request") else "incentives/statements.html"
     return render(request, template, ctx)
 

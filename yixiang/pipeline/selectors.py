@@ -405,6 +405,19 @@ class MemberReview:
     def stage_items(self) -> list[tuple[int, int]]:
         return sorted(self.stages.items())
 
+    @property
+    def hot_decided(self) -> int:
+        """Judgments whose window has closed: the denominator of hot_accuracy (pending ones are not)."""
+        return self.hot_judgments - self.hot_pending
+
+
+def hot_accuracy_of(members: Iterable[MemberReview]) -> float | None:
+    """Stage-3/4 accuracy of several members together, the way each member's own is counted: right
+    over decided. (The weekly headline divided by every judgment, pending ones included, and showed
+    7 % while every rep showed 100 % or "–".)"""
+    members = list(members)
+    return rules.share(sum(m.hot_right for m in members), sum(m.hot_decided for m in members))
+
 
 def team_review(
     *, user: User, date_from: dt.date, date_to: dt.date, now: dt.datetime | None = None

@@ -57,6 +57,8 @@ def _parse_day(value: str | None) -> dt.date:
 
 @login_required
 def agenda(request: HttpRequest) -> HttpResponse:
+    from yixiang.reports.managers import team_overdue
+
     day = _parse_day(request.GET.get("date"))
     data = selectors.agenda(user=request.user, day=day)
     due = [i for i in data.items if i.is_due]
@@ -75,6 +77,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
             "known_years": selectors.known_calendar_years(i.due_on for i in due),
+            "team_overdue": team_overdue(request.user) if not due else 0,
         },
     )
 
@@ -442,8 +445,14 @@ def team_review(request: HttpRequest) -> HttpResponse:
         date_from, date_to = date_to, date_from
     date_from = max(date_from, date_to - dt.timedelta(days=366))
     members = selectors.team_review(user=request.user, date_from=date_from, date_to=date_to)
+    # Every figure links to the customers behind it (issue 14).
+    from yixiang.reports.managers import member_links
+
+    rows = [(m, member_links(m.user_id, date_from, date_to)) for m in members]
     return render(
-        request, "pipeline/team_review.html", {"members": members, "date_from": date_from, "date_to": date_to}
+        request,
+        "pipeline/team_review.html",
+        {"members": members, "rows": rows, "date_from": date_from, "date_to": date_to},
     )
 
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import Role, User
-from yixiang.pipeline import rules as pipeline_rules
 from yixiang.replica import replica_reads
 from yixiang.reports import rules
 from yixiang.reports.aftersale_figures import aftercare_conf
@@ -47,7 +46,7 @@ def weekly(*, user: User, f: ReportFilters, day: dt.date, today: dt.date | None 
     """The week holding ``day`` for the selected rep or team: the funnel at its start and end, each
     member's follow-ups, judgments and signings, care done, and the payouts and renewals ahead."""
     from yixiang.aftercare.models import CareTask, Contract, Payout
-    from yixiang.pipeline.selectors import team_review
+    from yixiang.pipeline.selectors import hot_accuracy_of, team_review
 
     today = today or timezone.localdate()
     monday, sunday = rules.week_of(min(day, today))
@@ -73,7 +72,7 @@ def weekly(*, user: User, f: ReportFilters, day: dt.date, today: dt.date | None 
             "reversed",
         )
     }
-    totals["hot_accuracy"] = pipeline_rules.share(totals["hot_right"], totals["hot_judgments"])
+    totals["hot_accuracy"] = hot_accuracy_of(members)  # as each rep's row: right over decided
     owned = _owned(user, ids)
     ahead = sunday + dt.timedelta(days=7)
     payouts = list(

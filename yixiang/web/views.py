@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 
+from yixiang.reports import managers
 from yixiang.web import selectors
 
 
@@ -17,15 +18,18 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_rep:
         return redirect(reverse("agenda"))
     counts = selectors.stage_counts(request.user)
-    return render(
-        request,
-        "web/home.html",
-        {
-            "stage_counts": counts,
-            "total": sum(c.count for c in counts),
-            "recent_changes": selectors.recent_changes(request.user),
-        },
-    )
+    ctx = {
+        "stage_counts": counts,
+        "total": sum(c.count for c in counts),
+        "recent_changes": selectors.recent_changes(request.user),
+    }
+    # Managers start from "who is behind?" (issue 14): a lead sees the team, a director the region.
+    if request.user.is_lead:
+        ctx["team"] = managers.team_home(user=request.user)
+    elif request.user.is_director or request.user.is_admin_role:
+        ctx["region"] = managers.region_home(user=request.user)
+        ctx["team"] = ctx["region"].week
+    return render(request, "web/home.html", ctx)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

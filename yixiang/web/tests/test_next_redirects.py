@@ -14,8 +14,8 @@ from django.utils import timezone
 from yixiang.aftercare import services
 from yixiang.aftercare.models import CareTask
 from yixiang.aftercare.tests.factories import sign
-from yixiang.testing import PASSWORD
 from yixiang.redirects import safe_next
+from yixiang.testing import PASSWORD
 
 OFF_SITE = ["https://evil.example/phish", "//evil.example/x", "javascript:alert(1)", "https:///evil.example"]
 

@@ -10,18 +10,20 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from yixiang.accounts.models import Region, Role, Team, User
-from yixiang.aftercare.models import Contract, Payment, Payout
+from yixiang.aftercare import services_contracts
+from yixiang.aftercare.models import Contract, Payout
 from yixiang.customers import services as customer_services
-from yixiang.customers.models import Customer, Grade, Kind, Source
-from yixiang.pipeline import rules as pipeline_rules
-from yixiang.pipeline import selectors as pipeline_selectors
+from yixiang.customers.models import Customer, CustomerChange, Grade, Kind, Source
+from yixiang.pipeline import pool
 from yixiang.pipeline.conf import conf as pipeline_conf
-from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
+from yixiang.pipeline.models import OwnerChange, ReleaseReason
 
 DEMO_PASSWORD = "yixiang-demo"  # noqa: S105 (documented demo password, README warns to change it)
 
@@ -32,6 +34,9 @@ INDUSTRIES = ["餐饮", "教育培训", "建材", "汽车服务", "美容美发"
 COMPANY_SUFFIX = ["贸易有限公司", "科技有限公司", "餐饮管理有限公司", "商贸行", "实业有限公司"]
 HOBBIES = ["钓鱼", "喝茶", "打高尔夫", "旅游", "书法", "摄影", "跑步", "下棋", "养花"]
 TAGS = ["老客户介绍", "展会", "价格敏感", "决策人难找", "重点跟进", "已拜访"]
+# (name, index into the reps, stage): customers the README's search examples find.
+EXAMPLES = [("张三", 0, 2), ("张松", 0, 3), ("张淑芬", 3, 1)]
+MISSED = "未接通，改天再打。"
 SUMMARIES = {
     -1: "客户表示暂时不需要，语气冷淡。",
     0: "客户在开会，约好下周再打；不太了解我们的产品。",
@@ -55,7 +60,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded.")
             return
         rnd = random.Random(20261123)  # noqa: S311 (demo data, not security)
-        with transaction.atomic():
+        # Months of history go through the follow-up service, which refuses back-dating beyond
+        # FOLLOWUP_BACKDATE_DAYS: the demo's past is allowed for the load only.
+        backdate = {**getattr(settings, "YIXIANG", {}), "FOLLOWUP_BACKDATE_DAYS": 400}
+        with transaction.atomic(), override_settings(YIXIANG=backdate):
             reps, admin = self._staff()
             n = 0
             for rep in reps:
@@ -63,7 +71,12 @@ class Command(BaseCommand):
                     self._customer(rnd, rep, admin)
                     n += 1
             for _ in range(pool):
-                self._customer(rnd, None, admin)
+                former = rnd.choice(reps[:6]) if rnd.random() < 0.7 else None
+                self._customer(rnd, None, admin, former=former)
+                n += 1
+            # The README's search examples (zs, zhangsan) find someone.
+            for name, rep, stage in EXAMPLES:
+                self._customer(rnd, reps[rep], admin, name=name, stage=stage)
                 n += 1
         with transaction.atomic():
             self._after_sale(admin)
@@ -103,10 +116,20 @@ class Command(BaseCommand):
         reps.append(make("rep7", Role.REP, "吴倩", t3))
         return reps, admin
 
-    def _customer(self, rnd: random.Random, rep: User | None, admin: User) -> Customer:
-        stage = rnd.choices([-1, 0, 1, 2, 3, 4, 5], weights=[3, 20, 20, 20, 6, 4, 12])[0]
+    def _customer(
+        self,
+        rnd: random.Random,
+        rep: User | None,
+        admin: User,
+        *,
+        former: User | None = None,
+        name: str | None = None,
+        stage: int | None = None,
+    ) -> Customer:
+        drawn = rnd.choices([-1, 0, 1, 2, 3, 4, 5], weights=[3, 20, 20, 20, 6, 4, 12])[0]
         if rep is None:
-            stage = rnd.choice([-1, 0, 0, 1])
+            drawn = rnd.choice([-1, 0, 0, 1])
+        stage = drawn if stage is None else stage
         is_company = rnd.random() < 0.45
         person = rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(rnd.choice([1, 2])))
         province, city = rnd.choice(CITIES)
@@ -136,85 +159,85 @@ class Command(BaseCommand):
             data["bank_card"] = "6222" + "".join(rnd.choice("0123456789") for _ in range(12))
         try:
             customer = customer_services.customer_create(
-                actor=rep or admin, data=data, owner=rep, tags=rnd.sample(TAGS, rnd.choice([0, 1, 2]))
+                actor=rep or former or admin,
+                data=data if name is None else {**data, "kind": Kind.INDIVIDUAL, "name": name, "decision_maker": ""},
+                owner=rep or former,
+                tags=rnd.sample(TAGS, rnd.choice([0, 1, 2])),
             )
         except customer_services.Conflict:  # a random phone collided: take another
-            return self._customer(rnd, rep, admin)
+            return self._customer(rnd, rep, admin, former=former, name=name, stage=stage)
         self._history(rnd, customer, rep, stage)
         return customer
 
     def _history(self, rnd: random.Random, customer: Customer, rep: User | None, stage: int) -> None:
+        """Months of work on one customer, told through the services a rep uses (follow-ups that
+        write StageChange rows, the signing, a release to the pool), so the demo tells one story:
+        created before its first contact, stages moved only by calls that reached the customer."""
+        from yixiang.pipeline import services as pipeline_services
+
         now = timezone.now()
         held_days = rnd.randint(20, 150)
         start = now - dt.timedelta(days=held_days)
-        if rep is not None:
+        owner = rep or customer.owner
+        # Created the day the rep took it on, a little before the first contact.
+        Customer.objects.filter(pk=customer.pk).update(created_at=start, held_since=start if rep else None)
+        CustomerChange.objects.filter(customer=customer, action=CustomerChange.Action.CREATE).update(at=start)
+        if owner is not None:
             OwnerChange.objects.create(
-                customer=customer, to_owner=rep, reason=OwnerChange.Reason.CREATED, at=start, by=rep
+                customer=customer, to_owner=owner, reason=OwnerChange.Reason.CREATED, at=start, by=owner
             )
         path = [0] if stage >= 0 else [-1]
-        while stage >= 0 and path[-1] < stage:
+        last_judged = min(stage, 4)
+        while stage >= 0 and path[-1] < last_judged:
             path.append(path[-1] + 1)
-        contacts = max(len(path), rnd.randint(2, 6)) if rep else rnd.randint(0, 2)
+        contacts = max(len(path), rnd.randint(2, 6)) if rep else (rnd.randint(1, 2) if owner else 0)
         cadence = pipeline_conf("CADENCE_DAYS")
         # The latest contact is recent (some customers due today, a few overdue), the rest spread back.
         last_day = held_days - rnd.randint(0, cadence[stage] + 5)
         steps = []
         if contacts:
             steps = sorted(rnd.sample(range(1, last_day), k=max(0, min(contacts - 1, last_day - 1)))) + [last_day]
-        current = None
-        last_at = None
-        author = rep or User.objects.get(username="rep1")
-        for i, day in enumerate(steps):
-            judged = path[min(len(path) - 1, round(i * (len(path) - 1) / max(1, len(steps) - 1)))]
-            at = start + dt.timedelta(days=day, hours=rnd.randint(1, 8))
-            fu = FollowUp.objects.create(
-                customer=customer, rep=author, at=at, channel=rnd.choice(["phone", "phone", "wechat", "visit"]),
-                duration_minutes=rnd.randint(2, 40), effective=rnd.random() > 0.15,
-                summary=SUMMARIES[judged], stage_before=current if current is not None else judged,
-                stage_after=judged, grade="",
-            )  # fmt: skip
-            if judged != current:
-                StageChange.objects.create(
-                    customer=customer,
-                    from_stage=current,
-                    to_stage=judged,
-                    at=at,
-                    by=author,
-                    owner=rep,
-                    follow_up=fu,
-                    note=SUMMARIES[judged],
-                )
-                current = judged
-            last_at = at
+        current = 0
         grade = ""
         if stage in (3, 4):
             grade = rnd.choice([Grade.A, Grade.B, Grade.C])
         elif stage in (1, 2):
             grade = rnd.choice([Grade.C, Grade.D])
-        fields = {"stage": stage, "grade": grade, "held_since": start if rep else None, "last_contact_at": last_at}
-        if rep is not None and last_at is not None:
-            last_day = timezone.localtime(last_at).date()
-            fields["next_due_on"] = pipeline_rules.next_due_on(
-                stage=stage, last_effective_contact=last_day, planned_next=None,
-                today=timezone.localdate(), cadence=cadence, calendar=pipeline_selectors.due_calendar(last_day),
-                slower_shift=pipeline_conf("HOLIDAY_SHIFT_SLOWER"),
+        last_at = None
+        for i, day in enumerate(steps):
+            judged = path[min(len(path) - 1, round(i * (len(path) - 1) / max(1, len(steps) - 1)))]
+            at = min(start + dt.timedelta(days=day, hours=rnd.randint(1, 8)), now - dt.timedelta(minutes=30 + i))
+            # Only a call that reached the customer moves the stage; a missed one says so.
+            effective = judged != current or rnd.random() > 0.15
+            pipeline_services.followup_log(
+                actor=owner, customer=customer, at=at, stage=judged, effective=effective,
+                channel=rnd.choice(["phone", "phone", "wechat", "visit"]) if effective else "phone",
+                duration_minutes=rnd.randint(2, 40) if effective else 0,
+                summary=SUMMARIES[judged] if effective else MISSED,
+                grade=grade if i == len(steps) - 1 else None,
             )  # fmt: skip
-        if stage == 5:
-            signed = last_at or now
-            fields["signed_at"] = signed
-            self._contract(rnd, customer, rep, timezone.localtime(signed).date())
-        Customer.objects.filter(pk=customer.pk).update(**fields)
+            current = judged
+            last_at = at
+        if stage == 5 and owner is not None:
+            # Signed the day after the last call (a signing dated that day would read 12:00, before it).
+            signed = min(timezone.localtime(last_at or now).date() + dt.timedelta(days=1), timezone.localdate())
+            amount = Decimal(rnd.choice([7950, 12000, 20000, 36000, 50000, 80000]))
+            contract = services_contracts.customer_sign(
+                actor=owner, customer=customer, amount=amount, paid_amount=amount, signed_on=signed,
+                contract_name=f"{customer.name} 推广项目",
+            )  # fmt: skip
+            self._payouts(contract, customer, signed)
+        if rep is None and owner is not None:
+            # A former rep let it go: the pool customer keeps its history and the reason.
+            pool.customer_release(actor=owner, customer=customer, reason=ReleaseReason.NO_RISE)
 
-    def _contract(self, rnd: random.Random, customer: Customer, rep: User | None, signed: dt.date) -> None:
-        amount = Decimal(rnd.choice([7950, 12000, 20000, 36000, 50000, 80000]))
-        contract = Contract.objects.create(
-            customer=customer, name=f"{customer.name} 推广项目", number=f"HT{signed:%Y%m}{customer.pk:05d}",
-            start_date=signed, end_date=signed + dt.timedelta(days=365), amount=amount, signed_by=rep,
-            payout_card=customer.bank_card or "",
-        )  # fmt: skip
-        Payment.objects.create(customer=customer, contract=contract, paid_on=signed, amount=amount, recorded_by=rep)
+    def _payouts(self, contract: Contract, customer: Customer, signed: dt.date) -> None:
+        card = Customer.objects.get(pk=customer.pk).bank_card or ""
+        Contract.objects.filter(pk=contract.pk).update(payout_card=card)
         for k in range(1, 4):
-            Payout.objects.create(contract=contract, due_date=signed + dt.timedelta(days=30 * k), amount=amount / 10)
+            Payout.objects.create(
+                contract=contract, due_date=signed + dt.timedelta(days=30 * k), amount=contract.amount / 10
+            )
 
     def _after_sale(self, admin: User) -> None:
         """Care tasks, reminders and tiers from the after-sale daily job, and one campaign draft."""
