@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "yixiang"
 
 # Lower floors first; an app may import only apps on a lower floor (and top-level kernel modules).
 FLOORS: list[set[str]] = [
-    {"accounts"},
+    {"accounts", "outbox"},  # outbox: how every outbound message leaves, below its users
     {"customers"},
     {"pipeline"},
     {"aftercare"},

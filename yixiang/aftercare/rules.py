@@ -16,7 +16,6 @@ A solar birthday on 29 February is greeted on 28 February in common years.
 
 from __future__ import annotations
 
-import base64
 import calendar
 import datetime as dt
 import hashlib
@@ -522,12 +521,6 @@ def yunpian_sign(payload: Mapping[str, object], api_key: str) -> str:
     parts = ["" if payload[k] is None else str(payload[k]) for k in sorted(payload) if k != "_sign"]
     text = ",".join([*parts, api_key])
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def dingtalk_sign(timestamp_ms: int, secret: str) -> str:
-    """DingTalk robot signature: base64(HMAC-SHA256(secret, "<timestamp>\\n<secret>"))."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def reply_window_over(sent_at: dt.datetime, now: dt.datetime, window_hours: int) -> bool:

@@ -1,7 +1,6 @@
 """Payout and renewal timing, tiers, Pareto, lifecycle, channels, message rendering, signatures."""
 
 import datetime as dt
-import hashlib
 from decimal import Decimal
 
 from yixiang.aftercare import rules
@@ -136,14 +135,6 @@ def test_yunpian_reply_signature_matches_the_documented_example():
         "_sign": "ignored",
     }  # fmt: skip
     assert rules.yunpian_sign(payload, "0000") == "393d079e0a00912335adfe46f4a2e10f"
-
-
-def test_dingtalk_signature_is_hmac_sha256_of_timestamp_and_secret():
-    import base64
-    import hmac
-
-    expected = base64.b64encode(hmac.new(b"SEC", b"1700000000000\nSEC", hashlib.sha256).digest()).decode()
-    assert rules.dingtalk_sign(1700000000000, "SEC") == expected
 
 
 def test_reply_window():
