@@ -427,7 +427,7 @@ def non_replier_tasks_run(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     created = 0
     for campaign in Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(launched_at__isnull=False):
-        cutoff = now - dt.timedelta(hours=campaign.reply_window_hours)
+        cutoff = rules.reply_cutoff(now, campaign.reply_window_hours)
         if campaign.launched_at > cutoff:
             continue
         silent = (

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from yixiang.customers.stages import Stage
+from yixiang.months import add_months
 
 SIGNED = Stage.SIGNED.value
 REJECTING = Stage.REJECTING.value
@@ -230,7 +231,7 @@ def buckets(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
     while cur <= last:
         out.append(cur)
         if unit == "month":
-            cur = (cur.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            cur = add_months(cur, 1)
         else:
             cur += dt.timedelta(days=7)
     return out

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import Role, User
+from yixiang.accounts.models import AuditAction, Role, User
 from yixiang.accounts.services import audit
 from yixiang.outbox import delivery, senders
 from yixiang.outbox import rules as outbox_rules
@@ -46,7 +46,7 @@ def report_export(*, actor: User, section: str, f: ReportFilters) -> bytes:
     """A report section as .xlsx for the actor's scope; every export leaves an audit row."""
     data = present.build(section, user=actor, f=f)
     body = exports.section_workbook(section, data, filters=f.as_params())
-    audit(actor, "report.export", target_type="report", target_id=section, **f.as_params())
+    audit(actor, AuditAction.REPORT_EXPORT, target_type="report", target_id=section, **f.as_params())
     return body
 
 
@@ -78,7 +78,7 @@ def calendar_feed_regenerate(*, actor: User) -> str:
     feed.key_hash, feed.prefix = CalendarFeed.hash(raw), raw[:6]
     feed.created_at, feed.revoked_at, feed.last_used_at = timezone.now(), None, None
     feed.save()
-    audit(actor, "calendar.token.create", target_type="user", target_id=str(actor.pk))
+    audit(actor, AuditAction.CALENDAR_TOKEN_CREATE, target_type="user", target_id=str(actor.pk))
     return raw
 
 
@@ -89,7 +89,7 @@ def calendar_feed_revoke(*, actor: User) -> bool:
         revoked_at=timezone.now(), key_hash=None
     )
     if n:
-        audit(actor, "calendar.token.revoke", target_type="user", target_id=str(actor.pk))
+        audit(actor, AuditAction.CALENDAR_TOKEN_REVOKE, target_type="user", target_id=str(actor.pk))
     return bool(n)
 
 
