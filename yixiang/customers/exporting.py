@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from yixiang import spreadsheet
 from yixiang.accounts.models import AuditAction, User
 from yixiang.accounts.services import audit
+from yixiang.conf import reader
 from yixiang.customers import selectors
 from yixiang.customers.importing import CHOICE_MAPS, COLUMNS, EXPORT_ONLY_COLUMNS, bool_label, choice_label
 from yixiang.customers.models import Customer, Grade, Kind, Stage, ValueTier
@@ -60,8 +61,7 @@ _STAGE_ZH = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def conf(name: str) -> Any:
-    return settings.YIXIANG.get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default
 
 
 def filters_from_query(params: Mapping[str, Any]) -> selectors.CustomerFilters:
