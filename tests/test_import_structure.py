@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "yixiang"
 
 # Lower floors first; an app may import only apps on a lower floor (and top-level kernel modules).
 FLOORS: list[set[str]] = [
-    {"accounts"},
+    {"accounts", "outbox"},  # outbox: how every outbound message leaves, below its users
     {"customers"},
     {"pipeline"},
     {"aftercare"},
@@ -26,11 +26,12 @@ FLOORS: list[set[str]] = [
 ]
 # Modules of yixiang/ itself. The kernel (errors, env, testing helpers) sits under every app; the
 # project shell (settings, urls, api, wsgi) above all of them.
-KERNEL = {"errors", "env", "testing_env", "backup", "api_types", "spreadsheet", "replica", "jobs", "formats", "redirects"}
+KERNEL = {
+    "errors", "env", "testing_env", "backup", "months", "conf",
+    "api_types", "spreadsheet", "replica", "jobs", "formats", "redirects",
+}  # fmt: skip
 SHELL = {"settings", "urls", "api", "wsgi", "testing", "health"}
-# Being changed in parallel work (the incentive scheme's
-# funding rules): their size limit applies once that lands. Take a name out when it is split.
-SIZE_EXEMPT = {"yixiang.incentives.rules"}
+SIZE_EXEMPT: set[str] = set()
 MAX_LINES = 800
 
 

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from yixiang.accounts.models import ApiToken, AuditEvent, Region, Team, User
+from yixiang.accounts.models import ApiToken, AuditAction, AuditEvent, Region, Team, User
 from yixiang.accounts.services import audit
 
 # Changes to these fields change what a person may see or do.
@@ -42,7 +42,7 @@ class UserAdmin(BaseUserAdmin):
         after = {f: getattr(obj, f) for f in PERMISSION_FIELDS}
         diff = {f: [before.get(f), after[f]] for f in PERMISSION_FIELDS if before.get(f) != after[f]}
         if diff:
-            audit(request.user, "user.permissions", target_type="user", target_id=str(obj.pk), changes=diff)
+            audit(request.user, AuditAction.USER_PERMISSIONS, target_type="user", target_id=str(obj.pk), changes=diff)
 
 
 @admin.register(Region)

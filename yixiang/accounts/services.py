@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
-from yixiang.accounts.models import ApiToken, AuditEvent, User
+from yixiang.accounts.models import ApiToken, AuditAction, AuditEvent, User
 
 
 @transaction.atomic
@@ -13,7 +15,7 @@ def api_token_create(*, user: User, name: str = "api") -> str:
     """Create a token and return the raw value (shown once; only its hash is kept)."""
     raw = ApiToken.new_raw()
     ApiToken.objects.create(user=user, name=name, key_hash=ApiToken.hash(raw), prefix=raw[3:9])
-    AuditEvent.objects.create(actor=user, action="token.create", target_type="user", target_id=str(user.pk))
+    audit(user, AuditAction.TOKEN_CREATE, target=user)
     return raw
 
 
@@ -21,12 +23,27 @@ def api_token_create(*, user: User, name: str = "api") -> str:
 def api_token_revoke(*, user: User, token_id: int) -> bool:
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if updated:
-        AuditEvent.objects.create(actor=user, action="token.revoke", target_type="token", target_id=str(token_id))
+        audit(user, AuditAction.TOKEN_REVOKE, target_type="token", target_id=str(token_id))
     return bool(updated)
 
 
-def audit(actor: User | None, action: str, *, target_type: str = "", target_id: str = "", **detail) -> None:
-    AuditEvent.objects.create(actor=actor, action=action, target_type=target_type, target_id=target_id, detail=detail)
+def audit(
+    actor: User | None,
+    action: AuditAction,
+    *,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    **detail: Any,
+) -> None:
+    """The one way to leave an audit row. ``target`` (a model row) names the target by its class and
+    pk, or ``target_type``/``target_id`` name it outright; the keywords left are the detail."""
+    if target is not None:
+        target_type = target_type or type(target).__name__.lower()
+        target_id = target_id or str(getattr(target, "pk", target))
+    AuditEvent.objects.create(
+        actor=actor, action=AuditAction(action), target_type=target_type, target_id=target_id, detail=detail
+    )
 
 
 @transaction.atomic
@@ -36,11 +53,5 @@ def user_change_password(*, user: User, new_password: str) -> int:
     returns how many."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    AuditEvent.objects.create(
-        actor=user,
-        action="password.change",
-        target_type="user",
-        target_id=str(user.pk),
-        detail={"tokens_revoked": getattr(user, "tokens_revoked", 0)},
-    )
+    audit(user, AuditAction.PASSWORD_CHANGE, target=user, tokens_revoked=getattr(user, "tokens_revoked", 0))
     return getattr(user, "tokens_revoked", 0)

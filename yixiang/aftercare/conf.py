@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
+from yixiang.conf import reader
 
 DEFAULTS: dict[str, Any] = {
     # --- Contracts and payouts
@@ -92,6 +92,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def conf(name: str) -> Any:
-    """The setting ``name``: ``settings.YIXIANG[name]`` if given, else the default above."""
-    return settings.YIXIANG.get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default

@@ -1,44 +1,26 @@
-"""Provider adapters for campaign messages: e-mail over SMTP, SMS in the Yunpian v2 format, and the
-WeCom / DingTalk group robots. Each adapter sends one message and says how it went:
-
-* returns a ``SendResult`` — the provider accepted the message;
-* raises ``PermanentFailure`` — the provider refused it (bad number…): not sent, do not retry;
-* raises ``TemporaryFailure`` — nothing was handed over (connection refused…): retry later;
-* any other exception — we cannot tell whether it went out: the message stays "in doubt" and the
-  recovery asks the provider (``check``) before anything is sent again.
+"""Provider adapters for campaign messages: e-mail and the WeCom / DingTalk group robots through
+the outbox's senders, SMS in the Yunpian v2 format. Each adapter sends one message and says how it
+went as the outbox's senders do (``yixiang.outbox.senders``): a ``SendResult``, ``PermanentFailure``,
+``TemporaryFailure``, or any other exception — in doubt: the recovery asks the provider
+(``check``) before anything is sent again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import smtplib
-import socket
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Protocol
 
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
-from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
+from yixiang.outbox.senders import PermanentFailure, TemporaryFailure, http_post, send_email, send_robot
 
 if TYPE_CHECKING:
     from yixiang.aftercare.models import Message
-
-
-class TemporaryFailure(Exception):
-    """Nothing reached the provider; the message may be tried again."""
-
-
-class PermanentFailure(Exception):
-    """The provider refused the message; it will not be tried again."""
 
 
 @dataclass(frozen=True)
@@ -57,23 +39,6 @@ class Adapter(Protocol):
         ...
 
 
-def http_post(url: str, *, data: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
-    if not url.startswith(("http://", "https://")):
-        raise PermanentFailure(f"not an http(s) URL: {url!r}")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, data=data, method="POST", headers={"Content-Type": content_type, "Accept": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:  # the provider answered: read its error body
-        return exc.code, exc.read()
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
-            raise TemporaryFailure(f"provider unreachable: {exc.reason}") from exc
-        raise
-
-
 def _decimal(value: object) -> Decimal | None:
     try:
         return Decimal(str(value)) if value is not None else None
@@ -87,24 +52,14 @@ class EmailAdapter:
     channel = "email"
 
     def send(self, message: Message) -> SendResult:
-        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
-        message_id = f"<yixiang-message-{message.pk}@{domain}>"
-        email = EmailMessage(
+        ref = send_email(
+            to=message.address,
             subject=message.campaign.subject or message.campaign.name,
             body=message.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.address],
-            # A stable Message-ID lets receiving systems drop a duplicate if one ever slips through.
-            headers={"Message-ID": message_id},
-            connection=get_connection(fail_silently=False, timeout=conf("HTTP_TIMEOUT_SECONDS")),
+            key=f"message-{message.pk}",
+            timeout=conf("HTTP_TIMEOUT_SECONDS"),
         )
-        try:
-            email.send()
-        except (ConnectionRefusedError, socket.gaierror, smtplib.SMTPConnectError) as exc:
-            raise TemporaryFailure(f"mail server unreachable: {exc}") from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {message.address}") from exc
-        return SendResult(provider_ref=message_id)
+        return SendResult(provider_ref=ref)
 
     def check(self, message: Message) -> bool | None:
         return None  # SMTP keeps no record we could ask
@@ -203,27 +158,11 @@ class RobotAdapter:
             return {"msgtype": "text", "text": {"content": self.content(message)}, "at": {"atMobiles": mention}}
         return {"msgtype": "text", "text": {"content": self.content(message), "mentioned_mobile_list": mention}}
 
-    def signed_url(self) -> str:
-        if self.kind != "dingtalk" or not self.secret:
-            return self.url
-        ts = int(time.time() * 1000)
-        sign = urllib.parse.quote_plus(rules.dingtalk_sign(ts, self.secret))
-        joiner = "&" if "?" in self.url else "?"
-        return f"{self.url}{joiner}timestamp={ts}&sign={sign}"
-
     def send(self, message: Message) -> SendResult:
         if not self.url:
             raise TemporaryFailure("ROBOT_WEBHOOK_URL is not set")
-        body = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
-        status, raw = http_post(
-            self.signed_url(), data=body, content_type="application/json;charset=utf-8", timeout=self.timeout
-        )
-        if status >= 500:
-            raise TemporaryFailure(f"robot webhook error {status}")
-        data = json.loads(raw.decode("utf-8") or "{}")
-        if data.get("errcode") == 0:
-            return SendResult()
-        raise PermanentFailure(f"{data.get('errcode')}: {data.get('errmsg', '')}")
+        send_robot(self.url, self.payload(message), kind=self.kind, secret=self.secret, timeout=self.timeout)
+        return SendResult()
 
     def check(self, message: Message) -> bool | None:
         return None

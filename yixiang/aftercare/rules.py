@@ -16,11 +16,9 @@ A solar birthday on 29 February is greeted on 28 February in common years.
 
 from __future__ import annotations
 
-import base64
 import calendar
 import datetime as dt
 import hashlib
-import hmac
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -276,9 +274,15 @@ def payout_notice_on(due: dt.date, notice_days: int) -> dt.date:
     return due - dt.timedelta(days=notice_days)
 
 
+def payout_notice_window(today: dt.date, notice_days: int) -> tuple[dt.date, dt.date]:
+    """The due dates whose payout needs a notice today (first, last inclusive): from N days before
+    the payout until the payout day itself. payout_reminders_run selects by it."""
+    return today, today + dt.timedelta(days=notice_days)
+
+
 def payout_needs_notice(due: dt.date, today: dt.date, notice_days: int) -> bool:
-    """True from N days before the payout until the payout day itself."""
-    return payout_notice_on(due, notice_days) <= today <= due
+    first, last = payout_notice_window(today, notice_days)
+    return first <= due <= last
 
 
 def payout_is_late(due: dt.date, today: dt.date, *, paid: bool, grace_days: int = 0) -> bool:
@@ -289,9 +293,15 @@ def renewal_notice_on(end: dt.date, notice_days: int) -> dt.date:
     return end - dt.timedelta(days=notice_days)
 
 
+def renewal_window(today: dt.date, notice_days: int) -> tuple[dt.date, dt.date]:
+    """The contract ends that call for a renewal talk today (first, last inclusive): from N days
+    before the end until it ends. renewal_reminders_run selects by it."""
+    return today, today + dt.timedelta(days=notice_days)
+
+
 def renewal_due(end: dt.date | None, today: dt.date, notice_days: int) -> bool:
-    """True from N days before the contract's end (a renewal talk), until it ends."""
-    return end is not None and renewal_notice_on(end, notice_days) <= today <= end
+    first, last = renewal_window(today, notice_days)
+    return end is not None and first <= end <= last
 
 
 # --------------------------------------------------------------------------- value tiers and Pareto
@@ -437,16 +447,6 @@ REFERRER_TYPES: list[tuple[str, str, str]] = [
 ]
 
 
-def missing_prerequisites(ticked: Iterable[str]) -> list[str]:
-    have = set(ticked)
-    return [code for code, _label in REFERRAL_PREREQUISITES if code not in have]
-
-
-def referral_ready(ticked: Iterable[str]) -> bool:
-    """Ask for a referral only when every prerequisite holds; otherwise keep maintaining."""
-    return not missing_prerequisites(ticked)
-
-
 def conversion_rate(referred: int, signed: int) -> int:
     return round(100 * signed / referred) if referred else 0
 
@@ -513,10 +513,6 @@ def message_cost(channel: str, body: str, costs: Mapping[str, Decimal]) -> Decim
     return costs.get(channel, Decimal(0))
 
 
-def call_cost(minutes: int | None, per_minute: Decimal, default_minutes: int) -> Decimal:
-    return per_minute * (minutes if minutes else default_minutes)
-
-
 def yunpian_sign(payload: Mapping[str, object], api_key: str) -> str:
     """Signature of a Yunpian reply push: values in key order (without _sign), commas, then the key, MD5."""
     parts = ["" if payload[k] is None else str(payload[k]) for k in sorted(payload) if k != "_sign"]
@@ -524,24 +520,14 @@ def yunpian_sign(payload: Mapping[str, object], api_key: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def dingtalk_sign(timestamp_ms: int, secret: str) -> str:
-    """DingTalk robot signature: base64(HMAC-SHA256(secret, "<timestamp>\\n<secret>"))."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+def reply_cutoff(now: dt.datetime, window_hours: int) -> dt.datetime:
+    """Messages sent at or before this moment have had their reply window; non_replier_tasks_run
+    selects by it."""
+    return now - dt.timedelta(hours=window_hours)
 
 
 def reply_window_over(sent_at: dt.datetime, now: dt.datetime, window_hours: int) -> bool:
-    """Whether the reply window after a message is over."""
-    return now >= sent_at + dt.timedelta(hours=window_hours)
-
-
-def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, 1), dt.date(year, month, last)
-
-
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+    return sent_at <= reply_cutoff(now, window_hours)
 
 
 # --- Plausible contracts (issue 12) -------------------------------------------------------------

@@ -40,6 +40,7 @@ from yixiang.aftercare.models import (
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import access_customer, visible_customers
+from yixiang.months import month_end
 
 SIGNED = Stage.SIGNED
 
@@ -456,36 +457,47 @@ def tier_counts(user: User) -> dict[str, int]:
     return {t: counts.get(t, 0) for t in ("A", "B", "C", "D", "")}
 
 
-def maintenance_costs(user: User, year: int, month: int) -> dict[str, Any]:
-    """Cost of keeping customers in one month: messages sent, calls made, gifts given (yuan)."""
+def maintenance_cost_parts(
+    customers: QuerySet[Customer], *, start: dt.date, end: dt.date, by: str = "customer_id"
+) -> dict[Any, dict[str, Decimal]]:
+    """The one maintenance-cost rule: per ``by`` (a customer or its value tier), the cost of the
+    messages sent, the calls made (minutes × the per-minute cost, a call without a duration counting
+    CALL_DEFAULT_MINUTES) and the gifts given from ``start`` to ``end`` inclusive, in yuan."""
     from yixiang.pipeline.models import FollowUp
 
-    start, end = rules.month_bounds(year, month)
-    customers = visible_customers(user, include_pool=False)
     tz = timezone.get_current_timezone()
     t0 = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     t1 = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    per: dict[int, dict[str, Decimal]] = defaultdict(
+    per: dict[Any, dict[str, Decimal]] = defaultdict(
         lambda: {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0)}
     )
-    for cid, total in (
+    for key, total in (
         Message.objects.filter(customer__in=customers, status=Message.Status.SENT, sent_at__gte=t0, sent_at__lt=t1)
-        .values("customer_id").annotate(total=Sum("cost")).values_list("customer_id", "total")
+        .order_by().values(by).annotate(total=Sum("cost")).values_list(by, "total")
     ):  # fmt: skip
-        per[cid]["messages"] += total or 0
+        per[key]["messages"] += total or 0
     per_minute = Decimal(conf("COST_CALL_PER_MINUTE"))
     default_minutes = conf("CALL_DEFAULT_MINUTES")
-    for cid, minutes in (
+    for key, minutes in (
         FollowUp.objects.filter(customer__in=customers, channel="phone", at__gte=t0, at__lt=t1)
-        .values("customer_id").annotate(minutes=Sum(Coalesce("duration_minutes", default_minutes)))
-        .values_list("customer_id", "minutes")
+        .order_by().values(by).annotate(minutes=Sum(Coalesce("duration_minutes", default_minutes)))
+        .values_list(by, "minutes")
     ):  # fmt: skip
-        per[cid]["calls"] += per_minute * (minutes or 0)
-    for cid, total in (
+        per[key]["calls"] += per_minute * (minutes or 0)
+    for key, total in (
         Gift.objects.filter(customer__in=customers, given_on__gte=start, given_on__lte=end)
-        .values("customer_id").annotate(total=Sum("cost")).values_list("customer_id", "total")
+        .order_by().values(by).annotate(total=Sum("cost")).values_list(by, "total")
     ):  # fmt: skip
-        per[cid]["gifts"] += total or 0
+        per[key]["gifts"] += total or 0
+    return per
+
+
+def maintenance_costs(user: User, year: int, month: int) -> dict[str, Any]:
+    """Cost of keeping customers in one month: messages sent, calls made, gifts given (yuan)."""
+    start = dt.date(year, month, 1)
+    end = month_end(start)
+    customers = visible_customers(user, include_pool=False)
+    per = maintenance_cost_parts(customers, start=start, end=end)
     tiers = dict(customers.filter(pk__in=list(per)).values_list("pk", "value_tier"))
     names = dict(customers.filter(pk__in=list(per)).values_list("pk", "name"))
     by_tier: dict[str, dict[str, Decimal]] = {}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,13 +17,7 @@ from yixiang.accounts import permissions
 from yixiang.accounts.models import Region, User
 from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
-from yixiang.aftercare.messaging import (
-    Adapter,
-    PermanentFailure,
-    TemporaryFailure,
-    default_adapters,
-    robot_ready,
-)
+from yixiang.aftercare.messaging import Adapter, default_adapters, robot_ready
 from yixiang.aftercare.models import (
     Campaign,
     CareTask,
@@ -34,6 +28,8 @@ from yixiang.aftercare.services import SIGNED, _owned, _task, log, tasks_create
 from yixiang.customers.models import Customer, Stage, Tag, ValueTier
 from yixiang.customers.scoping import editable_customers
 from yixiang.errors import Conflict, DomainError, ValidationFailed
+from yixiang.outbox import delivery
+from yixiang.outbox.senders import PermanentFailure, TemporaryFailure
 
 # --------------------------------------------------------------------------- campaigns
 
@@ -216,13 +212,8 @@ def campaign_launch(*, actor: User, campaign: Campaign) -> int:
 
 
 def message_claim(message_id: int, *, now: dt.datetime | None = None) -> bool:
-    """Take a pending message for sending. The conditional UPDATE is the lock: of two workers
-    racing for the same row exactly one sees ``1``."""
-    return bool(
-        Message.objects.filter(pk=message_id, status=Message.Status.PENDING).update(
-            status=Message.Status.SENDING, claimed_at=now or timezone.now(), attempts=F("attempts") + 1
-        )
-    )
+    """Take a pending message for sending (the outbox's conditional-UPDATE claim)."""
+    return delivery.claim(Message, message_id, statuses=[Message.Status.PENDING], now=now)
 
 
 def _unit_costs() -> dict[str, Decimal]:
@@ -240,21 +231,20 @@ def _send_one(message: Message, adapter: Adapter) -> str:
         result = adapter.send(message)
     except TemporaryFailure as exc:
         status = Message.Status.PENDING if message.attempts < conf("SEND_MAX_ATTEMPTS") else Message.Status.FAILED
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(status=status, error=str(exc)[:300])
+        delivery.finish(Message, message.pk, status, error=str(exc))
         return "retry" if status == Message.Status.PENDING else "failed"
     except PermanentFailure as exc:
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            status=Message.Status.FAILED, error=str(exc)[:300]
-        )
+        delivery.finish(Message, message.pk, Message.Status.FAILED, error=str(exc))
         return "failed"
     except Exception as exc:  # we cannot tell whether it went out: leave it in doubt for the recovery
         log.exception("message %s: outcome unknown", message.pk)
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(error=str(exc)[:300])
+        delivery.finish(Message, message.pk, Message.Status.SENDING, error=str(exc))
         return "doubt"
     cost = result.cost if result.cost is not None else rules.message_cost(message.channel, message.body, _unit_costs())
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, sent_at=timezone.now(), provider_ref=result.provider_ref[:100], cost=cost, error=""
-    )
+    delivery.finish(
+        Message, message.pk, Message.Status.SENT,
+        sent_at=timezone.now(), provider_ref=result.provider_ref[:100], cost=cost,
+    )  # fmt: skip
     return "sent"
 
 
@@ -437,7 +427,7 @@ def non_replier_tasks_run(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     created = 0
     for campaign in Campaign.objects.exclude(status=Campaign.Status.DRAFT).filter(launched_at__isnull=False):
-        cutoff = now - dt.timedelta(hours=campaign.reply_window_hours)
+        cutoff = rules.reply_cutoff(now, campaign.reply_window_hours)
         if campaign.launched_at > cutoff:
             continue
         silent = (

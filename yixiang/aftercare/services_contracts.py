@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import User
+from yixiang.accounts.models import AuditAction, User
+from yixiang.accounts.services import audit
 from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
@@ -91,6 +92,8 @@ def contract_create(
     except IntegrityError:
         raise Conflict(_("Contract number %(no)s already exists.") % {"no": number}, field="number") from None
     Payout.objects.bulk_create([Payout(contract=contract, due_date=d, amount=a) for d, a in schedule])
+    # Money decides incentives: every money write leaves an audit row.
+    audit(actor, AuditAction.CONTRACT_CREATE, target=contract, customer=customer.pk, amount=str(total))
     return contract
 
 
@@ -133,6 +136,7 @@ def payout_mark_paid(*, actor: User, payout: Payout, paid_on: dt.date | None = N
     payout.status = Payout.Status.PAID
     payout.paid_on = paid_on or _today()
     payout.save(update_fields=["status", "paid_on"])
+    audit(actor, AuditAction.PAYOUT_PAID, target=payout, amount=str(payout.amount), paid_on=payout.paid_on.isoformat())
     # The notice is moot once the money is there.
     CareTask.objects.filter(source_key=f"payout-notice:{payout.pk}", done_at__isnull=True).update(
         done_at=timezone.now(), done_by=actor, outcome=_("Payout paid")
@@ -165,6 +169,7 @@ def incident_update(
             done_at=timezone.now(), done_by=actor, outcome=incident.resolution[:300]
         )
     incident.save()
+    audit(actor, AuditAction.INCIDENT_UPDATE, target=incident, cause=cause, resolved=incident.resolved_at is not None)
     return incident
 
 
@@ -183,10 +188,12 @@ def payment_record(
     only some categories)."""
     if contract is not None and contract.customer_id != customer.pk:
         raise ValidationFailed({"contract": [_("This contract belongs to another customer.")]})
-    return Payment.objects.create(
+    payment = Payment.objects.create(
         customer=customer, contract=contract, paid_on=paid_on, amount=_money(amount, "amount"), note=note.strip()[:200],
         category=category.strip()[:60], recorded_by=actor,
     )  # fmt: skip
+    audit(actor, AuditAction.PAYMENT_RECORD, target=payment, customer=customer.pk, amount=str(payment.amount))
+    return payment
 
 
 @transaction.atomic
@@ -194,9 +201,11 @@ def shipment_record(
     *, actor: User, customer: Customer, shipped_on: dt.date, order_no: str = "", amount: Any = None
 ) -> Shipment:
     value = _money(amount, "amount", allow_zero=True) if amount not in (None, "") else None
-    return Shipment.objects.create(
+    shipment = Shipment.objects.create(
         customer=customer, shipped_on=shipped_on, order_no=order_no.strip()[:60], amount=value, recorded_by=actor
     )
+    audit(actor, AuditAction.SHIPMENT_RECORD, target=shipment, customer=customer.pk, amount=str(value or ""))
+    return shipment
 
 
 def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
@@ -210,9 +219,8 @@ def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
         contract__customer__deleted_at__isnull=True,
     )
     rows = []
-    for p in base.filter(
-        status=Payout.Status.SCHEDULED, due_date__gte=today, due_date__lte=today + dt.timedelta(days=notice_days)
-    ):
+    first, last = rules.payout_notice_window(today, notice_days)
+    for p in base.filter(status=Payout.Status.SCHEDULED, due_date__gte=first, due_date__lte=last):
         customer = p.contract.customer
         rows.append(
             _task(
@@ -257,10 +265,11 @@ def renewal_reminders_run(*, today: dt.date | None = None) -> int:
     today = today or _today()
     days = conf("RENEWAL_NOTICE_DAYS")
     rows = []
+    first, last = rules.renewal_window(today, days)
     qs = Contract.objects.select_related("customer").filter(
         status=Contract.Status.ACTIVE,
-        end_date__gte=today,
-        end_date__lte=today + dt.timedelta(days=days),
+        end_date__gte=first,
+        end_date__lte=last,
         customer__owner__isnull=False,
         customer__deleted_at__isnull=True,
     )

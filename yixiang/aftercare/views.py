@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -454,7 +455,7 @@ def sms_inbound_yunpian(request: HttpRequest) -> HttpResponse:
         return HttpResponse("bad payload", status=400)
     if not isinstance(data, dict) or not data.get("mobile") or "_sign" not in data:
         return HttpResponse("bad payload", status=400)
-    if not rules.constant_time_equal(rules.yunpian_sign(data, api_key), str(data.get("_sign", ""))):
+    if not hmac.compare_digest(rules.yunpian_sign(data, api_key).encode(), str(data.get("_sign", "")).encode()):
         return HttpResponseForbidden("bad signature")
     try:  # the provider's local time (Beijing)
         naive = dt.datetime.fromisoformat(str(data.get("reply_time", "")))

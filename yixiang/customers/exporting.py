@@ -25,7 +25,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yixiang import spreadsheet
-from yixiang.accounts.models import AuditEvent, User
+from yixiang.accounts.models import AuditAction, User
+from yixiang.accounts.services import audit
+from yixiang.conf import reader
 from yixiang.customers import selectors
 from yixiang.customers.columns import CHOICE_MAPS, COLUMNS, EXPORT_ONLY_COLUMNS, bool_label, choice_label
 from yixiang.customers.models import Customer, Grade, Kind, Stage, ValueTier
@@ -59,8 +61,7 @@ _STAGE_ZH = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def conf(name: str) -> Any:
-    return settings.YIXIANG.get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default
 
 
 def filters_from_query(params: Mapping[str, Any]) -> selectors.CustomerFilters:
@@ -216,16 +217,10 @@ def export_customers(*, user: User, filters: selectors.CustomerFilters | None = 
         out.close()
         raise
     out.seek(0)
-    AuditEvent.objects.create(
-        actor=user,
-        action="customer.export",
-        target_type="customer",
-        detail={
-            "format": fmt,
-            "rows": count,
-            "filters": {k: v for k, v in dataclasses.asdict(filters).items() if v not in ("", None, False)},
-        },
-    )
+    audit(
+        user, AuditAction.CUSTOMER_EXPORT, target_type="customer", format=fmt, rows=count,
+        filters={k: v for k, v in dataclasses.asdict(filters).items() if v not in ("", None, False)},
+    )  # fmt: skip
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return ExportFile(file=out, filename=f"customers-{stamp}.{fmt}", content_type=FORMATS[fmt], rows=count)
 

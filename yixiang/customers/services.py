@@ -14,8 +14,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditEvent, User
+from yixiang.accounts.models import AuditAction, AuditEvent, User
 from yixiang.accounts.scoping import can_assign_to
+from yixiang.accounts.services import audit
 from yixiang.customers import rules
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import (
@@ -57,7 +58,7 @@ def _phone_key(phone: str, region: str | None = None) -> str | None:
         raise ValidationFailed({"phone": [_("“%(phone)s” is not a valid phone number.") % {"phone": phone}]}) from None
 
 
-HIDDEN_DUPLICATE = "customer.hidden_duplicate"  # audit action; also the rate limit's counter
+HIDDEN_DUPLICATE = AuditAction.CUSTOMER_HIDDEN_DUPLICATE  # audit action; also the rate limit's counter
 
 
 class HiddenDuplicate(Conflict):
@@ -141,12 +142,10 @@ def _audits_lookups(service):
         try:
             return service(*args, **kwargs)
         except HiddenDuplicate as exc:
-            AuditEvent.objects.create(
-                actor=exc.viewer, action=HIDDEN_DUPLICATE, target_type="customer", target_id=str(exc.existing_pk)
-            )
+            audit(exc.viewer, HIDDEN_DUPLICATE, target_type="customer", target_id=str(exc.existing_pk))
             raise
         except TooManyLookups:
-            AuditEvent.objects.create(actor=kwargs.get("actor"), action="customer.lookups_refused")
+            audit(kwargs.get("actor"), AuditAction.CUSTOMER_LOOKUPS_REFUSED)
             raise
 
     return wrapped
@@ -411,9 +410,7 @@ def customer_unmask(*, actor: User, customer: Customer) -> dict[str, str]:
             action=CustomerChange.Action.UNMASK,
             changes={"fields": ["bank_card", "id_number"]},
         )
-        AuditEvent.objects.create(
-            actor=actor, action="customer.unmask", target_type="customer", target_id=str(customer.pk)
-        )
+        audit(actor, AuditAction.CUSTOMER_UNMASK, target=customer)
     return {"bank_card": customer.bank_card or "", "id_number": customer.id_number or ""}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from yixiang.conf import reader
 
 DEFAULTS: dict[str, Any] = {
     # How many closed months back a month's data may still change and be corrected by
@@ -17,5 +17,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def conf(name: str) -> Any:
-    return settings.YIXIANG.get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default

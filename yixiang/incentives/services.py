@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts import permissions
-from yixiang.accounts.models import AuditEvent, Role, User
+from yixiang.accounts.models import AuditAction, Role, User
 from yixiang.accounts.scoping import staff_in_scope
+from yixiang.accounts.services import audit
 from yixiang.aftercare.models import Payment
 from yixiang.customers.models import Customer
 from yixiang.customers.scoping import visible_customers
@@ -61,16 +62,6 @@ def _require_keeper(actor: User) -> None:
     """Directors (for their region) and administrators keep the monthly inputs."""
     if not permissions.keeps_incentive_inputs(actor):
         raise _forbidden()
-
-
-def _audit(actor: User | None, action: str, target: Any, detail: Mapping[str, Any]) -> None:
-    AuditEvent.objects.create(
-        actor=actor,
-        action=action,
-        target_type=type(target).__name__.lower(),
-        target_id=str(getattr(target, "pk", target)),
-        detail=dict(detail),
-    )
 
 
 def _region_id(user: User) -> int | None:
@@ -140,7 +131,7 @@ def scheme_version_save(*, actor: User, data: Mapping[str, Any], version: Scheme
     version.save()
     after = {f: str(getattr(version, f)) for f in SCHEME_FIELDS}
     changed = {f: [before.get(f), after[f]] for f in SCHEME_FIELDS if before.get(f) != after[f]}
-    _audit(actor, "incentive_scheme_saved", version, {"changed": changed})
+    audit(actor, AuditAction.INCENTIVE_SCHEME_SAVED, target=version, changed=changed)
     return version
 
 
@@ -389,7 +380,9 @@ def developed_order_set(*, actor: User, month: dt.date, ids: list[int]) -> list[
     for row, slot in zip(ordered, slots, strict=True):
         row.position = slot
     DevelopedCustomer.objects.bulk_update(ordered, ["position"])
-    _audit(actor, "incentive_order_set", ordered[0] if ordered else None, {"month": month.isoformat(), "ids": ids})
+    audit(
+        actor, AuditAction.INCENTIVE_ORDER_SET, target=ordered[0] if ordered else None, month=month.isoformat(), ids=ids
+    )
     return ordered
 
 
@@ -430,11 +423,13 @@ def month_funds_set(*, actor: User, month: dt.date, management_fund: int, effici
             "updated_by": actor,
         },
     )
-    _audit(
+    audit(
         actor,
-        "incentive_funds_set",
-        row,
-        {"month": month.isoformat(), "management_fund": row.management_fund, "efficiency_wages": row.efficiency_wages},
+        AuditAction.INCENTIVE_FUNDS_SET,
+        target=row,
+        month=month.isoformat(),
+        management_fund=row.management_fund,
+        efficiency_wages=row.efficiency_wages,
     )
     return row
 
@@ -459,7 +454,7 @@ def developed_customer_mark_faked(
     row.faked_found_month = found
     row.faked_note = note[:300]
     row.save()
-    _audit(actor, "incentive_marked_faked", row, {"customer": row.customer_id, "found": found.isoformat()})
+    audit(actor, AuditAction.INCENTIVE_MARKED_FAKED, target=row, customer=row.customer_id, found=found.isoformat())
     return row
 
 
@@ -471,7 +466,7 @@ def developed_customer_unmark_faked(*, actor: User, developed_id: int) -> Develo
     row.faked_found_month = None
     row.faked_note = ""
     row.save()
-    _audit(actor, "incentive_unmarked_faked", row, {"customer": row.customer_id})
+    audit(actor, AuditAction.INCENTIVE_UNMARKED_FAKED, target=row, customer=row.customer_id)
     return row
 
 
@@ -540,5 +535,13 @@ def month_close(*, actor: User | None, month: dt.date) -> MonthClose:
         ],
         batch_size=2000,
     )
-    _audit(actor, "incentive_month_closed", close, {"month": month.isoformat(), "statements": len(rows)})
+    audit(actor, AuditAction.INCENTIVE_MONTH_CLOSED, target=close, month=month.isoformat(), statements=len(rows))
     return close
+
+
+def statements_exported(*, actor: User, month: dt.date, statements: int) -> None:
+    """A month's statements left the system as a spreadsheet: the audit row says who and when."""
+    audit(
+        actor, AuditAction.INCENTIVE_STATEMENTS_EXPORTED,
+        target_type="incentive_month", target_id=month.strftime("%Y-%m"), statements=statements,
+    )  # fmt: skip

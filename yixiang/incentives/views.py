@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.models import AuditEvent
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.errors import DomainError, NotFound, ValidationFailed
 from yixiang.incentives import rules, selectors, services
@@ -178,13 +177,7 @@ def statements_xlsx(request: HttpRequest) -> HttpResponse:
         sheet.freeze_panes = "A2"
     buf = BytesIO()
     wb.save(buf)
-    AuditEvent.objects.create(
-        actor=request.user,
-        action="incentive_statements_exported",
-        target_type="incentive_month",
-        target_id=month.strftime("%Y-%m"),
-        detail={"statements": len(view.statements)},
-    )
+    services.statements_exported(actor=request.user, month=month, statements=len(view.statements))
     response = HttpResponse(
         buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from yixiang.conf import reader
 
 DEFAULTS: dict[str, Any] = {
     # Cadence: contact at least every N days, per stage (-1 rejecting … 4; 5 = E class).
@@ -53,6 +53,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def conf(name: str) -> Any:
-    """The configured value of a pipeline setting (``settings.YIXIANG`` wins over the default)."""
-    return getattr(settings, "YIXIANG", {}).get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default

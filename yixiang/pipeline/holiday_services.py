@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import User
+from yixiang.accounts.models import AuditAction, User
 from yixiang.accounts.services import audit
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.pipeline.models import HolidayDay, HolidayKind
@@ -34,7 +34,7 @@ def holiday_day_save(*, actor: User, day: dt.date, kind: str, name: str = "") ->
     except ValidationError as exc:
         raise ValidationFailed({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
     entry.save()
-    audit(actor, "holiday.save", target_type="holiday", target_id=day.isoformat(), kind=kind, name=entry.name)
+    audit(actor, AuditAction.HOLIDAY_SAVE, target_type="holiday", target_id=day.isoformat(), kind=kind, name=entry.name)
     return entry
 
 
@@ -44,5 +44,5 @@ def holiday_day_remove(*, actor: User, day: dt.date) -> bool:
     _require_admin(actor)
     removed, _count = HolidayDay.objects.filter(date=day).delete()
     if removed:
-        audit(actor, "holiday.remove", target_type="holiday", target_id=day.isoformat())
+        audit(actor, AuditAction.HOLIDAY_REMOVE, target_type="holiday", target_id=day.isoformat())
     return bool(removed)

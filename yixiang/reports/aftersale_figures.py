@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from yixiang.accounts.models import User
@@ -48,38 +46,15 @@ class AftercareReport:
 
 
 def _cost_rows(owned: QuerySet[Customer], f: ReportFilters) -> dict[str, dict[str, Decimal]]:
-    """Maintenance cost per value tier in the period: messages sent, calls made, gifts given."""
-    from yixiang.aftercare.models import Gift, Message
-    from yixiang.pipeline.models import FollowUp
+    """Maintenance cost per value tier in the period (aftercare's one cost rule)."""
+    from yixiang.aftercare.selectors import maintenance_cost_parts
 
-    tiers: dict[str, dict[str, Decimal]] = defaultdict(
-        lambda: {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0), "total": Decimal(0)}
-    )
-    for tier, total in (
-        Message.objects.filter(customer__in=owned, status=Message.Status.SENT, sent_at__gte=f.start, sent_at__lt=f.end)
-        .order_by()
-        .values("customer__value_tier")
-        .annotate(total=Sum("cost"))
-        .values_list("customer__value_tier", "total")
-    ):
-        tiers[tier or "-"]["messages"] += total or 0
-    per_minute = Decimal(aftercare_conf("COST_CALL_PER_MINUTE"))
-    for tier, minutes in (
-        FollowUp.objects.filter(customer__in=owned, channel="phone", at__gte=f.start, at__lt=f.end)
-        .order_by()
-        .values("customer__value_tier")
-        .annotate(minutes=Sum(Coalesce("duration_minutes", aftercare_conf("CALL_DEFAULT_MINUTES"))))
-        .values_list("customer__value_tier", "minutes")
-    ):
-        tiers[tier or "-"]["calls"] += per_minute * (minutes or 0)
-    for tier, total in (
-        Gift.objects.filter(customer__in=owned, given_on__gte=f.date_from, given_on__lte=f.date_to)
-        .order_by()
-        .values("customer__value_tier")
-        .annotate(total=Sum("cost"))
-        .values_list("customer__value_tier", "total")
-    ):
-        tiers[tier or "-"]["gifts"] += total or 0
+    tiers: dict[str, dict[str, Decimal]] = {}
+    per = maintenance_cost_parts(owned, start=f.date_from, end=f.date_to, by="customer__value_tier")
+    for tier, parts in per.items():
+        row = tiers.setdefault(tier or "-", {"messages": Decimal(0), "calls": Decimal(0), "gifts": Decimal(0)})
+        for k in row:
+            row[k] += parts[k]
     for parts in tiers.values():
         parts["total"] = parts["messages"] + parts["calls"] + parts["gifts"]
     return dict(sorted(tiers.items()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from yixiang.conf import reader
 
 DEFAULTS: dict[str, Any] = {
     # Reports: the default period when none is given (days back from today).
@@ -48,6 +48,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def conf(name: str) -> Any:
-    """The setting ``name``: ``settings.YIXIANG[name]`` if given, else the default above."""
-    return getattr(settings, "YIXIANG", {}).get(name, DEFAULTS[name])
+conf = reader(DEFAULTS)  # settings.YIXIANG wins over the default

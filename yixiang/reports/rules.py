@@ -10,14 +10,13 @@ Stages are integers: -1 rejecting, 0–4, 5 signed (E class).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
-import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from yixiang.customers.stages import Stage
+from yixiang.months import add_months
 
 SIGNED = Stage.SIGNED.value
 REJECTING = Stage.REJECTING.value
@@ -232,7 +231,7 @@ def buckets(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
     while cur <= last:
         out.append(cur)
         if unit == "month":
-            cur = (cur.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            cur = add_months(cur, 1)
         else:
             cur += dt.timedelta(days=7)
     return out
@@ -291,51 +290,6 @@ def parse_hhmm(text: str) -> dt.time:
 def digest_due(now_local: dt.datetime, send_at: dt.time) -> bool:
     """Whether today's digest may go: the user's time of day has come (a late worker catches up)."""
     return now_local.time() >= send_at
-
-
-def truncate_utf8(text: str, max_bytes: int, ellipsis: str = "…") -> str:
-    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, never inside a character."""
-    raw = text.encode("utf-8")
-    if len(raw) <= max_bytes:
-        return text
-    room = max_bytes - len(ellipsis.encode("utf-8"))
-    return raw[: max(room, 0)].decode("utf-8", errors="ignore") + ellipsis
-
-
-# WeCom's group robot refuses markdown over 4096 bytes; DingTalk's limit is far higher (20000).
-WECOM_MARKDOWN_MAX_BYTES = 4096
-DINGTALK_MARKDOWN_MAX_BYTES = 20000
-
-
-def wecom_payload(markdown: str) -> dict:
-    """The JSON body of a WeCom (企业微信) group-robot markdown message."""
-    return {"msgtype": "markdown", "markdown": {"content": truncate_utf8(markdown, WECOM_MARKDOWN_MAX_BYTES)}}
-
-
-def dingtalk_payload(title: str, markdown: str) -> dict:
-    """The JSON body of a DingTalk (钉钉) custom-robot markdown message."""
-    return {
-        "msgtype": "markdown",
-        "markdown": {"title": title, "text": truncate_utf8(markdown, DINGTALK_MARKDOWN_MAX_BYTES)},
-    }
-
-
-def signed_webhook_url(url: str, timestamp_ms: int, sign: str) -> str:
-    """A DingTalk webhook URL with the ``timestamp`` and ``sign`` query parameters of 加签."""
-    extra = urllib.parse.urlencode({"timestamp": str(timestamp_ms), "sign": sign})
-    return f"{url}{'&' if '?' in url else '?'}{extra}"
-
-
-def robot_reply_ok(body: bytes) -> tuple[bool, str]:
-    """Both robots answer HTTP 200 with ``{"errcode": 0, "errmsg": "ok"}``; anything else failed."""
-    try:
-        data = json.loads(body.decode("utf-8") or "{}")
-    except (ValueError, UnicodeDecodeError):
-        return False, "not JSON"
-    if not isinstance(data, dict):
-        return False, "not a JSON object"
-    code = data.get("errcode")
-    return code == 0, f"errcode={code} {data.get('errmsg', '')}".strip()
 
 
 @dataclass

@@ -8,24 +8,22 @@ retried by later runs; a send whose outcome is unknown (timeout) is never retrie
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import smtplib
-import socket
-import time
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import Role, User
+from yixiang.accounts.models import AuditAction, Role, User
 from yixiang.accounts.services import audit
+from yixiang.outbox import delivery, senders
+from yixiang.outbox import rules as outbox_rules
+from yixiang.outbox.senders import InDoubt, PermanentFailure, TemporaryFailure
 from yixiang.reports import agenda, exports, present, rules
 from yixiang.reports.conf import conf
 from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference
@@ -48,7 +46,7 @@ def report_export(*, actor: User, section: str, f: ReportFilters) -> bytes:
     """A report section as .xlsx for the actor's scope; every export leaves an audit row."""
     data = present.build(section, user=actor, f=f)
     body = exports.section_workbook(section, data, filters=f.as_params())
-    audit(actor, "report.export", target_type="report", target_id=section, **f.as_params())
+    audit(actor, AuditAction.REPORT_EXPORT, target_type="report", target_id=section, **f.as_params())
     return body
 
 
@@ -80,7 +78,7 @@ def calendar_feed_regenerate(*, actor: User) -> str:
     feed.key_hash, feed.prefix = CalendarFeed.hash(raw), raw[:6]
     feed.created_at, feed.revoked_at, feed.last_used_at = timezone.now(), None, None
     feed.save()
-    audit(actor, "calendar.token.create", target_type="user", target_id=str(actor.pk))
+    audit(actor, AuditAction.CALENDAR_TOKEN_CREATE, target_type="user", target_id=str(actor.pk))
     return raw
 
 
@@ -91,7 +89,7 @@ def calendar_feed_revoke(*, actor: User) -> bool:
         revoked_at=timezone.now(), key_hash=None
     )
     if n:
-        audit(actor, "calendar.token.revoke", target_type="user", target_id=str(actor.pk))
+        audit(actor, AuditAction.CALENDAR_TOKEN_REVOKE, target_type="user", target_id=str(actor.pk))
     return bool(n)
 
 
@@ -103,14 +101,6 @@ def calendar_feed_touch(feed: CalendarFeed, now: dt.datetime | None = None) -> N
 
 
 # --- Daily digest ---------------------------------------------------------------------------------
-
-
-class _Failed(Exception):
-    """Nothing reached the server (or it refused the message): safe to try again later."""
-
-
-class _InDoubt(Exception):
-    """We cannot tell whether the message went out: never send it again."""
 
 
 def digest_plan(*, now: dt.datetime | None = None) -> int:
@@ -141,74 +131,38 @@ def digest_plan(*, now: dt.datetime | None = None) -> int:
 def digest_claim(delivery_id: int, *, now: dt.datetime | None = None) -> bool:
     """Take a delivery for sending: pending (or failed, attempts left) → sending, in one UPDATE.
     Exactly one caller wins; the others get False."""
-    return bool(
-        DigestDelivery.objects.filter(
-            pk=delivery_id,
-            status__in=[DigestDelivery.Status.PENDING, DigestDelivery.Status.FAILED],
-            attempts__lt=conf("DIGEST_MAX_ATTEMPTS"),
-        ).update(status=DigestDelivery.Status.SENDING, claimed_at=now or timezone.now(), attempts=F("attempts") + 1)
-    )
+    return delivery.claim(
+        DigestDelivery, delivery_id, statuses=[DigestDelivery.Status.PENDING, DigestDelivery.Status.FAILED],
+        max_attempts=conf("DIGEST_MAX_ATTEMPTS"), now=now,
+    )  # fmt: skip
 
 
 def _finish(delivery_id: int, status: str, *, error: str = "", items: int = 0) -> None:
-    fields: dict[str, Any] = {"status": status, "error": error[:300], "items": items}
-    if status == DigestDelivery.Status.SENT:
-        fields["sent_at"] = timezone.now()
-    DigestDelivery.objects.filter(pk=delivery_id, status=DigestDelivery.Status.SENDING).update(**fields)
+    sent_at = {"sent_at": timezone.now()} if status == DigestDelivery.Status.SENT else {}
+    delivery.finish(DigestDelivery, delivery_id, status, error=error, items=items, **sent_at)
 
 
 def _send_email(user: User, digest: agenda.Digest, text: str) -> None:
     if not user.email:
-        raise _Failed(_("No e-mail address on the account."))
+        raise TemporaryFailure(_("No e-mail address on the account."))
     html = render_to_string("reports/digest_email.html", {"digest": digest, "user": user})
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
-    email = EmailMultiAlternatives(
-        subject=digest.title,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-        # A stable Message-ID lets mail systems drop a duplicate should one ever slip through.
-        headers={"Message-ID": f"<yixiang-digest-{user.pk}-{digest.day:%Y%m%d}@{domain}>"},
-        connection=get_connection(fail_silently=False, timeout=conf("DIGEST_HTTP_TIMEOUT_SECONDS")),
-    )
-    email.attach_alternative(html, "text/html")
-    try:
-        email.send()
-    except (ConnectionRefusedError, socket.gaierror, smtplib.SMTPConnectError) as exc:
-        raise _Failed(f"mail server unreachable: {exc}") from exc
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        raise _Failed(f"mail refused: {exc}") from exc
-    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
-        raise _InDoubt(f"mail server stopped answering: {exc}") from exc
+    senders.send_email(
+        to=user.email, subject=digest.title, body=text, html=html, key=f"digest-{user.pk}-{digest.day:%Y%m%d}",
+        timeout=conf("DIGEST_HTTP_TIMEOUT_SECONDS"),
+    )  # fmt: skip
 
 
 def _send_robot(pref: DigestPreference, channel: str, digest: agenda.Digest, markdown: str) -> None:
-    from yixiang.aftercare.messaging import PermanentFailure, TemporaryFailure, http_post
-
     if not pref.webhook_url:
-        raise _Failed(_("No webhook address in the digest settings."))
-    url = pref.webhook_url
+        raise TemporaryFailure(_("No webhook address in the digest settings."))
     if channel == DigestChannel.DINGTALK:
-        payload = rules.dingtalk_payload(digest.title, markdown)
-        if pref.webhook_secret:
-            from yixiang.aftercare.rules import dingtalk_sign
-
-            ts = int(time.time() * 1000)
-            url = rules.signed_webhook_url(url, ts, dingtalk_sign(ts, pref.webhook_secret))
+        payload = outbox_rules.dingtalk_payload(digest.title, markdown)
     else:
-        payload = rules.wecom_payload(markdown)
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    try:
-        status, raw = http_post(
-            url, data=body, content_type="application/json;charset=utf-8", timeout=conf("DIGEST_HTTP_TIMEOUT_SECONDS")
-        )
-    except (TemporaryFailure, PermanentFailure) as exc:
-        raise _Failed(str(exc)) from exc
-    except (TimeoutError, OSError) as exc:
-        raise _InDoubt(f"webhook stopped answering: {exc}") from exc
-    ok, detail = rules.robot_reply_ok(raw)
-    if status != 200 or not ok:
-        raise _Failed(f"HTTP {status} {detail}")
+        payload = outbox_rules.wecom_payload(markdown)
+    senders.send_robot(
+        pref.webhook_url, payload, kind=channel, secret=pref.webhook_secret or "",
+        timeout=conf("DIGEST_HTTP_TIMEOUT_SECONDS"),
+    )  # fmt: skip
 
 
 def digest_send(delivery_id: int, *, now: dt.datetime | None = None) -> str:
@@ -229,13 +183,13 @@ def digest_send(delivery_id: int, *, now: dt.datetime | None = None) -> str:
                 _send_email(user, digest, rules.digest_text(digest.title, digest.sections, link))
             else:
                 _send_robot(pref, delivery.channel, digest, rules.digest_markdown(digest.title, digest.sections, link))
-        except _Failed as exc:
+        except (TemporaryFailure, PermanentFailure) as exc:
             retry = delivery.attempts < conf("DIGEST_MAX_ATTEMPTS")
             status = DigestDelivery.Status.FAILED if retry else DigestDelivery.Status.GAVE_UP
             log.warning("digest %s to %s via %s failed: %s", delivery_id, user.username, delivery.channel, exc)
             _finish(delivery_id, status, error=str(exc), items=digest.count)
             return status
-        except _InDoubt as exc:
+        except InDoubt as exc:
             log.warning("digest %s to %s via %s in doubt: %s", delivery_id, user.username, delivery.channel, exc)
             _finish(delivery_id, DigestDelivery.Status.UNKNOWN, error=str(exc), items=digest.count)
             return DigestDelivery.Status.UNKNOWN

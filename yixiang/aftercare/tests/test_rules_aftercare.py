@@ -1,7 +1,6 @@
 """Payout and renewal timing, tiers, Pareto, lifecycle, channels, message rendering, signatures."""
 
 import datetime as dt
-import hashlib
 from decimal import Decimal
 
 from yixiang.aftercare import rules
@@ -84,9 +83,6 @@ def test_lapsing_after_the_set_time_without_purchase_or_contact():
 def test_referral_prerequisites():
     all_codes = [c for c, _l in rules.REFERRAL_PREREQUISITES]
     assert len(all_codes) == 5
-    assert rules.referral_ready(all_codes)
-    assert not rules.referral_ready(all_codes[:-1])
-    assert rules.missing_prerequisites(all_codes[1:]) == [all_codes[0]]
     assert rules.conversion_rate(4, 1) == 25 and rules.conversion_rate(0, 0) == 0
 
 
@@ -126,7 +122,6 @@ def test_sms_billing_segments_and_costs():
     assert rules.message_cost("email", "x", costs) == 0
     # DOMAIN.md: SMS to 100 customers ≈ 20 yuan.
     assert sum(rules.message_cost("sms", "您好", costs) for _ in range(100)) == Decimal("20.00")
-    assert rules.call_cost(None, Decimal("0.10"), 3) == Decimal("0.30")
 
 
 def test_yunpian_reply_signature_matches_the_documented_example():
@@ -136,14 +131,6 @@ def test_yunpian_reply_signature_matches_the_documented_example():
         "_sign": "ignored",
     }  # fmt: skip
     assert rules.yunpian_sign(payload, "0000") == "393d079e0a00912335adfe46f4a2e10f"
-
-
-def test_dingtalk_signature_is_hmac_sha256_of_timestamp_and_secret():
-    import base64
-    import hmac
-
-    expected = base64.b64encode(hmac.new(b"SEC", b"1700000000000\nSEC", hashlib.sha256).digest()).decode()
-    assert rules.dingtalk_sign(1700000000000, "SEC") == expected
 
 
 def test_reply_window():

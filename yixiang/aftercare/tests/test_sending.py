@@ -14,6 +14,7 @@ from yixiang.aftercare.messaging import EmailAdapter, RobotAdapter, YunpianSmsAd
 from yixiang.aftercare.models import Campaign, CareTask, InboundReply, Message
 from yixiang.customers.models import Customer
 from yixiang.errors import Conflict, DomainError, ValidationFailed
+from yixiang.outbox import rules as outbox_rules
 
 from .factories import sign
 from .providers import FakeProviders, SmtpSink, free_port
@@ -290,7 +291,7 @@ def test_dingtalk_robot_signs_its_url(org, providers, settings):
     services_campaigns.campaign_send(_launch(org).pk)
     query = providers.robot_queries[0]
     ts = int(query["timestamp"][0])
-    assert query["sign"][0] == rules.dingtalk_sign(ts, "SECxyz")
+    assert query["sign"][0] == outbox_rules.dingtalk_sign(ts, "SECxyz")
     assert providers.robot[0]["at"] == {"atMobiles": []}
     assert isinstance(RobotAdapter().payload(Message.objects.get()), dict)
 
