@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from yixiang.accounts.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.customers.models import Customer, Stage
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import forms, selectors, services
+from yixiang.pipeline import forms, pool_page, selectors, services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
@@ -363,9 +363,25 @@ def _default_purpose(customer: Customer) -> str:
 
 @login_required
 def pool(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "")[:100]
-    page = Paginator(selectors.pool_customers(user=request.user, q=q), 30).get_page(request.GET.get("page"))
-    return render(request, "pipeline/pool.html", {"page": page, "q": q})
+    filters = pool_page.PoolFilters.from_query(request.GET)
+    page = Paginator(pool_page.pool_rows(user=request.user, filters=filters), 30).get_page(request.GET.get("page"))
+    state = pool_page.claim_state(user=request.user)
+    refusals = pool_page.row_refusals(user=request.user, customer_ids=[c.pk for c in page], state=state)
+    for c in page:
+        c.reason_words = pool_page.reason_words(c.pool_reason)
+        c.former_owner = c.former_owner_name or c.former_owner_username or ""
+        c.claim_refusal = pool_page.refusal_words(refusals[c.pk]) if c.pk in refusals else ""
+    return render(
+        request,
+        "pipeline/pool.html",
+        {
+            "page": page,
+            "q": filters.q,
+            "filters": filters,
+            "choices": pool_page.filter_choices(user=request.user),
+            "claim": state,
+        },
+    )
 
 
 def _require_manager(user) -> None:

@@ -163,7 +163,8 @@ class Command(BaseCommand):
             steps = sorted(rnd.sample(range(1, last_day), k=max(0, min(contacts - 1, last_day - 1)))) + [last_day]
         current = None
         last_at = None
-        author = rep or User.objects.get(username="rep1")
+        # A pool customer was someone's before: that rep made its calls, then let it go (below).
+        author = rep or rnd.choice(list(User.objects.filter(role=Role.REP).order_by("username")))
         for i, day in enumerate(steps):
             judged = path[min(len(path) - 1, round(i * (len(path) - 1) / max(1, len(steps) - 1)))]
             at = start + dt.timedelta(days=day, hours=rnd.randint(1, 8))
@@ -199,11 +200,37 @@ class Command(BaseCommand):
                 today=timezone.localdate(), cadence=cadence, calendar=pipeline_selectors.due_calendar(last_day),
                 slower_shift=pipeline_conf("HOLIDAY_SHIFT_SLOWER"),
             )  # fmt: skip
+        if rep is None and last_at is not None:
+            self._left_to_pool(rnd, customer, author, start, last_at, now)
         if stage == 5:
             signed = last_at or now
             fields["signed_at"] = signed
             self._contract(rnd, customer, rep, timezone.localtime(signed).date())
         Customer.objects.filter(pk=customer.pk).update(**fields)
+
+    def _left_to_pool(
+        self,
+        rnd: random.Random,
+        customer: Customer,
+        owner: User,
+        start: dt.datetime,
+        last_at: dt.datetime,
+        now: dt.datetime,
+    ) -> None:
+        """The owner change that put a once-held customer in the pool: a release with one of the method's
+        reasons a few days after the last call, or the recycling job's (so "entered the pool" has a date)."""
+        OwnerChange.objects.create(
+            customer=customer, to_owner=owner, reason=OwnerChange.Reason.CREATED, at=start, by=owner
+        )
+        left = min(now - dt.timedelta(hours=1), last_at + dt.timedelta(days=rnd.randint(1, 10)))
+        if rnd.random() < 0.7:
+            why = rnd.choice(["no_rise", "no_rise", "no_decision_maker", "pushed_too_hard", "rep_mistake"])
+            reason, by = OwnerChange.Reason.RELEASE, owner
+        else:
+            why, reason, by = pipeline_rules.RECYCLE_OVERDUE, OwnerChange.Reason.RECYCLE, None
+        OwnerChange.objects.create(
+            customer=customer, from_owner=owner, to_owner=None, reason=reason, detail=why, at=left, by=by
+        )
 
     def _contract(self, rnd: random.Random, customer: Customer, rep: User | None, signed: dt.date) -> None:
         amount = Decimal(rnd.choice([7950, 12000, 20000, 36000, 50000, 80000]))
