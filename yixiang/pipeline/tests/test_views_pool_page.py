@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from yixiang.pipeline import services
-from yixiang.pipeline.models import OwnerChange
+from yixiang.pipeline.models import OwnerChange, ReleaseProposal
 from yixiang.pipeline.tests.factories import set_state
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,34 @@ def test_filters_region_industry_stage_reason_and_days(client, org):
     assert names("city=杭州&stage=0") == {"杭州餐饮"}
     assert a.pk  # the filter choices list the pool's cities
     assert '<option value="南京"' in client.get("/pool/").content.decode()
+
+
+# --- The tracked-list balance on the agenda: each imbalance with its next step ----------------------
+
+
+def _balance(html: str) -> str:
+    return html.split('id="tracked-balance"')[1].split("</section>")[0]
+
+
+def test_too_few_at_stage_0_links_to_the_pool_filtered(client, org):
+    html = _balance(_login(client, org.rep).get("/agenda/").content.decode())
+    assert 'href="/pool/?stage=0"' in html and "从公海领取 0 阶段客户" in html
+
+
+def test_too_many_at_1_2_links_to_the_release_proposals(client, org, settings):
+    settings.YIXIANG = {**settings.YIXIANG, "BALANCE_TARGETS": {"0": 0, "1-2": 1, "3-4": 0}}
+    crowd = [set_state(org.customer(org.rep, name=f"一阶段{i}"), stage=1) for i in range(4)]
+    client = _login(client, org.rep)
+    html = _balance(client.get("/agenda/").content.decode())
+    assert "#release-proposals" not in html  # no proposal yet: the step is to review that band
+    assert 'href="/customers/?owner=mine&amp;stage=1"' in html
+    ReleaseProposal.objects.create(customer=crowd[0], owner=org.rep, reason="no_rise", contacts=6)
+    html = _balance(client.get("/agenda/").content.decode())
+    assert 'href="#release-proposals"' in html and "踢出建议：1 位客户" in html
+
+
+def test_a_balanced_list_offers_no_step(client, org, settings):
+    settings.YIXIANG = {**settings.YIXIANG, "BALANCE_TARGETS": {"0": 1, "1-2": 1, "3-4": 1}}
+    for stage in (0, 1, 3):
+        set_state(org.customer(org.rep, name=f"阶段{stage}"), stage=stage)
+    assert "balance-next" not in _balance(_login(client, org.rep).get("/agenda/").content.decode())
