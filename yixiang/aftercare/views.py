@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from yixiang.accounts.models import Region
 from yixiang.accounts.scoping import access_customer, may_change_customer
-from yixiang.aftercare import rules, selectors, services
+from yixiang.aftercare import care_month, rules, selectors, services
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -88,7 +88,11 @@ def care(request: HttpRequest) -> HttpResponse:
     if request.GET.get("customer", "").isdigit():
         tasks = tasks.filter(customer_id=int(request.GET["customer"]))
     page = Paginator(tasks, 100).get_page(request.GET.get("page"))
-    calendar = selectors.care_calendar(request.user, today, today + dt.timedelta(days=30))
+    view = "month" if request.GET.get("view") == "month" else "list"
+    month = care_month.parse_month(request.GET.get("month"), today)
+    # The month grid replaces the 30-day list; only one of the two calendars is computed.
+    calendar = [] if view == "month" else selectors.care_calendar(request.user, today, today + dt.timedelta(days=30))
+    grid = care_month.month_view(request.user, month, today=today) if view == "month" else None
     return render(
         request,
         "aftercare/care.html",
@@ -101,6 +105,8 @@ def care(request: HttpRequest) -> HttpResponse:
             "kinds": CareTask.Kind.choices,
             "today": today,
             "calendar": calendar,
+            "view": view,
+            "grid": grid,
             "may_record_event": services.may_record_regional_event(request.user),
         },
     )
