@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from yixiang.accounts.models import Region
 from yixiang.accounts.scoping import access_customer, may_change_customer
-from yixiang.aftercare import care_month, rules, selectors, services
+from yixiang.aftercare import care_month, rules, selectors, services, undo
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -29,6 +29,7 @@ from yixiang.aftercare.models import (
     LifeEvent,
     LoyaltyLevel,
     Message,
+    Payment,
     PayoutIncident,
     ReferralAsk,
     ReferrerType,
@@ -36,6 +37,7 @@ from yixiang.aftercare.models import (
 )
 from yixiang.customers.models import Stage, ValueTier
 from yixiang.errors import DomainError, ValidationFailed
+from yixiang.web.formatting import format_yuan as yuan
 from yixiang.web.redirects import safe_next
 
 
@@ -128,11 +130,13 @@ def care_task_done(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- customer panel
 
 
-def _panel(request: HttpRequest, customer, *, error: str = "", status: int = 200) -> HttpResponse:
+def _panel(request: HttpRequest, customer, *, error: str = "", status: int = 200, notice: str = "") -> HttpResponse:
     ctx = selectors.customer_panel(request.user, customer)
+    ctx.update(undo_context(request.user, ctx))
     ctx.update(
         {
             "error": error,
+            "notice": notice,
             "today": timezone.localdate(),
             "loyalty_choices": LoyaltyLevel.choices,
             "referrer_type_choices": ReferrerType.choices,
@@ -230,6 +234,8 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
             return _panel(request, customer, error=_error_text(exc), status=200)
         messages.error(request, _error_text(exc))
         return redirect(selectors.customer_url(customer.pk))
+    if action == "payment":
+        return _money_done(request, customer, notice=_("Payment recorded."))
     if _is_htmx(request):
         return _panel(request, customer)
     messages.success(request, _("Saved."))
@@ -240,11 +246,16 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
 @require_POST
 def payout_paid(request: HttpRequest, pk: int) -> HttpResponse:
     payout = selectors.payout_access(request.user, pk)
-    services.payout_mark_paid(
-        actor=request.user, payout=payout, paid_on=_date(request.POST.get("paid_on"), "paid_on", required=False)
-    )
     customer = payout.contract.customer
-    return _panel(request, customer) if _is_htmx(request) else redirect(selectors.customer_url(customer.pk))
+    try:
+        # Undoable: the marker may take it back for a few minutes (aftercare/undo.py).
+        undo.payout_mark_paid_undoable(
+            actor=request.user, payout=payout, paid_on=_date(request.POST.get("paid_on"), "paid_on", required=False)
+        )
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    notice = _("Payout of %(amount)s marked paid.") % {"amount": yuan(payout.amount)}
+    return _money_done(request, customer, notice=notice)
 
 
 @login_required
@@ -471,3 +482,55 @@ def sms_inbound_yunpian(request: HttpRequest) -> HttpResponse:
         provider_ref=f"yunpian:{data.get('id') or rules.yunpian_sign(data, '')}", received_at=received,
     )  # fmt: skip
     return HttpResponse("SUCCESS", content_type="text/plain")
+
+
+# --------------------------------------------------------------------------- undo of money actions
+
+
+def undo_context(user, panel: dict[str, Any]) -> dict[str, Any]:
+    """Which payouts and payments on the panel this user may still undo (two small reads)."""
+    payout_ids = [p.pk for c in panel.get("contracts", []) for p in c.payouts.all()]
+    return {
+        "undo_payouts": undo.undoable_payouts(user=user, payout_ids=payout_ids),
+        "undo_payments": undo.undoable_payments(user=user, payments=list(panel.get("payments", []))),
+        "undo_minutes": conf("UNDO_MINUTES"),
+    }
+
+
+def _money_done(request: HttpRequest, customer, *, notice: str = "", error: str = "") -> HttpResponse:
+    """After a money action or its undo: the panel with a notice (htmx), or back to the customer."""
+    if _is_htmx(request):
+        return _panel(request, customer, notice=notice, error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(selectors.customer_url(customer.pk))
+
+
+@login_required
+@require_POST
+def payout_paid_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    payout = selectors.payout_access(request.user, pk)
+    customer = payout.contract.customer
+    try:
+        undo.payout_paid_undo(actor=request.user, payout=payout)
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    return _money_done(request, customer, notice=_("Undone: the payout is no longer marked paid."))
+
+
+@login_required
+@require_POST
+def payment_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = Payment.objects.filter(pk=pk).first()
+    if payment is None:
+        raise Http404("payment not found")
+    customer = access_customer(request.user, payment.customer_id, for_change=True)
+    try:
+        undo.payment_record_undo(actor=request.user, payment=payment)
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    return _money_done(
+        request, customer, notice=_("Undone: the payment of %(amount)s was removed.") % {"amount": yuan(payment.amount)}
+    )
