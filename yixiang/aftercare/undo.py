@@ -49,6 +49,14 @@ def _refusal_message(code: str) -> str:
     return _("There is nothing to undo.")
 
 
+def _refuse(actor: User, done_by_id: int | None, done_at: dt.datetime | None, now: dt.datetime) -> None:
+    refusal = undo_refusal(
+        actor_id=actor.pk, done_by_id=done_by_id, done_at=done_at, now=now, minutes=conf("UNDO_MINUTES")
+    )
+    if refusal:
+        raise DomainError(_refusal_message(refusal), code=refusal)
+
+
 def _window_start(now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(minutes=conf("UNDO_MINUTES"))
 
@@ -96,15 +104,7 @@ def payout_paid_undo(*, actor: User, payout: Payout, now: dt.datetime | None = N
     now = now or timezone.now()
     current = Payout.objects.select_for_update().get(pk=payout.pk)
     event = _last_paid_event(current.pk) if current.status == Payout.Status.PAID else None
-    refusal = undo_refusal(
-        actor_id=actor.pk,
-        done_by_id=event.actor_id if event else None,
-        done_at=event.at if event else None,
-        now=now,
-        minutes=conf("UNDO_MINUTES"),
-    )
-    if refusal:
-        raise DomainError(_refusal_message(refusal), code=refusal)
+    _refuse(actor, event.actor_id if event else None, event.at if event else None, now)
     assert event is not None
     current.status = event.detail.get("status_before") or Payout.Status.SCHEDULED
     current.paid_on = None
@@ -149,15 +149,7 @@ def payment_record_undo(*, actor: User, payment: Payment, now: dt.datetime | Non
     """Remove a payment its recorder entered by mistake a moment ago; the audit keeps what it said."""
     now = now or timezone.now()
     current = Payment.objects.select_for_update().filter(pk=payment.pk).first()
-    refusal = undo_refusal(
-        actor_id=actor.pk,
-        done_by_id=current.recorded_by_id if current else None,
-        done_at=current.created_at if current else None,
-        now=now,
-        minutes=conf("UNDO_MINUTES"),
-    )
-    if refusal:
-        raise DomainError(_refusal_message(refusal), code=refusal)
+    _refuse(actor, current.recorded_by_id if current else None, current.created_at if current else None, now)
     assert current is not None
     AuditEvent.objects.create(
         actor=actor,
