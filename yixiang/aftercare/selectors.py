@@ -39,6 +39,7 @@ from yixiang.aftercare.models import (
 )
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Kind, Stage
+from yixiang.web.formatting import format_amount
 
 SIGNED = Stage.SIGNED
 
@@ -200,7 +201,7 @@ def _life_event_days(ev: LifeEvent, name: str, start: dt.date, end: dt.date) -> 
 
 
 def _payout_day(p: Payout, customer_id: int, name: str) -> Occasion:
-    label = _("Payout %(amount)s yuan") % {"amount": p.amount}
+    label = _("Payout %(amount)s yuan") % {"amount": format_amount(p.amount)}
     return Occasion(p.due_date, "payout", label, customer_id, name, {"status": p.status})
 
 

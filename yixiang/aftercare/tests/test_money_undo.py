@@ -137,3 +137,14 @@ def test_undo_window_is_a_setting(org, payout, settings):
     undo.payout_paid_undo(actor=org.rep, payout=payout, now=timezone.now() + dt.timedelta(minutes=20))
     payout.refresh_from_db()
     assert payout.status == Payout.Status.SCHEDULED
+
+
+def test_payout_texts_on_the_care_screens_use_the_money_style(org, payout):
+    from yixiang.aftercare.selectors import care_calendar
+
+    big = Payout.objects.create(contract=payout.contract, due_date=payout.due_date, amount=Decimal("12500.50"))
+    labels = [o.label for o in care_calendar(org.rep, payout.due_date, payout.due_date) if o.kind == "payout"]
+    assert "返款 12,500.50 元" in labels
+    services.payout_reminders_run(today=timezone.localdate())
+    titles = set(CareTask.objects.filter(source_key=f"payout-notice:{big.pk}").values_list("title", flat=True))
+    assert any("12,500.50 元" in t for t in titles), titles
