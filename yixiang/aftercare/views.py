@@ -130,13 +130,16 @@ def care_task_done(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- customer panel
 
 
-def _panel(request: HttpRequest, customer, *, error: str = "", status: int = 200, notice: str = "") -> HttpResponse:
+def _panel(
+    request: HttpRequest, customer, *, error: str = "", status: int = 200, notice: str = "", undoable: bool = False
+) -> HttpResponse:
     ctx = selectors.customer_panel(request.user, customer)
     ctx.update(undo_context(request.user, ctx))
     ctx.update(
         {
             "error": error,
             "notice": notice,
+            "notice_undoable": undoable,
             "today": timezone.localdate(),
             "loyalty_choices": LoyaltyLevel.choices,
             "referrer_type_choices": ReferrerType.choices,
@@ -235,7 +238,7 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
         messages.error(request, _error_text(exc))
         return redirect(selectors.customer_url(customer.pk))
     if action == "payment":
-        return _money_done(request, customer, notice=_("Payment recorded."))
+        return _money_done(request, customer, notice=_("Payment recorded."), undoable=True)
     if _is_htmx(request):
         return _panel(request, customer)
     messages.success(request, _("Saved."))
@@ -255,7 +258,7 @@ def payout_paid(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _money_done(request, customer, error=_error_text(exc))
     notice = _("Payout of %(amount)s marked paid.") % {"amount": yuan(payout.amount)}
-    return _money_done(request, customer, notice=notice)
+    return _money_done(request, customer, notice=notice, undoable=True)
 
 
 @login_required
@@ -497,10 +500,12 @@ def undo_context(user, panel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _money_done(request: HttpRequest, customer, *, notice: str = "", error: str = "") -> HttpResponse:
+def _money_done(
+    request: HttpRequest, customer, *, notice: str = "", error: str = "", undoable: bool = False
+) -> HttpResponse:
     """After a money action or its undo: the panel with a notice (htmx), or back to the customer."""
     if _is_htmx(request):
-        return _panel(request, customer, notice=notice, error=error)
+        return _panel(request, customer, notice=notice, error=error, undoable=undoable)
     if error:
         messages.error(request, error)
     else:

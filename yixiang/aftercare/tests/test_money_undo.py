@@ -70,8 +70,9 @@ def test_mark_paid_then_undo_restores_the_payout_and_its_notice(org, payout):
     payout.refresh_from_db()
     task.refresh_from_db()
     assert payout.status == Payout.Status.PAID and task.done_at is not None
+    assert "分钟内可撤销" in html
     r = c.post(reverse("aftercare_payout_paid_undo", args=[payout.pk]), headers=HTMX)
-    assert "已撤销" in r.content.decode()
+    assert "已撤销" in r.content.decode() and "分钟内可撤销" not in r.content.decode()
     payout.refresh_from_db()
     task.refresh_from_db()
     assert (payout.status, payout.paid_on) == (Payout.Status.SCHEDULED, None)
