@@ -98,7 +98,7 @@ def pool_rows(*, user: User, filters: PoolFilters, today: dt.date | None = None)
         former_owner_username=Subquery(entry.values("from_owner__username")[:1]),
         pool_reason=Subquery(entry.values("detail")[:1]),
         pool_note=Subquery(entry.values("note")[:1]),
-    )
+    ).order_by("-pooled_at", "-pk")  # newest arrivals first
     if filters.city:
         qs = qs.filter(city=filters.city)
     if filters.industry:

@@ -59,6 +59,8 @@ def test_a_company_gets_a_founding_day_not_a_birthday(org):
     services.care_calendar_generate(today=soon - dt.timedelta(days=1))
     task = CareTask.objects.get(customer=company, kind="birthday")
     assert "成立日" in task.title and "生日" not in task.title and "成立周年" in task.suggestion
+    row = _client(org.rep).get(reverse("care")).content.decode().split(f'id="task-{task.pk}"')[1].split("</tr>")[0]
+    assert '<span class="tag">成立日</span>' in row and f'href="/customers/{company.pk}/"' in row
 
 
 def test_a_bad_month_falls_back_to_this_month(org):

@@ -222,12 +222,15 @@ class Command(BaseCommand):
         OwnerChange.objects.create(
             customer=customer, to_owner=owner, reason=OwnerChange.Reason.CREATED, at=start, by=owner
         )
-        left = min(now - dt.timedelta(hours=1), last_at + dt.timedelta(days=rnd.randint(1, 10)))
-        if rnd.random() < 0.7:
+        # Recycled when the last call is over 30 days old (the job's rule), else released soon after it.
+        if now - last_at > dt.timedelta(days=31):
+            why, reason, by = pipeline_rules.RECYCLE_OVERDUE, OwnerChange.Reason.RECYCLE, None
+            left = last_at + dt.timedelta(days=31)
+        else:
             why = rnd.choice(["no_rise", "no_rise", "no_decision_maker", "pushed_too_hard", "rep_mistake"])
             reason, by = OwnerChange.Reason.RELEASE, owner
-        else:
-            why, reason, by = pipeline_rules.RECYCLE_OVERDUE, OwnerChange.Reason.RECYCLE, None
+            left = last_at + dt.timedelta(hours=rnd.randint(1, 48))
+        left = min(now - dt.timedelta(hours=1), left)
         OwnerChange.objects.create(
             customer=customer, from_owner=owner, to_owner=None, reason=reason, detail=why, at=left, by=by
         )
