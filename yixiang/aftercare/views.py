@@ -131,7 +131,14 @@ def care_task_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _panel(
-    request: HttpRequest, customer, *, error: str = "", status: int = 200, notice: str = "", undoable: bool = False
+    request: HttpRequest,
+    customer,
+    *,
+    error: str = "",
+    status: int = 200,
+    notice: str = "",
+    undoable: bool = False,
+    undo_url: str = "",
 ) -> HttpResponse:
     ctx = selectors.customer_panel(request.user, customer)
     ctx.update(undo_context(request.user, ctx))
@@ -140,6 +147,7 @@ def _panel(
             "error": error,
             "notice": notice,
             "notice_undoable": undoable,
+            "notice_undo_url": undo_url,
             "today": timezone.localdate(),
             "loyalty_choices": LoyaltyLevel.choices,
             "referrer_type_choices": ReferrerType.choices,
@@ -238,7 +246,9 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
         messages.error(request, _error_text(exc))
         return redirect(selectors.customer_url(customer.pk))
     if action == "payment":
-        return _money_done(request, customer, notice=_("Payment recorded."), undoable=True)
+        latest = customer.payments.filter(recorded_by=request.user).order_by("-created_at", "-pk").first()
+        undo_url = reverse("aftercare_payment_undo", args=[latest.pk]) if latest else ""
+        return _money_done(request, customer, notice=_("Payment recorded."), undo_url=undo_url)
     if _is_htmx(request):
         return _panel(request, customer)
     messages.success(request, _("Saved."))
@@ -258,7 +268,9 @@ def payout_paid(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _money_done(request, customer, error=_error_text(exc))
     notice = _("Payout of %(amount)s marked paid.") % {"amount": yuan(payout.amount)}
-    return _money_done(request, customer, notice=notice, undoable=True)
+    return _money_done(
+        request, customer, notice=notice, undo_url=reverse("aftercare_payout_paid_undo", args=[payout.pk])
+    )
 
 
 @login_required
@@ -501,11 +513,12 @@ def undo_context(user, panel: dict[str, Any]) -> dict[str, Any]:
 
 
 def _money_done(
-    request: HttpRequest, customer, *, notice: str = "", error: str = "", undoable: bool = False
+    request: HttpRequest, customer, *, notice: str = "", error: str = "", undo_url: str = ""
 ) -> HttpResponse:
-    """After a money action or its undo: the panel with a notice (htmx), or back to the customer."""
+    """After a money action or its undo: the panel with a notice and, after the action, its undo
+    button (htmx); or back to the customer page with a message."""
     if _is_htmx(request):
-        return _panel(request, customer, notice=notice, error=error, undoable=undoable)
+        return _panel(request, customer, notice=notice, error=error, undoable=bool(undo_url), undo_url=undo_url)
     if error:
         messages.error(request, error)
     else:
