@@ -93,12 +93,16 @@ def pool_rows(*, user: User, filters: PoolFilters, today: dt.date | None = None)
     """The pool with the last release's former owner and reason, filtered."""
     today = today or timezone.localdate()
     entry = OwnerChange.objects.filter(customer=OuterRef("pk"), to_owner__isnull=True).order_by("-at", "-id")
-    qs = pool_customers(user=user, q=filters.q).annotate(
-        former_owner_name=Subquery(entry.values("from_owner__display_name")[:1]),
-        former_owner_username=Subquery(entry.values("from_owner__username")[:1]),
-        pool_reason=Subquery(entry.values("detail")[:1]),
-        pool_note=Subquery(entry.values("note")[:1]),
-    ).order_by("-pooled_at", "-pk")  # newest arrivals first
+    qs = (
+        pool_customers(user=user, q=filters.q)
+        .annotate(
+            former_owner_name=Subquery(entry.values("from_owner__display_name")[:1]),
+            former_owner_username=Subquery(entry.values("from_owner__username")[:1]),
+            pool_reason=Subquery(entry.values("detail")[:1]),
+            pool_note=Subquery(entry.values("note")[:1]),
+        )
+        .order_by("-pooled_at", "-pk")
+    )  # newest arrivals first
     if filters.city:
         qs = qs.filter(city=filters.city)
     if filters.industry:
