@@ -242,7 +242,10 @@ class Command(BaseCommand):
             start_date=signed, end_date=signed + dt.timedelta(days=365), amount=amount, signed_by=rep,
             payout_card=customer.bank_card or "",
         )  # fmt: skip
-        Payment.objects.create(customer=customer, contract=contract, paid_on=signed, amount=amount, recorded_by=rep)
+        recorded = timezone.make_aware(dt.datetime.combine(signed, dt.time(15)))  # entered the day it was paid
+        Payment.objects.create(
+            customer=customer, contract=contract, paid_on=signed, amount=amount, recorded_by=rep, created_at=recorded
+        )
         for k in range(1, 4):
             Payout.objects.create(contract=contract, due_date=signed + dt.timedelta(days=30 * k), amount=amount / 10)
 
