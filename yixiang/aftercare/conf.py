@@ -10,6 +10,8 @@ from typing import Any
 from yixiang.conf import reader
 
 DEFAULTS: dict[str, Any] = {
+    # How long the person who marked a payout paid or recorded a payment may undo it.
+    "UNDO_MINUTES": 10,
     # --- Contracts and payouts
     # Tell the customer this many days before a payout.
     "PAYOUT_NOTICE_DAYS": 7,

@@ -38,9 +38,10 @@ from yixiang.aftercare.models import (
     TierChange,
 )
 from yixiang.customers import rules as customer_rules
-from yixiang.customers.models import Customer, Stage
+from yixiang.customers.models import Customer, Kind, Stage
 from yixiang.customers.scoping import access_customer, visible_customers
 from yixiang.months import month_end
+from yixiang.web.formatting import format_amount
 
 SIGNED = Stage.SIGNED
 
@@ -148,7 +149,7 @@ def care_calendar(
         ]
     scope = visible_customers(user, include_pool=False)
     customers = scope.filter(owner=user) if customers is None else scope.filter(pk__in=customers.values("pk"))
-    for c in customers.filter(birth_date__isnull=False).only("id", "name", "birth_date", "birthday_calendar"):
+    for c in customers.filter(birth_date__isnull=False).only("id", "name", "kind", "birth_date", "birthday_calendar"):
         out += _birthdays(c, start, end)
     for c in customers.exclude(special_days="").only("id", "name", "special_days"):
         out += _special_days(c, start, end)
@@ -172,7 +173,11 @@ def care_calendar(
 def _birthdays(c: Customer, start: dt.date, end: dt.date) -> list[Occasion]:
     if c.birth_date is None:
         return []
-    label = _("Lunar birthday") if c.birthday_calendar == "lunar" else _("Birthday")
+    lunar = c.birthday_calendar == "lunar"
+    if c.kind == Kind.COMPANY:  # a company's "birth date" is its founding day (成立日)
+        label = _("Founding day (lunar)") if lunar else _("Founding day")
+    else:
+        label = _("Lunar birthday") if lunar else _("Birthday")
     return [
         Occasion(day, "birthday", label, c.pk, c.name)
         for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end)
@@ -195,7 +200,7 @@ def _life_event_days(ev: LifeEvent, name: str, start: dt.date, end: dt.date) -> 
 
 
 def _payout_day(p: Payout, customer_id: int, name: str) -> Occasion:
-    label = _("Payout %(amount)s yuan") % {"amount": p.amount}
+    label = _("Payout %(amount)s yuan") % {"amount": format_amount(p.amount)}
     return Occasion(p.due_date, "payout", label, customer_id, name, {"status": p.status})
 
 

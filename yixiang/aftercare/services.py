@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from yixiang.accounts import permissions
 from yixiang.accounts.models import Region, User
 from yixiang.aftercare import rules
+from yixiang.aftercare.care_words import yearly_day_title, yearly_day_wish
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -155,20 +156,17 @@ def care_calendar_generate(*, today: dt.date | None = None) -> int:
     start, end = today, today + dt.timedelta(days=conf("CARE_LOOKAHEAD_DAYS"))
     rows: list[CareTask] = []
     owned = _owned(Customer.objects.all()).only(
-        "id", "name", "owner_id", "stage", "birth_date", "birthday_calendar", "special_days"
+        "id", "name", "kind", "owner_id", "stage", "birth_date", "birthday_calendar", "special_days"
     )
 
     # Birthdays: the window is widened by the lead so a task due today for a later birthday is made.
     lead = _lead("birthday")
     for c in _scope_filter(owned, conf("BIRTHDAY_SCOPE")).filter(birth_date__isnull=False).iterator(2000):
         for day in rules.birthday_occurrences(c.birth_date, c.birthday_calendar, start, end + dt.timedelta(days=lead)):
-            lunar = c.birthday_calendar == "lunar"
             rows.append(
                 _task(
                     CareTask.Kind.BIRTHDAY, c, c.owner_id, due_on=day - dt.timedelta(days=lead), occasion_on=day,
-                    title=(_("Lunar birthday of %(name)s on %(date)s") if lunar else _("Birthday of %(name)s on %(date)s"))
-                    % {"name": c.name, "date": day.isoformat()},
-                    suggestion=_("Happy birthday, %(name)s! Wishing you good health and every success.") % {"name": c.name},
+                    title=yearly_day_title(c, day), suggestion=yearly_day_wish(c),
                     key=f"birthday:{c.pk}:{day.isoformat()}",
                 )
             )  # fmt: skip

@@ -29,6 +29,7 @@ from yixiang.customers.models import Customer
 from yixiang.errors import Conflict, ValidationFailed
 from yixiang.pipeline import rules as pipeline_rules
 from yixiang.pipeline.services import customer_mark_signed
+from yixiang.web.formatting import format_amount
 
 # --------------------------------------------------------------------------- contracts and payouts
 
@@ -227,10 +228,10 @@ def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
                 CareTask.Kind.PAYOUT_NOTICE, customer, customer.owner_id,
                 due_on=max(rules.payout_notice_on(p.due_date, notice_days), today), occasion_on=p.due_date,
                 title=_("Tell %(name)s: payout of %(amount)s yuan on %(date)s")
-                % {"name": customer.name, "amount": p.amount, "date": p.due_date.isoformat()},
+                % {"name": customer.name, "amount": format_amount(p.amount), "date": p.due_date.isoformat()},
                 suggestion=_("%(name)s, a reminder: the payout of %(amount)s yuan for %(project)s is due on %(date)s "
                              "to your card ending %(card)s. I will keep an eye on it for you.")
-                % {"name": customer.name, "amount": p.amount, "project": p.contract.name,
+                % {"name": customer.name, "amount": format_amount(p.amount), "project": p.contract.name,
                    "date": p.due_date.isoformat(), "card": (p.contract.payout_card or "")[-4:]},
                 key=f"payout-notice:{p.pk}",
             )
@@ -250,7 +251,7 @@ def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
             _task(
                 CareTask.Kind.PAYOUT_LATE, customer, customer.owner_id, due_on=today, occasion_on=p.due_date,
                 title=_("Payout late for %(name)s: %(amount)s yuan due %(date)s")
-                % {"name": customer.name, "amount": p.amount, "date": p.due_date.isoformat()},
+                % {"name": customer.name, "amount": format_amount(p.amount), "date": p.due_date.isoformat()},
                 suggestion=_("Find the cause today (wrong card number? bank delay?), tell %(name)s what happened and "
                              "when the money will arrive; neither shirk nor take the blame. Record cause and resolution.")
                 % {"name": customer.name},

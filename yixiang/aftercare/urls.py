@@ -14,6 +14,8 @@ urlpatterns = [
         name="customer_aftercare_action",
     ),
     path("aftercare/payouts/<int:pk>/paid/", views.payout_paid, name="aftercare_payout_paid"),
+    path("aftercare/payouts/<int:pk>/paid/undo/", views.payout_paid_undo, name="aftercare_payout_paid_undo"),
+    path("aftercare/payments/<int:pk>/undo/", views.payment_undo, name="aftercare_payment_undo"),
     path("aftercare/incidents/<int:pk>/", views.incident_edit, name="aftercare_incident"),
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_create, name="campaign_create"),

@@ -22,7 +22,16 @@ from django.views.decorators.http import require_POST
 
 from yixiang.accounts import permissions
 from yixiang.accounts.models import Region
-from yixiang.aftercare import rules, selectors, services, services_campaigns, services_contracts, services_loyalty
+from yixiang.aftercare import (
+    care_month,
+    rules,
+    selectors,
+    services,
+    services_campaigns,
+    services_contracts,
+    services_loyalty,
+    undo,
+)
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -30,6 +39,7 @@ from yixiang.aftercare.models import (
     LifeEvent,
     LoyaltyLevel,
     Message,
+    Payment,
     PayoutIncident,
     ReferralAsk,
     ReferrerType,
@@ -39,6 +49,7 @@ from yixiang.customers.models import Stage, ValueTier
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.redirects import safe_next
+from yixiang.web.formatting import format_yuan as yuan
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -90,7 +101,11 @@ def care(request: HttpRequest) -> HttpResponse:
     if request.GET.get("customer", "").isdigit():
         tasks = tasks.filter(customer_id=int(request.GET["customer"]))
     page = Paginator(tasks, 100).get_page(request.GET.get("page"))
-    calendar = selectors.care_calendar(request.user, today, today + dt.timedelta(days=30))
+    view = "month" if request.GET.get("view") == "month" else "list"
+    month = care_month.parse_month(request.GET.get("month"), today)
+    # The month grid replaces the 30-day list; only one of the two calendars is computed.
+    calendar = [] if view == "month" else selectors.care_calendar(request.user, today, today + dt.timedelta(days=30))
+    grid = care_month.month_view(request.user, month, today=today) if view == "month" else None
     return render(
         request,
         "aftercare/care.html",
@@ -103,6 +118,8 @@ def care(request: HttpRequest) -> HttpResponse:
             "kinds": CareTask.Kind.choices,
             "today": today,
             "calendar": calendar,
+            "view": view,
+            "grid": grid,
             "may_record_event": permissions.may_record_regional_event(request.user),
         },
     )
@@ -124,11 +141,24 @@ def care_task_done(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- customer panel
 
 
-def _panel(request: HttpRequest, customer, *, error: str = "", status: int = 200) -> HttpResponse:
+def _panel(
+    request: HttpRequest,
+    customer,
+    *,
+    error: str = "",
+    status: int = 200,
+    notice: str = "",
+    undoable: bool = False,
+    undo_url: str = "",
+) -> HttpResponse:
     ctx = selectors.customer_panel(request.user, customer)
+    ctx.update(undo_context(request.user, ctx))
     ctx.update(
         {
             "error": error,
+            "notice": notice,
+            "notice_undoable": undoable,
+            "notice_undo_url": undo_url,
             "today": timezone.localdate(),
             "loyalty_choices": LoyaltyLevel.choices,
             "referrer_type_choices": ReferrerType.choices,
@@ -226,6 +256,10 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
             return _panel(request, customer, error=_error_text(exc), status=200)
         messages.error(request, _error_text(exc))
         return redirect(selectors.customer_url(customer.pk))
+    if action == "payment":
+        latest = customer.payments.filter(recorded_by=request.user).order_by("-created_at", "-pk").first()
+        undo_url = reverse("aftercare_payment_undo", args=[latest.pk]) if latest else ""
+        return _money_done(request, customer, notice=_("Payment recorded."), undo_url=undo_url)
     if _is_htmx(request):
         return _panel(request, customer)
     messages.success(request, _("Saved."))
@@ -236,11 +270,18 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
 @require_POST
 def payout_paid(request: HttpRequest, pk: int) -> HttpResponse:
     payout = selectors.payout_access(request.user, pk)
-    services_contracts.payout_mark_paid(
-        actor=request.user, payout=payout, paid_on=_date(request.POST.get("paid_on"), "paid_on", required=False)
-    )
     customer = payout.contract.customer
-    return _panel(request, customer) if _is_htmx(request) else redirect(selectors.customer_url(customer.pk))
+    try:
+        # Undoable: the marker may take it back for a few minutes (aftercare/undo.py).
+        undo.payout_mark_paid_undoable(
+            actor=request.user, payout=payout, paid_on=_date(request.POST.get("paid_on"), "paid_on", required=False)
+        )
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    notice = _("Payout of %(amount)s marked paid.") % {"amount": yuan(payout.amount)}
+    return _money_done(
+        request, customer, notice=notice, undo_url=reverse("aftercare_payout_paid_undo", args=[payout.pk])
+    )
 
 
 @login_required
@@ -467,3 +508,58 @@ def sms_inbound_yunpian(request: HttpRequest) -> HttpResponse:
         provider_ref=f"yunpian:{data.get('id') or rules.yunpian_sign(data, '')}", received_at=received,
     )  # fmt: skip
     return HttpResponse("SUCCESS", content_type="text/plain")
+
+
+# --------------------------------------------------------------------------- undo of money actions
+
+
+def undo_context(user, panel: dict[str, Any]) -> dict[str, Any]:
+    """Which payouts and payments on the panel this user may still undo (two small reads)."""
+    payout_ids = [p.pk for c in panel.get("contracts", []) for p in c.payouts.all()]
+    return {
+        "undo_payouts": undo.undoable_payouts(user=user, payout_ids=payout_ids),
+        "undo_payments": undo.undoable_payments(user=user, payments=list(panel.get("payments", []))),
+        "undo_minutes": conf("UNDO_MINUTES"),
+    }
+
+
+def _money_done(
+    request: HttpRequest, customer, *, notice: str = "", error: str = "", undo_url: str = ""
+) -> HttpResponse:
+    """After a money action or its undo: the panel with a notice and, after the action, its undo
+    button (htmx); or back to the customer page with a message."""
+    if _is_htmx(request):
+        return _panel(request, customer, notice=notice, error=error, undoable=bool(undo_url), undo_url=undo_url)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(selectors.customer_url(customer.pk))
+
+
+@login_required
+@require_POST
+def payout_paid_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    payout = selectors.payout_access(request.user, pk)
+    customer = payout.contract.customer
+    try:
+        undo.payout_paid_undo(actor=request.user, payout=payout)
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    return _money_done(request, customer, notice=_("Undone: the payout is no longer marked paid."))
+
+
+@login_required
+@require_POST
+def payment_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = Payment.objects.filter(pk=pk).first()
+    if payment is None:
+        raise Http404("payment not found")
+    customer = access_customer(request.user, payment.customer_id, for_change=True)
+    try:
+        undo.payment_record_undo(actor=request.user, payment=payment)
+    except DomainError as exc:
+        return _money_done(request, customer, error=_error_text(exc))
+    return _money_done(
+        request, customer, notice=_("Undone: the payment of %(amount)s was removed.") % {"amount": yuan(payment.amount)}
+    )

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -299,7 +300,10 @@ def agenda(*, user: User, day: dt.date) -> Agenda:
 
 
 def pool_customers(*, user: User, q: str = "") -> QuerySet[Customer]:
-    """The public pool as the user sees it, newest arrivals first."""
+    """The public pool as the user sees it, newest arrivals first.
+
+    ``pooled_at`` is the last move into the pool; a customer created straight into the pool (no
+    owner change yet) entered it when it was created, so the date is always there."""
     entered = (
         OwnerChange.objects.filter(customer=OuterRef("pk"), to_owner__isnull=True).order_by("-at").values("at")[:1]
     )
@@ -308,7 +312,11 @@ def pool_customers(*, user: User, q: str = "") -> QuerySet[Customer]:
         qs = qs.filter(search_condition(q))
         if customer_rules.classify_query(q) == "text":
             qs = qs.distinct()  # joins through tags / contacts can repeat a row
-    return qs.annotate(pooled_at=Subquery(entered)).select_related("region").order_by("-updated_at", "-pk")
+    return (
+        qs.annotate(pooled_at=Coalesce(Subquery(entered), F("created_at")))
+        .select_related("region")
+        .order_by("-updated_at", "-pk")
+    )
 
 
 def customer_followups(*, customer: Customer) -> QuerySet[FollowUp]:

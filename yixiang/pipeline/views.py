@@ -19,7 +19,7 @@ from yixiang.accounts import permissions
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import events, forms, selectors, services
+from yixiang.pipeline import events, forms, pool_page, selectors, services
 from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
@@ -368,10 +368,25 @@ def _default_purpose(customer: Customer) -> str:
 
 @login_required
 def pool(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "")[:100]
-    page = Paginator(selectors.pool_customers(user=request.user, q=q), 30).get_page(request.GET.get("page"))
+    filters = pool_page.PoolFilters.from_query(request.GET)
+    page = Paginator(pool_page.pool_rows(user=request.user, filters=filters), 30).get_page(request.GET.get("page"))
+    state = pool_page.claim_state(user=request.user)
+    refusals = pool_page.row_refusals(user=request.user, customer_ids=[c.pk for c in page], state=state)
+    for c in page:
+        c.reason_words = pool_page.reason_words(c.pool_reason)
+        c.former_owner = c.former_owner_name or c.former_owner_username or ""
+        c.claim_refusal = pool_page.refusal_words(refusals[c.pk]) if c.pk in refusals else ""
     return render(
-        request, "pipeline/pool.html", {"page": page, "q": q, "can_manage": permissions.can_manage(request.user)}
+        request,
+        "pipeline/pool.html",
+        {
+            "page": page,
+            "q": filters.q,
+            "filters": filters,
+            "choices": pool_page.filter_choices(user=request.user),
+            "claim": state,
+            "can_manage": permissions.can_manage(request.user),
+        },
     )
 
 

@@ -20,7 +20,7 @@ RELATIVE_DAYS_LIMIT = 45
 
 
 def relative_time(value: dt.datetime | dt.date | None, now: dt.datetime | None = None) -> str:
-    """"刚刚", "5 分钟前", "2 小时前", "3 天前" (or "… 后" for the future); the date beyond 45 days."""
+    """ "刚刚", "5 分钟前", "2 小时前", "3 天前" (or "… 后" for the future); the date beyond 45 days."""
     if value is None or value == "":
         return ""
     now = now or timezone.now()
@@ -41,12 +41,16 @@ def relative_time(value: dt.datetime | dt.date | None, now: dt.datetime | None =
         return _("just now")
     if seconds < 3600:
         n = seconds // 60
-        return (ngettext("%(n)s minute ago", "%(n)s minutes ago", n) if past
-                else ngettext("in %(n)s minute", "in %(n)s minutes", n)) % {"n": n}
+        return (
+            ngettext("%(n)s minute ago", "%(n)s minutes ago", n)
+            if past
+            else ngettext("in %(n)s minute", "in %(n)s minutes", n)
+        ) % {"n": n}
     if seconds < 86400:
         n = seconds // 3600
-        return (ngettext("%(n)s hour ago", "%(n)s hours ago", n) if past
-                else ngettext("in %(n)s hour", "in %(n)s hours", n)) % {"n": n}
+        return (
+            ngettext("%(n)s hour ago", "%(n)s hours ago", n) if past else ngettext("in %(n)s hour", "in %(n)s hours", n)
+        ) % {"n": n}
     days = seconds // 86400
     if days > RELATIVE_DAYS_LIMIT:
         return date_format(timezone.localtime(value), "DATE_FORMAT")
@@ -62,11 +66,25 @@ def _days(days: int) -> str:
 
 def format_yuan(amount: object) -> str:
     """An amount of money as "7,950 元" / "7,950.50 元" ("7,950 yuan" in English); "" for nothing."""
+    if amount is None or amount == "" or not _is_number(amount):
+        return "" if amount is None else str(amount)
+    return _("%(amount)s yuan") % {"amount": format_amount(amount)}
+
+
+def _is_number(amount: object) -> bool:
+    try:
+        Decimal(str(amount))
+    except InvalidOperation:
+        return False
+    return True
+
+
+def format_amount(amount: object) -> str:
+    """The number part of :func:`format_yuan` ("7,950", "7,950.50"), for texts that already say 元."""
     if amount is None or amount == "":
         return ""
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
         return str(amount)
-    text = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return _("%(amount)s yuan") % {"amount": text}
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"

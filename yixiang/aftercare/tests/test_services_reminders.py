@@ -60,7 +60,7 @@ def test_payout_notice_exactly_seven_days_ahead(contract, org):
     assert services_contracts.payout_reminders_run(today=D(2025, 6, 13))["notices"] == 1
     task = CareTask.objects.get(kind=CareTask.Kind.PAYOUT_NOTICE)
     assert task.due_on == D(2025, 6, 13) and task.occasion_on == D(2025, 6, 20)
-    assert task.rep == org.rep and "1234" in task.suggestion and "5000" in task.title
+    assert task.rep == org.rep and "1234" in task.suggestion and "5,000 元" in task.title
     # Idempotent: running again (even on later days) creates nothing new.
     assert services_contracts.payout_reminders_run(today=D(2025, 6, 14))["notices"] == 0
     assert CareTask.objects.filter(kind=CareTask.Kind.PAYOUT_NOTICE).count() == 1
