@@ -28,7 +28,7 @@ FLOORS: list[set[str]] = [
 # project shell (settings, urls, api, wsgi) above all of them.
 KERNEL = {
     "errors", "env", "testing_env", "backup", "months", "conf",
-    "api_types", "spreadsheet", "replica", "jobs", "formats", "redirects",
+    "api_types", "spreadsheet", "replica", "jobs", "formats", "redirects", "formatting",
 }  # fmt: skip
 SHELL = {"settings", "urls", "api", "wsgi", "testing", "health"}
 SIZE_EXEMPT: set[str] = set()

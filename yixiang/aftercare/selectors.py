@@ -40,8 +40,8 @@ from yixiang.aftercare.models import (
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Kind, Stage
 from yixiang.customers.scoping import access_customer, visible_customers
+from yixiang.formatting import format_amount
 from yixiang.months import month_end
-from yixiang.web.formatting import format_amount
 
 SIGNED = Stage.SIGNED
 

@@ -27,9 +27,9 @@ from yixiang.aftercare.models import (
 from yixiang.aftercare.services import _money, _task, _today, tasks_create
 from yixiang.customers.models import Customer
 from yixiang.errors import Conflict, ValidationFailed
+from yixiang.formatting import format_amount
 from yixiang.pipeline import rules as pipeline_rules
 from yixiang.pipeline.services import customer_mark_signed
-from yixiang.web.formatting import format_amount
 
 # --------------------------------------------------------------------------- contracts and payouts
 

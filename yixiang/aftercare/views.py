@@ -48,8 +48,8 @@ from yixiang.aftercare.models import (
 from yixiang.customers.models import Stage, ValueTier
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
+from yixiang.formatting import format_yuan as yuan
 from yixiang.redirects import safe_next
-from yixiang.web.formatting import format_yuan as yuan
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -6,10 +6,10 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html
 
+from yixiang import formatting
 from yixiang.customers import display
 from yixiang.customers.models import Stage
 from yixiang.pipeline.playbook import english_text
-from yixiang.web import formatting
 
 register = template.Library()
 
@@ -63,7 +63,7 @@ def nav_active(context, url: str) -> str:
 
 @register.filter
 def ago(value) -> str:
-    """A relative time in one style per language ("3 天前", "3 days ago"); see web/formatting.py."""
+    """A relative time in one style per language ("3 天前", "3 days ago"); see yixiang/formatting.py."""
     return formatting.relative_time(value)
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from yixiang.web.formatting import format_yuan, relative_time
+from yixiang.formatting import format_yuan, relative_time
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
