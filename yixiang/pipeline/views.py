@@ -172,9 +172,7 @@ def _proposal_context(signals: list[str], text: str, *, box_id: str = "proposals
     why they differ), and whether the box sits in the agenda's inline form (apply-and-save)."""
     proposals = services.propose_stage(signals=signals, text=text)
     pb = get_playbook()
-    basis = [
-        pb.signal_text(code) for code in signals if pb.signal_stage.get(code) == proposals.from_signals
-    ]
+    basis = [pb.signal_text(code) for code in signals if pb.signal_stage.get(code) == proposals.from_signals]
     return {
         "proposals": proposals,
         "signal_basis": basis,
