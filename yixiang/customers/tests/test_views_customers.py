@@ -223,6 +223,7 @@ def test_pool_customer_is_read_only_for_reps(org, as_user):
 
 def test_pipeline_and_aftercare_panels_load_only_when_provided(org, as_user):
     c = org.customer(org.rep, "张三")
+    Customer.objects.filter(pk=c.pk).update(stage=5)  # after-sale panels are for signed customers only
     client = as_user(org.rep)
     with override_settings(ROOT_URLCONF="yixiang.web.tests.urls_extras"):
         html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
