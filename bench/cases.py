@@ -71,6 +71,8 @@ class Ctx:
     import_rows: int
     throughput_seconds: int
     connections: int
+    capacity_steps: list[int] = field(default_factory=list)
+    step_seconds: int = 60
     today: dt.date = field(default_factory=timezone.localdate)
     rnd: random.Random = field(default_factory=lambda: random.Random(11))  # noqa: S311 (sampling, not security)
     _users: dict[str, Any] = field(default_factory=dict)
@@ -462,7 +464,7 @@ def _followups(ctx: Ctx, log_one: Callable[[int], None], note: str) -> dict:
 
 def case_followup_insert(ctx: Ctx) -> dict:
     log = _module("yixiang.pipeline.services", "followup_log")
-    from yixiang.accounts.scoping import access_customer
+    from yixiang.customers.scoping import access_customer
 
     rep = ctx.rep
 
@@ -490,7 +492,7 @@ def case_followup_http(ctx: Ctx) -> dict:
 
 
 def case_recycling(ctx: Ctx) -> dict:
-    run = _module("yixiang.pipeline.services", "recycle_run")
+    run = _module("yixiang.pipeline.pool", "recycle_run")
     from yixiang.customers.models import Customer
 
     counts = []
@@ -504,13 +506,13 @@ def case_recycling(ctx: Ctx) -> dict:
     owned = Customer.objects.filter(owner__isnull=False).count()
     return {
         "samples": samples,
-        "note": f"pipeline.services.recycle_run over {Customer.objects.count():,} customers ({owned:,} owned): "
+        "note": f"pipeline.pool.recycle_run over {Customer.objects.count():,} customers ({owned:,} owned): "
         f"{counts[0]:,} recycled; each run rolled back so every run does the same work",
     }
 
 
 def case_release_proposals(ctx: Ctx) -> dict:
-    run = _module("yixiang.pipeline.services", "release_proposals_refresh")
+    run = _module("yixiang.pipeline.pool", "release_proposals_refresh")
     found = []
 
     def call(i: int):
@@ -519,7 +521,7 @@ def case_release_proposals(ctx: Ctx) -> dict:
         return seconds
 
     samples = [call(i) for i in range(3)]
-    return {"samples": samples, "note": f"pipeline.services.release_proposals_refresh (daily), {found[0]}; rolled back"}
+    return {"samples": samples, "note": f"pipeline.pool.release_proposals_refresh (daily), {found[0]}; rolled back"}
 
 
 def case_incentives(ctx: Ctx) -> dict:
@@ -774,6 +776,96 @@ def case_throughput(ctx: Ctx) -> dict:
     }
 
 
+# --- Capacity: the working-day load model (Locust) ---------------------------------------------------
+
+
+def case_capacity(ctx: Ctx) -> dict:
+    """Concurrently active users served with p95 ≤ 200 ms and no errors (``bench/capacity.py``)."""
+    from django.conf import settings
+
+    from bench.capacity import DEFAULT_STEPS, P95_LIMIT_MS, find_capacity
+
+    _route("/agenda/")
+    workers = os.cpu_count() or 2
+    found = find_capacity(
+        steps=ctx.capacity_steps or list(DEFAULT_STEPS),
+        seconds=ctx.step_seconds,
+        workers=workers,
+        log=Path(settings.DATA_DIR) / "bench-serve.log",
+        report=lambda text: print(text, flush=True),
+    )
+    steps = found["steps"]
+    best = next((s for s in steps if s["users"] == found["capacity"]), None)
+    miss = found["first_miss"]
+    acc = found["accounts"]
+    note = (
+        f"locust (bench/locustfile.py) against gunicorn {workers} workers × {os.environ.get('WEB_THREADS', '4')} threads "
+        f"on the same 2-core box (locust's own CPU included in the load); {acc['rep']} reps, {acc['lead']} leads, "
+        f"{acc['director']} directors as accounts (more virtual users share them); think time "
+        f"{os.environ.get('BENCH_THINK', '3,12').replace(',', '–')} s; {ctx.step_seconds} s per step; "
+        f"capacity {found['capacity']} users (p95 ≤ {P95_LIMIT_MS:g} ms, no errors)"
+    )
+    if best:
+        note += (
+            f" at {best['rps']:.0f} req/s, p95 {best['p95_ms']:.0f} ms, server CPU "
+            f"{best['server_cpu_ms_per_request']:.1f} ms/request, load {best['loadavg']}"
+        )
+    if miss:
+        m = next(s for s in steps if s["users"] == miss)
+        note += f"; missed at {miss} users: p95 {m['p95_ms']:.0f} ms, {m['failures']} failures, load {m['loadavg']}"
+    else:
+        note += "; no step missed (raise --capacity-steps)"
+    if found["cpu_ceiling"]:
+        note += (
+            f"; CPU ceiling (server CPU per request × requests per user, all {workers} cores, no queueing"
+            + (
+                "; gunicorn's CPU only, PostgreSQL's own is not in it, so this overstates"
+                if ctx.db == "postgres"
+                else ""
+            )
+            + "): "
+            f"~{found['cpu_ceiling']:,} users"
+        )
+    note += f"; {found['followups_undone']} follow-ups logged and undone"
+    return {"samples": [found["capacity"]], "rate": True, "steps": steps, "note": note}
+
+
+# --- The peer: DjangoCRM 1.7.0 beside Yixiang ------------------------------------------------------------
+
+
+def case_peer(ctx: Ctx) -> dict:
+    """Comparable pages of Yixiang and DjangoCRM over HTTP, interleaved (``bench/peer.py``)."""
+    from django.conf import settings
+
+    from bench import peer
+    from yixiang.customers.models import Customer
+
+    if ctx.db != "sqlite":
+        raise NotAvailable("the peer runs on SQLite only: run this case with --db sqlite")
+    say = lambda text: print(text, flush=True)  # noqa: E731
+    wheel = peer.ensure_installed(say)
+    facts = peer.ensure_loaded(ctx.customers, say)
+    ids = _own_customer_ids(ctx, 20)
+    names = list(Customer.objects.filter(pk__in=ids[:10]).values_list("name", flat=True))
+    names += list(
+        Customer.objects.filter(pk__in=_sample(Customer.objects.filter(owner__isnull=True), 10, ctx.rnd)).values_list(
+            "name", flat=True
+        )
+    )
+    runs = max(10, ctx.runs // 2)
+    pairs = peer.compare(
+        rep=ctx.rep, customer_ids=ids, search_names=names, runs=runs, log_dir=Path(settings.DATA_DIR), say=say
+    )
+    ratios = [p["ratio"] for p in pairs.values()]
+    note = (
+        f"{wheel}, its own venv in {peer.PEER_DIR}, SQLite, DEBUG off, gunicorn 2 workers × 4 threads, as rep0001 "
+        f"({facts['companies']:,} companies with a contact each, {facts['deals']:,} deals each with its request; "
+        f"loaded in {facts['load_seconds']:.0f} s); {runs} interleaved runs per pair; DjangoCRM / Yixiang median: "
+        + ", ".join(f"{p['title'].split(' vs ')[0]} {p['ratio']}× (CPU {p['cpu_ratio']}×)" for p in pairs.values())
+    )
+    return {"samples": [min(ratios)], "rate": True, "peer": pairs, "note": note}
+
+
 # --- The list, in the order they run (reads first, then writes, then the server) -----------------------
 
 CASES: list[Case] = [
@@ -797,5 +889,7 @@ CASES: list[Case] = [
     Case("release_proposals", "Daily release proposals (release_proposals_refresh)", case_release_proposals),
     Case("incentives", "Incentive month (manage.py incentives --derive)", case_incentives, Target(30, "median", "s")),
     Case("import", "Customer CSV import (customers.importing.import_file)", case_import, Target(20000, "rate", "rows/s", True), True),
+    Case("capacity", "Concurrent active users, p95 ≤ 200 ms, no errors (Locust working day)", case_capacity, Target(1000, "rate", "users", True)),
+    Case("peer", "DjangoCRM 1.7.0 / Yixiang, comparable pages over HTTP (smallest ratio)", case_peer, Target(10, "rate", "×", True)),
     Case("throughput", "Agenda throughput, gunicorn + wrk (GET /api/v1/agenda)", case_throughput, Target(500, "rate", "req/s", True)),
 ]  # fmt: skip

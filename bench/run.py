@@ -44,6 +44,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--import-rows", type=int, help="rows of the import CSV (default: --customers, at most 1,000,000)")
     p.add_argument("--throughput-seconds", type=int, default=10, help="length of each wrk run (default 10)")
     p.add_argument("--connections", type=int, default=16, help="concurrent wrk connections (default 16)")
+    p.add_argument(
+        "--capacity-steps", default="", help="user counts for the capacity case, e.g. 50,100,200 (default 25 … 2400)"
+    )
+    p.add_argument("--step-seconds", type=int, default=60, help="measured seconds per capacity step (default 60)")
     p.add_argument("--no-generate", action="store_true", help="use the database as it is")
     p.add_argument("--no-save", action="store_true", help="print only, write nothing to bench/results")
     p.add_argument(
@@ -75,6 +79,8 @@ def run_child(args: argparse.Namespace) -> int:
         import_rows=args.import_rows or min(args.customers, 1_000_000),
         throughput_seconds=args.throughput_seconds,
         connections=args.connections,
+        capacity_steps=[int(n) for n in args.capacity_steps.split(",") if n],
+        step_seconds=args.step_seconds,
     )
     result: dict = {"name": case.name, "title": case.title}
     rss_before = peak_rss_mb()
@@ -91,6 +97,10 @@ def run_child(args: argparse.Namespace) -> int:
         result.update(status="ok", unit="rows/s" if rate else "ms", stats=stats, rate=rate)
         if case.name == "throughput":
             result["unit"] = "req/s"
+        if case.name == "capacity":
+            result["unit"] = "users"
+        if case.name == "peer":
+            result["unit"] = "×"
         if raw.get("limit"):
             lim = raw["limit"]
             lstats = summary([s * scale for s in lim["samples"]])
@@ -99,7 +109,7 @@ def run_child(args: argparse.Namespace) -> int:
                 result["ratio"] = lstats["median"] / stats["median"] if rate else stats["median"] / lstats["median"]
         if raw.get("cpu"):
             result["cpu_ms"] = summary([s * 1000 for s in raw["cpu"]])
-        for key in ("queries", "rows", "note", "latency_ms", "db_replay_ms"):
+        for key in ("queries", "rows", "note", "latency_ms", "db_replay_ms", "steps", "peer"):
             if key in raw:
                 result[key] = raw[key]
         result["peak_rss_mb"] = raw.get("peak_rss_mb", peak_rss_mb())
@@ -138,6 +148,7 @@ def judge(case, db: str, result: dict) -> dict:
 
 def ensure_data(args: argparse.Namespace) -> None:
     from django.core.management import call_command
+    from django.db import connection
 
     from yixiang.customers.models import Customer
 
@@ -146,6 +157,9 @@ def ensure_data(args: argparse.Namespace) -> None:
     if have == args.customers or args.no_generate:
         return
     print(f"the database holds {have:,} customers, not {args.customers:,}: generating …", flush=True)
+    # The generator's writer needs the SQLite file to itself (it turns the journal off while it
+    # loads): an open connection here made it stop with "database is locked" on a fresh --data-dir.
+    connection.close()
     cmd = [sys.executable, "-m", "bench.generate", "--customers", str(args.customers), "--force"]
     cmd += _db_args(args)
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -295,7 +309,43 @@ def markdown(meta: dict, results: list[dict]) -> str:
         lim = f" Limit: {r['limit']['what']}." if r.get("limit") else ""
         when = f" (git {r['git']}, load {r['loadavg']})" if r.get("git") else ""
         out.append(f"- **{r['name']}**: {r.get('note', '')}.{lim}{when}")
+    for r in results:
+        out += _detail_tables(r)
     return "\n".join(out) + "\n"
+
+
+def _detail_tables(r: dict) -> list[str]:
+    """The capacity case's steps and the peer case's pairs, as tables under the notes."""
+    out = []
+    if r.get("steps"):
+        out += [
+            "",
+            f"Capacity steps ({r['name']}):",
+            "",
+            "| users | req/s | median | p95 | p99 | failures | server CPU / request | load before |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for s in r["steps"]:
+            cpu = s.get("server_cpu_ms_per_request")
+            out.append(
+                f"| {s['users']} | {s['rps']:.1f} | {s['median_ms']:.0f} ms | {s['p95_ms']:.0f} ms | {s['p99_ms']:.0f} ms | "
+                f"{s['failures']} | {'–' if cpu is None else f'{cpu:.1f} ms'} | {s['loadavg']} |"
+            )
+    if r.get("peer"):
+        out += [
+            "",
+            "DjangoCRM 1.7.0 beside Yixiang (interleaved, over HTTP, as rep0001):",
+            "",
+            "| pair | Yixiang median / p95 | DjangoCRM median / p95 | × wall | Yixiang CPU | DjangoCRM CPU | × CPU |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for p in r["peer"].values():
+            y, q = p["yixiang_ms"], p["peer_ms"]
+            out.append(
+                f"| {p['title']} | {y['median']:.1f} / {y['p95']:.1f} ms | {q['median']:.1f} / {q['p95']:.1f} ms | "
+                f"{p['ratio']}× | {p['yixiang_cpu_ms']:.1f} ms | {p['peer_cpu_ms']:.1f} ms | {p['cpu_ratio']}× |"
+            )
+    return out
 
 
 def _loadavg() -> str:
@@ -364,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         cmd += ["--runs", str(args.runs), "--throughput-seconds", str(args.throughput_seconds)]
         cmd += ["--connections", str(args.connections)] + _db_args(args)
+        cmd += ["--step-seconds", str(args.step_seconds)]
+        if args.capacity_steps:
+            cmd += ["--capacity-steps", args.capacity_steps]
         if args.import_rows:
             cmd += ["--import-rows", str(args.import_rows)]
         t0 = time.perf_counter()

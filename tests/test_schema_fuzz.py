@@ -32,7 +32,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from yixiang.accounts.services import api_token_create
-from yixiang.aftercare import services as aftercare_services
+from yixiang.aftercare import services_campaigns as aftercare_campaigns
+from yixiang.aftercare import services_contracts as aftercare_contracts
 from yixiang.pipeline import services as pipeline_services
 
 # `make test` runs a short pass; `make fuzz` a long one (more examples, same fixed seed).
@@ -51,11 +52,11 @@ def _world(org) -> dict[str, list]:
     for stage, c in zip((0, 2, 3), mine, strict=False):
         pipeline_services.followup_log(actor=rep, customer=c, stage=stage, summary="客户愿意听介绍")
     signed = mine[3]
-    pipeline_services.customer_sign(actor=rep, customer=signed, amount=Decimal("30000"), contract_name="官网建设")
+    aftercare_contracts.customer_sign(actor=rep, customer=signed, amount=Decimal("30000"), contract_name="官网建设")
     pool = org.customer(None, "公海客户", phone="13900000001")
     other = org.customer(org.teammate, "同事的客户")
     far = org.customer(org.outsider, "南方客户")
-    campaign = aftercare_services.campaign_create(actor=rep, name="中秋问候", template="{name}您好，中秋快乐！")
+    campaign = aftercare_campaigns.campaign_create(actor=rep, name="中秋问候", template="{name}您好，中秋快乐！")
     today = timezone.localdate()
     return {
         "customer_id": [c.pk for c in (*mine, pool, other, far)],

@@ -14,8 +14,15 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from yixiang.accounts import api as accounts_api
 from yixiang.accounts.models import ApiToken
+from yixiang.aftercare import api as aftercare_api
+from yixiang.customers import api as customers_api
+from yixiang.customers import api_io as customers_io_api
 from yixiang.errors import DomainError, ValidationFailed
+from yixiang.incentives import api as incentives_api
+from yixiang.pipeline import api as pipeline_api
+from yixiang.reports import api as reports_api
 
 log = logging.getLogger(__name__)
 
@@ -176,20 +183,10 @@ def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from yixiang.accounts.api import router as accounts_router
-    from yixiang.customers.api import router as customers_router
-
-    api.add_router("/auth", accounts_router)
-    api.add_router("/customers", customers_router)
-    # Later apps add their routers here (pipeline, aftercare, incentives, reports).
-    for module in ("customers.api_io", "pipeline.api", "aftercare.api", "incentives.api", "reports.api"):
-        try:
-            mod = __import__(f"yixiang.{module}", fromlist=["routers"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"yixiang.{module}":
-                raise
-            continue
-        for prefix, router in getattr(mod, "routers", []):
+    api.add_router("/auth", accounts_api.router)
+    api.add_router("/customers", customers_api.router)
+    for mod in (customers_io_api, pipeline_api, aftercare_api, incentives_api, reports_api):
+        for prefix, router in mod.routers:
             api.add_router(prefix, router)
 
 

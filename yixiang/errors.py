@@ -36,3 +36,11 @@ class Conflict(DomainError):
 class LimitReached(DomainError):
     status = 409
     code = "limit"
+
+
+class NotFound(DomainError):
+    """The row is absent or outside the actor's scope (the same answer, so existence does not
+    leak). The API answers 404; views turn it into their 404 page."""
+
+    status = 404
+    code = "not_found"

@@ -33,7 +33,7 @@ from django.utils import timezone
 from tests.cluster.needs import redis_url, require_postgres
 from tests.reliability.servers import ROOT, call, free_port, stop, subprocess_env, wait_for
 from yixiang.accounts.services import api_token_create
-from yixiang.aftercare import services as aftercare_services
+from yixiang.aftercare import services_campaigns as aftercare_services
 from yixiang.aftercare.models import Campaign, Message
 from yixiang.aftercare.tests.providers import SmtpSink
 from yixiang.customers.models import Customer
@@ -111,7 +111,7 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
             # The launch as the app does it (rows, then the send task on commit into Redis), and
             # the send task twice more, so both consumers' workers race over the same messages.
             launch = (
-                "from yixiang.aftercare.models import Campaign; from yixiang.aftercare import services as s; "
+                "from yixiang.aftercare.models import Campaign; from yixiang.aftercare import services_campaigns as s; "
                 "from yixiang.aftercare.tasks import send_campaign_task as t; "
                 f"c = Campaign.objects.get(pk={campaign.pk}); s.campaign_launch(actor=c.created_by, campaign=c); "
                 "t(c.pk); t(c.pk)"

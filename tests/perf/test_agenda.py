@@ -63,4 +63,6 @@ def test_agenda_page_runs_nine_queries(full_agenda):
     html = resp.content.decode()
     assert html.count("客户5") >= 3  # an item, its visit, its care task and its proposal are shown
     assert "没接" in html  # each card shows its last note
+    # the seven of the lists, which years the holiday calendar knows (the weekends-assumed note) and the
+    # cards\' last notes (one query for all cards)
     assert n == 9

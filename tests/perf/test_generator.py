@@ -124,7 +124,7 @@ def owners_phones_and_search_keys_match_the_archive_rules():
 
 def test_the_application_keeps_working_on_generated_data(gen):
     """New archive numbers do not collide, the recycling job finds its share, agendas are full."""
-    from yixiang.pipeline import selectors, services
+    from yixiang.pipeline import pool, selectors
 
     admin = User.objects.get(username="admin")
     new = customer_services.customer_create(actor=admin, data={"name": "新客户"}, owner=None)
@@ -132,5 +132,5 @@ def test_the_application_keeps_working_on_generated_data(gen):
     rep = User.objects.filter(role=Role.REP).first()
     assert len(selectors.agenda_items(user=rep, day=timezone.localdate())) >= 5
     tracked = Customer.objects.filter(owner__isnull=False).exclude(stage=5).count()
-    result = services.recycle_run(today=timezone.localdate() + dt.timedelta(days=0))
+    result = pool.recycle_run(today=timezone.localdate() + dt.timedelta(days=0))
     assert 0 < result.recycled < 0.2 * tracked

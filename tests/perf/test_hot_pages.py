@@ -194,7 +194,7 @@ def test_customer_pipeline_panel_with_follow_ups(org):
 
 
 def test_customer_aftercare_panel_with_contracts_and_payouts(org):
-    from yixiang.aftercare import services as aftercare_services
+    from yixiang.aftercare import services_contracts as aftercare_contracts
 
     c = customer(org, org.rep, "王伟", 1)
     get = web(org.rep)
@@ -204,7 +204,7 @@ def test_customer_aftercare_panel_with_contracts_and_payouts(org):
     def grow():
         for _ in range(3):
             n = next(numbers)
-            aftercare_services.contract_create(
+            aftercare_contracts.contract_create(
                 actor=org.rep, customer=c, name=f"项目{n}", number=f"HT-PERF-{n}", start_date=today,
                 amount="20000", payouts=[(today + dt.timedelta(days=30 * k), "500") for k in range(1, 4)],
             )  # fmt: skip

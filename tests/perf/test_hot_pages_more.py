@@ -62,12 +62,12 @@ def test_followup_list_api(org):
 
 
 def _contracts(org, c, numbers, how_many: int = 3) -> None:
-    from yixiang.aftercare import services as aftercare_services
+    from yixiang.aftercare import services_contracts as aftercare_contracts
 
     today = timezone.localdate()
     for _ in range(how_many):
         n = next(numbers)
-        aftercare_services.contract_create(
+        aftercare_contracts.contract_create(
             actor=org.rep, customer=c, name=f"项目{n}", number=f"HT-PERF-{n}", start_date=today,
             end_date=today + dt.timedelta(days=20 + n % 30), amount="20000",
             payouts=[(today + dt.timedelta(days=10 * k), "500") for k in range(1, 4)],
@@ -124,13 +124,13 @@ def test_care_page_and_api(org):
 
 
 def test_campaign_list_page_and_api(org):
-    from yixiang.aftercare import services as aftercare_services
+    from yixiang.aftercare import services_campaigns as aftercare_campaigns
 
     made = iter(range(1000))
 
     def grow():
         for n in [next(made) for _ in range(5)]:
-            aftercare_services.campaign_create(actor=org.rep, name=f"活动{n}", template="{name}您好")
+            aftercare_campaigns.campaign_create(actor=org.rep, name=f"活动{n}", template="{name}您好")
 
     grow()
     page = web(org.rep)
@@ -205,6 +205,8 @@ def test_aftercare_panel_of_a_customer_with_every_kind_of_row(org):
     """The after-sale panel skips the kinds a customer has none of; with every kind present the
     count is still fixed (one query per kind) and does not follow the rows."""
     from yixiang.aftercare import services as aftercare_services
+    from yixiang.aftercare import services_contracts as aftercare_contracts
+    from yixiang.aftercare import services_loyalty as aftercare_loyalty
     from yixiang.aftercare.models import CareTask
     from yixiang.aftercare.tests.factories import sign
 
@@ -217,12 +219,12 @@ def test_aftercare_panel_of_a_customer_with_every_kind_of_row(org):
         _contracts(org, c, made, 1)
         for _ in range(2):
             n = next(made)
-            aftercare_services.payment_record(actor=org.rep, customer=c, paid_on=today, amount="100")
-            aftercare_services.shipment_record(actor=org.rep, customer=c, shipped_on=today, order_no=f"SH-PERF-{n}")
+            aftercare_contracts.payment_record(actor=org.rep, customer=c, paid_on=today, amount="100")
+            aftercare_contracts.shipment_record(actor=org.rep, customer=c, shipped_on=today, order_no=f"SH-PERF-{n}")
             aftercare_services.gift_log(actor=org.rep, customer=c, item=f"礼物{n}", cost="50")
             aftercare_services.life_event_add(actor=org.rep, customer=c, kind="promotion", on=today, note=f"升职{n}")
-            aftercare_services.loyalty_set(actor=org.rep, customer=c, level=next(levels))
-            aftercare_services.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="declined")
+            aftercare_loyalty.loyalty_set(actor=org.rep, customer=c, level=next(levels))
+            aftercare_loyalty.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="declined")
             aftercare_services.tasks_create(
                 [CareTask(kind="birthday", customer=c, rep=org.rep, due_on=today, title=f"任务{n}", source_key=f"p{n}")]
             )

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from yixiang.aftercare import services_contracts
 from yixiang.customers.models import Customer, CustomerChange
 from yixiang.pipeline import services as pipeline_services
 from yixiang.pipeline.models import FollowUp, OwnerChange, StageChange
@@ -365,7 +366,7 @@ def test_contracts_must_be_plausible(world, change, field):
     from yixiang.aftercare.models import Contract
 
     org, api, customer = world
-    pipeline_services.customer_sign(actor=org.rep, customer=customer, amount="1000")
+    services_contracts.customer_sign(actor=org.rep, customer=customer, amount="1000")
     before = Contract.objects.count()
     payload = {"name": "项目", "number": "HT-X1", "start_date": "2026-01-01", "amount": "1000", **change}
     body = refused(api.post(f"/api/v1/customers/{customer.pk}/contracts", payload), 400)

@@ -26,7 +26,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from yixiang.accounts.models import Role
-from yixiang.aftercare import services as aftercare_services
+from yixiang.aftercare import services_campaigns as aftercare_campaigns
 from yixiang.aftercare.models import Campaign, CareTask, Message
 from yixiang.aftercare.tests.providers import FakeProviders, SmtpSink
 from yixiang.customers.models import Customer, CustomerChange
@@ -123,7 +123,7 @@ def test_worker_killed_mid_campaign_sends_nobody_twice_and_loses_nobody(transact
     for i in range(24):
         channel = "sms" if i % 2 == 0 else "email"
         org.customer(org.rep, f"客户{i}", phone=f"1380013{i:04d}", email=f"c{i}@example.com", preferred_channel=channel)
-    campaign = aftercare_services.campaign_create(
+    campaign = aftercare_campaigns.campaign_create(
         actor=org.rep, name="中秋问候", template="{name}您好，中秋快乐！", subject="中秋问候"
     )
     # The 3rd SMS and the 7th e-mail are held by their provider when the worker is killed.
@@ -144,7 +144,7 @@ def test_worker_killed_mid_campaign_sends_nobody_twice_and_loses_nobody(transact
         # The launch as the app does it: the rows, then the send task on commit (into Huey's queue).
         manage(
             env,
-            "from yixiang.aftercare.models import Campaign; from yixiang.aftercare import services as s; "
+            "from yixiang.aftercare.models import Campaign; from yixiang.aftercare import services_campaigns as s; "
             f"c = Campaign.objects.get(pk={campaign.pk}); s.campaign_launch(actor=c.created_by, campaign=c)",
         )
         messages = Message.objects.filter(campaign=campaign)

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services_campaigns, services_contracts
 from yixiang.aftercare.models import Campaign, CareTask, Contract
 from yixiang.api_types import Amount, IsoDate
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -97,7 +97,7 @@ def list_contracts(request: HttpRequest, customer_id: int):
 )
 def create_contract(request: HttpRequest, customer_id: int, payload: ContractIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services.contract_create(
+    contract = services_contracts.contract_create(
         actor=request.user,
         customer=customer,
         name=payload.name,
@@ -223,7 +223,7 @@ def list_campaigns(request: HttpRequest):
     "/campaigns", response={201: CampaignOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut}, summary="Create a campaign"
 )
 def create_campaign(request: HttpRequest, payload: CampaignIn):
-    campaign = services.campaign_create(
+    campaign = services_campaigns.campaign_create(
         actor=request.user,
         name=payload.name,
         template=payload.template,
@@ -232,7 +232,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn):
         reply_window_hours=payload.reply_window_hours,
     )
     if payload.launch:
-        services.campaign_launch(actor=request.user, campaign=campaign)
+        services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return Status(201, selectors.campaigns(request.user).get(pk=campaign.pk))
 
 
@@ -249,7 +249,7 @@ def get_campaign(request: HttpRequest, campaign_id: int):
 )
 def launch_campaign(request: HttpRequest, campaign_id: int):
     campaign: Campaign = selectors.campaign_access(request.user, campaign_id)
-    services.campaign_launch(actor=request.user, campaign=campaign)
+    services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
     return selectors.campaigns(request.user).get(pk=campaign_id)
 
 

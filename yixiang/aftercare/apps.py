@@ -6,3 +6,8 @@ class AftercareConfig(AppConfig):
     name = "yixiang.aftercare"
     verbose_name = _("After-sale care")  # the admin's section header
     label = "aftercare"
+
+    def ready(self) -> None:
+        # aftercare listens to the pipeline (signing, the agenda) instead of the pipeline calling it,
+        # and tasks.py listens to campaign launches.
+        from yixiang.aftercare import receivers, tasks  # noqa: F401

@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import access_customer, staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
@@ -39,15 +39,13 @@ from yixiang.aftercare.models import (
 )
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
+from yixiang.customers.scoping import access_customer, visible_customers
 
 SIGNED = Stage.SIGNED
 
 
 def customer_url(customer_id: int) -> str:
-    try:
-        return reverse("customer_detail", args=[customer_id])
-    except NoReverseMatch:  # the customer page lives in another app; fall back to our care list
-        return reverse("care") + f"?customer={customer_id}"
+    return reverse("customer_detail", args=[customer_id])
 
 
 # --------------------------------------------------------------------------- care tasks
@@ -581,14 +579,6 @@ def regional_events(user: User) -> QuerySet[RegionalEvent]:
     return RegionalEvent.objects.filter(created_by__in=staff_in_scope(user)).select_related("region", "created_by")
 
 
-def contract_access(user: User, contract_id: int, *, for_change: bool = False) -> Contract:
-    contract = Contract.objects.filter(pk=contract_id).only("pk", "customer_id").first()
-    if contract is None:
-        raise Http404("contract not found")
-    access_customer(user, contract.customer_id, for_change=for_change)
-    return Contract.objects.select_related("customer").get(pk=contract_id)
-
-
 def incident_access(user: User, incident_id: int) -> PayoutIncident:
     incident = PayoutIncident.objects.select_related("payout__contract__customer").filter(pk=incident_id).first()
     if incident is None:
@@ -603,9 +593,3 @@ def payout_access(user: User, payout_id: int) -> Payout:
         raise Http404("payout not found")
     access_customer(user, payout.contract.customer_id, for_change=True)
     return payout
-
-
-def last_purchase(customer: Customer) -> dt.date | None:
-    paid = customer.payments.aggregate(last=Max("paid_on"))["last"]
-    shipped = Shipment.objects.filter(customer=customer).aggregate(last=Max("shipped_on"))["last"]
-    return rules.last_activity([paid, shipped])

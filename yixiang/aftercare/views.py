@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from yixiang.accounts import permissions
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import access_customer, may_change_customer
-from yixiang.aftercare import rules, selectors, services
+from yixiang.aftercare import rules, selectors, services, services_campaigns, services_contracts, services_loyalty
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -35,6 +35,7 @@ from yixiang.aftercare.models import (
     RegionalEvent,
 )
 from yixiang.customers.models import Stage, ValueTier
+from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.web.redirects import safe_next
 
@@ -101,7 +102,7 @@ def care(request: HttpRequest) -> HttpResponse:
             "kinds": CareTask.Kind.choices,
             "today": today,
             "calendar": calendar,
-            "may_record_event": services.may_record_regional_event(request.user),
+            "may_record_event": permissions.may_record_regional_event(request.user),
         },
     )
 
@@ -152,7 +153,7 @@ def _contract_from_post(request: HttpRequest, customer) -> None:
     for due, amount in zip(post.getlist("payout_date"), post.getlist("payout_amount"), strict=False):
         if due.strip() or amount.strip():
             payouts.append((_date(due, "payouts"), _decimal(amount, "payouts")))
-    services.contract_create(
+    services_contracts.contract_create(
         actor=request.user,
         customer=customer,
         name=post.get("name", ""),
@@ -177,12 +178,12 @@ def _contract_of(request: HttpRequest, customer) -> Contract | None:
 
 PANEL_ACTIONS: dict[str, Any] = {
     "contract": _contract_from_post,
-    "payment": lambda r, c: services.payment_record(
+    "payment": lambda r, c: services_contracts.payment_record(
         actor=r.user, customer=c, paid_on=_date(r.POST.get("paid_on"), "paid_on"),
         amount=_decimal(r.POST.get("amount"), "amount"), contract=_contract_of(r, c), note=r.POST.get("note", ""),
         category=r.POST.get("category", ""),
     ),
-    "shipment": lambda r, c: services.shipment_record(
+    "shipment": lambda r, c: services_contracts.shipment_record(
         actor=r.user, customer=c, shipped_on=_date(r.POST.get("shipped_on"), "shipped_on"),
         order_no=r.POST.get("order_no", ""), amount=r.POST.get("amount") or None,
     ),
@@ -194,16 +195,16 @@ PANEL_ACTIONS: dict[str, Any] = {
         actor=r.user, customer=c, kind=r.POST.get("kind", ""), on=_date(r.POST.get("on"), "on"),
         recurring=bool(r.POST.get("recurring")), note=r.POST.get("note", ""),
     ),
-    "loyalty": lambda r, c: services.loyalty_set(
+    "loyalty": lambda r, c: services_loyalty.loyalty_set(
         actor=r.user, customer=c, level=r.POST.get("level", ""), note=r.POST.get("note", "")
     ),
-    "tier": lambda r, c: services.tier_override(
+    "tier": lambda r, c: services_loyalty.tier_override(
         actor=r.user, customer=c, tier=r.POST.get("tier", ""), reason=r.POST.get("reason", "")
     ),
-    "referrer_type": lambda r, c: services.referrer_type_set(
+    "referrer_type": lambda r, c: services_loyalty.referrer_type_set(
         actor=r.user, customer=c, referrer_type=r.POST.get("referrer_type", "")
     ),
-    "referral_ask": lambda r, c: services.referral_ask_log(
+    "referral_ask": lambda r, c: services_loyalty.referral_ask_log(
         actor=r.user, customer=c, prerequisites=r.POST.getlist("prerequisites"), outcome=r.POST.get("outcome", ""),
         names_given=r.POST.get("names_given", ""), note=r.POST.get("note", ""),
     ),
@@ -234,7 +235,7 @@ def customer_aftercare_action(request: HttpRequest, pk: int, action: str) -> Htt
 @require_POST
 def payout_paid(request: HttpRequest, pk: int) -> HttpResponse:
     payout = selectors.payout_access(request.user, pk)
-    services.payout_mark_paid(
+    services_contracts.payout_mark_paid(
         actor=request.user, payout=payout, paid_on=_date(request.POST.get("paid_on"), "paid_on", required=False)
     )
     customer = payout.contract.customer
@@ -247,7 +248,7 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            services.incident_update(
+            services_contracts.incident_update(
                 actor=request.user, incident=incident, cause=request.POST.get("cause", ""),
                 cause_detail=request.POST.get("cause_detail", ""), resolution=request.POST.get("resolution", ""),
                 resolve=bool(request.POST.get("resolve")),
@@ -269,7 +270,7 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def regional_events(request: HttpRequest) -> HttpResponse:
-    allowed = services.may_record_regional_event(request.user)
+    allowed = permissions.may_record_regional_event(request.user)
     error, form = "", {}
     if request.method == "POST":
         if not allowed:
@@ -296,7 +297,7 @@ def regional_events(request: HttpRequest) -> HttpResponse:
         {
             "events": selectors.regional_events(request.user)[:100],
             "allowed": allowed,
-            "regions": services._regions_for(request.user),
+            "regions": permissions.regional_event_regions(request.user),
             "kinds": RegionalEvent.Kind.choices,
             "error": error,
             "form": form,
@@ -359,7 +360,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             window = request.POST.get("reply_window_hours", "").strip()
-            campaign = services.campaign_create(
+            campaign = services_campaigns.campaign_create(
                 actor=request.user, name=request.POST.get("name", ""), template=request.POST.get("template", ""),
                 subject=request.POST.get("subject", ""), segment=_segment_from_post(request.POST),
                 reply_window_hours=int(window) if window.isdigit() else None,
@@ -399,10 +400,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": campaign,
             "page": page,
             "stats": stats,
-            "preview": services.campaign_preview(actor=request.user, campaign=campaign)
+            "preview": services_campaigns.campaign_preview(actor=request.user, campaign=campaign)
             if campaign.status == campaign.Status.DRAFT
             else None,
-            "can_launch": campaign.created_by_id == request.user.pk or request.user.is_admin_role,
+            "can_launch": permissions.may_launch_campaign(request.user, created_by_id=campaign.created_by_id),
         },
     )
 
@@ -412,7 +413,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_access(request.user, pk)
     try:
-        n = services.campaign_launch(actor=request.user, campaign=campaign)
+        n = services_campaigns.campaign_launch(actor=request.user, campaign=campaign)
         messages.success(request, _("Launched: %(n)s messages queued.") % {"n": n})
     except DomainError as exc:
         messages.error(request, _error_text(exc))
@@ -425,9 +426,9 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     message = selectors.message_access(request.user, pk)
     try:
         if action == "reply":
-            services.reply_log_by_hand(actor=request.user, message=message, text=request.POST.get("text", ""))
+            services_campaigns.reply_log_by_hand(actor=request.user, message=message, text=request.POST.get("text", ""))
         elif action == "resend":
-            services.message_resend(actor=request.user, message=message)
+            services_campaigns.message_resend(actor=request.user, message=message)
         else:
             raise Http404("unknown action")
     except DomainError as exc:
@@ -460,7 +461,7 @@ def sms_inbound_yunpian(request: HttpRequest) -> HttpResponse:
         received = naive.replace(tzinfo=timezone.get_current_timezone())
     except ValueError:
         received = timezone.now()
-    services.reply_record(
+    services_campaigns.reply_record(
         address=str(data["mobile"]), text=str(data.get("text", "")),
         provider_ref=f"yunpian:{data.get('id') or rules.yunpian_sign(data, '')}", received_at=received,
     )  # fmt: skip

@@ -11,11 +11,12 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.renderers import JSONRenderer
 
 from yixiang.accounts.models import Region
-from yixiang.accounts.scoping import access_customer, staff_in_scope
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.api_types import AmountOrZero, IsoDate
 from yixiang.customers import rules, selectors, services
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["customers"])

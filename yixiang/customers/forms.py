@@ -9,6 +9,7 @@ from django import forms
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
+from yixiang.accounts import permissions
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import rules, services
@@ -123,7 +124,7 @@ class CustomerForm(forms.Form):
                 del self.fields[name]
 
     def _may_assign(self) -> bool:
-        return not self.user.is_rep
+        return permissions.may_assign_owner(self.user)
 
     @staticmethod
     def initial_for(customer: Customer) -> dict[str, Any]:
@@ -228,7 +229,7 @@ class FilterForm(forms.Form):
 
     def __init__(self, *args, user: User, tag_names: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if not user.is_rep:
+        if permissions.may_assign_owner(user):
             staff = staff_in_scope(user).exclude(pk=user.pk).order_by("username")
             self.fields["owner"].choices = [*OWNER_CHOICES, *((str(u.pk), u.label) for u in staff)]
         if tag_names is not None:

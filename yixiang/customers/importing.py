@@ -55,7 +55,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, Region, User
-from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.accounts.scoping import can_assign_to
 from yixiang.customers import encoding as encoding_guess
 from yixiang.customers import rules, services, uploads
 from yixiang.customers.models import (
@@ -71,6 +71,7 @@ from yixiang.customers.models import (
     Tag,
     ValueTier,
 )
+from yixiang.customers.scoping import visible_customers
 from yixiang.errors import DomainError
 
 DEFAULTS: dict[str, Any] = {

@@ -9,18 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.fields import EncryptedTextField, mask_number
-
-
-class Stage(models.IntegerChoices):
-    """Intent stage (意向阶段), DOMAIN.md §1. SIGNED is the E class (E类客户)."""
-
-    REJECTING = -1, _("Rejecting")
-    S0 = 0, _("Stage 0")
-    S1 = 1, _("Stage 1")
-    S2 = 2, _("Stage 2")
-    S3 = 3, _("Stage 3")
-    S4 = 4, _("Stage 4")
-    SIGNED = 5, _("Signed (E)")
+from yixiang.customers.stages import Stage
 
 
 class Grade(models.TextChoices):

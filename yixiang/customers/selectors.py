@@ -13,9 +13,10 @@ from django.db.models.expressions import RawSQL
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import owner_filter, visible_customers
+from yixiang.accounts.scoping import owner_filter
 from yixiang.customers import rules
 from yixiang.customers.models import ContactPerson, Customer, CustomerChange, Tag
+from yixiang.customers.scoping import visible_customers
 
 
 @dataclass
@@ -333,5 +334,7 @@ def customer_history(*, customer: Customer, limit: int = 100) -> QuerySet[Custom
     return customer.changes.select_related("actor")[:limit]
 
 
-def all_tags() -> QuerySet[Tag]:
-    return Tag.objects.all()
+def visible_tag_names(user: User) -> list[str]:
+    """Tags in use on customers the user may see (tag names of other teams stay private)."""
+    customers = visible_customers(user, include_deleted=True)
+    return list(Tag.objects.filter(customers__in=customers).distinct().order_by("name").values_list("name", flat=True))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import AuditEvent, User
-from yixiang.accounts.scoping import can_assign_to, visible_customers
+from yixiang.accounts.scoping import can_assign_to
 from yixiang.customers import rules
 from yixiang.customers.fields import mask_number
 from yixiang.customers.models import (
@@ -24,6 +24,7 @@ from yixiang.customers.models import (
     CustomerChange,
     Tag,
 )
+from yixiang.customers.scoping import visible_customers
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 
 # Fields a user edits directly (forms, API, import). Owner, stage and tags have their own paths.

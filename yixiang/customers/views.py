@@ -14,13 +14,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.scoping import access_customer, may_change_customer
-from yixiang.customers import rules, selectors, services
+from yixiang.customers import display, rules, selectors, services
 from yixiang.customers.forms import FIELDSETS, ContactForm, CustomerForm, FilterForm, TagsForm
 from yixiang.customers.models import Channel, Customer, Kind
+from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import Conflict, DomainError
-from yixiang.web import display
-from yixiang.web import selectors as web_selectors
 
 PAGE_SIZE = 25
 # Which archive field carries each contact channel, to mark the preferred one.
@@ -40,7 +38,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _list_page(request: HttpRequest, *, deleted: bool, template: str) -> HttpResponse:
-    tag_names = web_selectors.visible_tag_names(request.user)
+    tag_names = selectors.visible_tag_names(request.user)
     form = FilterForm(request.GET or None, user=request.user, tag_names=tag_names)
     filters = form.filters(deleted=deleted) if request.GET else selectors.CustomerFilters(deleted=deleted)
     customers = selectors.customer_results(fetched_by=request.user, filters=filters)

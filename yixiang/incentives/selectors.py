@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from yixiang.accounts import permissions
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
+from yixiang.customers.scoping import visible_customers
 from yixiang.incentives import display, rules
 from yixiang.incentives.engine import Engine, check_month
 from yixiang.incentives.models import Assessment, DevelopedCustomer, SchemeVersion
@@ -163,4 +165,4 @@ def developed_for(*, fetched_by: User, month: dt.date) -> QuerySet[DevelopedCust
 
 def keeps_inputs(user: User) -> bool:
     """Whether the user keeps the monthly inputs (directors for their region, administrators)."""
-    return user.is_admin_role or user.is_director
+    return permissions.keeps_incentive_inputs(user)

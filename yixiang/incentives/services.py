@@ -13,15 +13,16 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yixiang.accounts import permissions
 from yixiang.accounts.models import AuditEvent, Role, User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.aftercare.models import Payment
 from yixiang.customers.models import Customer
-from yixiang.errors import Conflict, DomainError, ValidationFailed
+from yixiang.customers.scoping import visible_customers
+from yixiang.errors import Conflict, DomainError, NotFound, ValidationFailed
 from yixiang.incentives import rules
 from yixiang.incentives.engine import Engine, to_scheme, version_in_force
 from yixiang.incentives.models import (
@@ -52,13 +53,13 @@ def _forbidden() -> DomainError:
 
 
 def _require_admin(actor: User) -> None:
-    if not actor.is_admin_role:
+    if not permissions.is_admin(actor):
         raise DomainError(_("Only an administrator may do this."), code="forbidden")
 
 
 def _require_keeper(actor: User) -> None:
     """Directors (for their region) and administrators keep the monthly inputs."""
-    if not (actor.is_admin_role or actor.role == Role.DIRECTOR):
+    if not permissions.keeps_incentive_inputs(actor):
         raise _forbidden()
 
 
@@ -80,7 +81,7 @@ def _staff(actor: User, user_id: int) -> User:
     """A staff member in the actor's scope, else 404 (existence does not leak)."""
     user = staff_in_scope(actor).filter(pk=user_id).select_related("team").first()
     if user is None:
-        raise Http404("staff not found")
+        raise NotFound(_("Not found."))
     return user
 
 
@@ -209,7 +210,7 @@ def assessment_delete(*, actor: User, assessment_id: int) -> None:
     _require_keeper(actor)
     row = Assessment.objects.filter(pk=assessment_id, user__in=staff_in_scope(actor)).first()
     if row is None:
-        raise Http404("assessment not found")
+        raise NotFound(_("Not found."))
     row.delete()
 
 
@@ -304,7 +305,7 @@ def developed_customer_record(
     month = rules.month_start(month)
     customer = visible_customers(actor, include_pool=False).filter(pk=customer_id).first()
     if customer is None:
-        raise Http404("customer not found")
+        raise NotFound(_("Not found."))
     developer = _staff(actor, developer_id)
     if reported_on is None:
         reported_on = _first_payment_in(customer.pk, month) or month
@@ -333,7 +334,7 @@ def _developed_in_scope(actor: User, developed_id: int) -> DevelopedCustomer:
         .first()
     )
     if row is None:
-        raise Http404("developed customer not found")
+        raise NotFound(_("Not found."))
     return row
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from yixiang.accounts.models import AuditEvent
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.errors import DomainError, ValidationFailed
+from yixiang.errors import DomainError, NotFound, ValidationFailed
 from yixiang.incentives import rules, selectors, services
 from yixiang.incentives.engine import Engine, MonthOutOfRange, NoScheme, to_scheme
 from yixiang.incentives.forms import AssessmentForm, DevelopedForm, FakedForm, MonthFundsForm, SchemeVersionForm
@@ -268,7 +268,7 @@ def assessments(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "delete":
             try:
                 services.assessment_delete(actor=request.user, assessment_id=int(request.POST.get("id") or 0))
-            except ValueError:
+            except (ValueError, NotFound):
                 raise Http404 from None
             return redirect(f"{reverse('incentive_assessments')}?month={month:%Y-%m}")
         if form.is_valid():
@@ -282,6 +282,8 @@ def assessments(request: HttpRequest) -> HttpResponse:
                     target=form.cleaned_data["target"],
                     on_probation=form.probation(),
                 )
+            except NotFound:
+                raise Http404 from None
             except ValidationFailed as exc:
                 for field, errors in exc.errors.items():
                     for e in errors:
@@ -355,7 +357,7 @@ def developed(request: HttpRequest) -> HttpResponse:
                 return back
         except ValueError:
             raise Http404 from None
-        except Http404:
+        except NotFound:
             form.add_error("customer_id", _("No such customer among yours."))
         except ValidationFailed as exc:
             if action in ("up", "down"):

@@ -13,11 +13,12 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import access_customer
 from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline import selectors, services
+from yixiang.pipeline import events, selectors, services
+from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.models import FollowUp, VisitPlan
 
 customer_router = Router(tags=["pipeline"])
@@ -351,7 +352,7 @@ def create_followup(request: HttpRequest, customer_id: int, payload: FollowUpIn)
 )
 def claim(request: HttpRequest, customer_id: int):
     customer = access_customer(request.user, customer_id)
-    return services.claim_from_pool(actor=request.user, customer=customer)
+    return pool_services.claim_from_pool(actor=request.user, customer=customer)
 
 
 @customer_router.post(
@@ -361,7 +362,9 @@ def claim(request: HttpRequest, customer_id: int):
 )
 def release(request: HttpRequest, customer_id: int, payload: ReleaseIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    return services.customer_release(actor=request.user, customer=customer, reason=payload.reason, note=payload.note)
+    return pool_services.customer_release(
+        actor=request.user, customer=customer, reason=payload.reason, note=payload.note
+    )
 
 
 @customer_router.post(
@@ -371,7 +374,7 @@ def release(request: HttpRequest, customer_id: int, payload: ReleaseIn):
 )
 def sign(request: HttpRequest, customer_id: int, payload: SignIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    contract = services.customer_sign(
+    contract = events.sign_customer(
         actor=request.user,
         customer=customer,
         amount=payload.amount,
@@ -395,7 +398,7 @@ def sign(request: HttpRequest, customer_id: int, payload: SignIn):
 )
 def lock(request: HttpRequest, customer_id: int, payload: LockIn):
     customer = access_customer(request.user, customer_id, for_change=True)
-    return services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=payload.locked)
+    return pool_services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=payload.locked)
 
 
 @customer_router.post(
@@ -409,7 +412,7 @@ def hand_over(request: HttpRequest, customer_id: int, payload: HandOverIn):
     target = User.objects.filter(pk=payload.to_user_id, is_active=True).first()
     if target is None:
         raise ValidationFailed({"to_user_id": ["unknown user"]})
-    return services.customer_hand_over(actor=request.user, customer=customer, to_user=target, note=payload.note)
+    return pool_services.customer_hand_over(actor=request.user, customer=customer, to_user=target, note=payload.note)
 
 
 @customer_router.post(
@@ -480,7 +483,7 @@ def review(request: HttpRequest, params: Query[ReviewParams]):
     summary="Distribute a list of leads to reps with a first-contact deadline",
 )
 def distribute(request: HttpRequest, payload: DistributionIn):
-    result = services.distribute_customers(
+    result = pool_services.distribute_customers(
         actor=request.user,
         customer_ids=payload.customer_ids,
         method=payload.method,

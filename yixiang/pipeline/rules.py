@@ -12,9 +12,11 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-REJECTING = -1
-SIGNED = 5
-PROSPECT_STAGES = (-1, 0, 1, 2, 3, 4)
+from yixiang.customers.stages import Stage
+
+REJECTING = Stage.REJECTING.value
+SIGNED = Stage.SIGNED.value
+PROSPECT_STAGES = tuple(s.value for s in Stage if s != Stage.SIGNED)
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
+from yixiang.customers.scoping import visible_customers
 from yixiang.customers.selectors import search_condition
-from yixiang.pipeline import rules
+from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
     CustomerProfile,
@@ -141,11 +142,8 @@ class Agenda:
 
 
 def customer_url(pk: int) -> str:
-    """The customer's page (the archive's detail page when installed)."""
-    try:
-        return reverse("customer_detail", args=[pk])
-    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
-        return reverse("customer_pipeline_panel", args=[pk])
+    """The customer's page."""
+    return reverse("customer_detail", args=[pk])
 
 
 _URL_MARK = 987654321  # a pk no real row has: the route is reversed once, then filled per row
@@ -159,10 +157,7 @@ def _url_maker(name: str) -> Any:
 
 
 def _customer_url_maker() -> Any:
-    try:
-        return _url_maker("customer_detail")
-    except NoReverseMatch:  # the archive pages may not be installed; the panel is always there
-        return _url_maker("customer_pipeline_panel")
+    return _url_maker("customer_detail")
 
 
 def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
@@ -265,12 +260,8 @@ def visits_for_day(*, user: User, day: dt.date) -> list[VisitPlan]:
 
 
 def care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
-    """After-sales care events for the agenda, when the after-sales app provides them."""
-    try:
-        from yixiang.aftercare.selectors import agenda_care_items
-    except ImportError:
-        return []
-    return list(agenda_care_items(user=user, day=day))
+    """After-sales care events for the agenda, from the apps above that listen (aftercare)."""
+    return [row for source in events.agenda_sources for row in source(user=user, day=day)]
 
 
 def tracked_balance(*, user: User) -> list[rules.BandBalance]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task
 
-from yixiang.pipeline import services
+from yixiang.pipeline import pool
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def local_crontab(hour: int, minute: int):
 @db_periodic_task(local_crontab(1, 30))
 def recycle_daily() -> dict:
     """Return overdue / held-too-long customers to the public pool at night, before work starts."""
-    result = services.recycle_run()
+    result = pool.recycle_run()
     log.info("recycling: %s overdue, %s held too long", result.overdue, result.held_too_long)
     return {"overdue": result.overdue, "held_too_long": result.held_too_long}
 
@@ -38,4 +38,4 @@ def recycle_daily() -> dict:
 @db_periodic_task(local_crontab(2, 0))
 def release_proposals_daily() -> dict:
     """Refresh the proposals to release shown on each rep's agenda (after recycling has run)."""
-    return services.release_proposals_refresh()
+    return pool.release_proposals_refresh()

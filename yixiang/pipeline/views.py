@@ -15,10 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.scoping import access_customer, may_change_customer, visible_customers
+from yixiang.accounts import permissions
 from yixiang.customers.models import Customer, Stage
+from yixiang.customers.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import forms, selectors, services
+from yixiang.pipeline import events, forms, selectors, services
+from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
@@ -243,7 +245,7 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "back": _customer_page(customer),
             "hand_over_to": list(selectors.distributable_reps(user=request.user))
-            if may_change and services.is_manager(request.user)
+            if may_change and permissions.can_manage(request.user)
             else [],
         },
     )
@@ -288,7 +290,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.claim_from_pool(actor=request.user, customer=customer),
+        lambda: pool_services.claim_from_pool(actor=request.user, customer=customer),
         _("%(name)s is now on your tracked list.") % {"name": customer.name},
     )
 
@@ -301,7 +303,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.customer_release(
+        lambda: pool_services.customer_release(
             actor=request.user, customer=customer, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
         ),
         _("%(name)s was released to the public pool.") % {"name": customer.name},
@@ -317,7 +319,7 @@ def keep(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.release_proposal_dismiss(actor=request.user, customer=customer),
+        lambda: pool_services.release_proposal_dismiss(actor=request.user, customer=customer),
         _("You keep %(name)s; the proposal is hidden for now.") % {"name": customer.name},
     )
 
@@ -333,7 +335,7 @@ def hand_over(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.customer_hand_over(
+        lambda: pool_services.customer_hand_over(
             actor=request.user, customer=customer, to_user=target, note=request.POST.get("note", "")[:2000]
         ),
         _("%(name)s was handed over to %(user)s.") % {"name": customer.name, "user": target.label},
@@ -348,7 +350,7 @@ def sign(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.customer_sign(actor=request.user, customer=customer, **form.cleaned_data),
+        lambda: events.sign_customer(actor=request.user, customer=customer, **form.cleaned_data),
         _("%(name)s is signed: an E-class customer now.") % {"name": customer.name},
         form=form,
         invalid=_("Enter the deal amount."),
@@ -364,7 +366,7 @@ def lock(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         customer,
-        lambda: services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=locked),
+        lambda: pool_services.customer_set_recycle_lock(actor=request.user, customer=customer, locked=locked),
         msg,
     )
 
@@ -411,11 +413,13 @@ def _default_purpose(customer: Customer) -> str:
 def pool(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
     page = Paginator(selectors.pool_customers(user=request.user, q=q), 30).get_page(request.GET.get("page"))
-    return render(request, "pipeline/pool.html", {"page": page, "q": q})
+    return render(
+        request, "pipeline/pool.html", {"page": page, "q": q, "can_manage": permissions.can_manage(request.user)}
+    )
 
 
 def _require_manager(user) -> None:
-    if not (user.is_lead or user.is_director or user.is_admin_role):
+    if not permissions.can_manage(user):
         raise Http404("not a manager")
 
 
@@ -453,7 +457,7 @@ def distribute(request: HttpRequest) -> HttpResponse:
                     if (request.POST.get(f"rep_for_{cid}") or "").isdigit()
                 }
             try:
-                result = services.distribute_customers(
+                result = pool_services.distribute_customers(
                     actor=request.user,
                     customer_ids=d["customer_ids"],
                     method=d["method"],
@@ -491,7 +495,7 @@ def team_review(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def need_categories(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_admin_role:
+    if not permissions.is_admin(request.user):
         raise Http404("administrators only")
     editing = None
     if request.GET.get("edit"):

@@ -8,30 +8,27 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import visible_customers
 from yixiang.customers.models import Stage
+from yixiang.customers.scoping import visible_customers
 from yixiang.reports import rules
+from yixiang.reports.aftersale_figures import aftercare_conf
 from yixiang.reports.conf import conf
-from yixiang.reports.selectors import aftercare_conf, start_of
+from yixiang.reports.selectors import start_of
 
 # Care tasks about payouts and renewals are listed from the contracts themselves.
 _CONTRACT_TASK_KINDS = ("payout_notice", "payout_late", "renewal")
 
 
 def site_link(name: str, *args: Any) -> str:
-    """An absolute link into the site (for e-mails, robots and calendars), or "" if the page is absent."""
-    from django.conf import settings
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
+    """An absolute link into the site (for e-mails, robots and calendars)."""
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
 
 
 def own_payouts(user: User, *, until: dt.date, since: dt.date | None = None) -> QuerySet:

@@ -12,9 +12,10 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from yixiang.accounts.scoping import access_customer
 from yixiang.api_types import IsoDate
-from yixiang.reports import present, selectors, services
+from yixiang.customers.scoping import access_customer
+from yixiang.reports import present, services
+from yixiang.reports import win_rates as win_rate_reads
 from yixiang.reports.forms import make_filters
 from yixiang.reports.selectors import ReportFilters
 
@@ -228,7 +229,7 @@ def win_rates(request: HttpRequest, filters: Query[FiltersIn]) -> dict[str, Any]
 )
 def win_probability(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     customer = access_customer(request.user, customer_id)
-    return present.win_probability(selectors.win_probability(customer, fetched_by=request.user))
+    return present.win_probability(win_rate_reads.win_probability(customer, fetched_by=request.user))
 
 
 @router.get("/activity", response=ActivityOut, summary="Effective calls and judgment accuracy per rep over time")

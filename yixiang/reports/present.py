@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
 from yixiang.customers.models import Stage, ValueTier
-from yixiang.reports import rules, selectors
+from yixiang.reports import activity_figures, aftersale_figures, incentive_figures, rules, selectors, win_rates
 
 BAND_LABELS = {"0": "0", "1-2": "1–2", "3-4": "3–4"}
 
@@ -104,7 +104,7 @@ def movement(report: selectors.MovementReport, f: selectors.ReportFilters) -> di
     }
 
 
-def win_probability(p: selectors.WinProbability) -> dict[str, Any]:
+def win_probability(p: win_rates.WinProbability) -> dict[str, Any]:
     return {
         "customer_id": p.customer_id,
         "stage": p.stage,
@@ -118,7 +118,7 @@ def win_probability(p: selectors.WinProbability) -> dict[str, Any]:
     }
 
 
-def activity(report: selectors.ActivityReport) -> dict[str, Any]:
+def activity(report: activity_figures.ActivityReport) -> dict[str, Any]:
     return {
         "unit": report.unit,
         "periods": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in report.periods],
@@ -159,7 +159,7 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def aftercare(r: selectors.AftercareReport) -> dict[str, Any]:
+def aftercare(r: aftersale_figures.AftercareReport) -> dict[str, Any]:
     tier_names = {**dict(ValueTier.choices), "": _("Not rated")}
     return {
         "tiers": [{"tier": t, "label": str(tier_names[t]), "count": n} for t, n in r.tiers.items()],
@@ -184,7 +184,7 @@ def aftercare(r: selectors.AftercareReport) -> dict[str, Any]:
     }
 
 
-def incentives(r: selectors.IncentivesReport) -> dict[str, Any]:
+def incentives(r: incentive_figures.IncentivesReport) -> dict[str, Any]:
     return {
         "months": [m.isoformat() for m in r.months],
         "missing_months": [m.isoformat() for m in r.missing_months],
@@ -204,9 +204,9 @@ def build(section: str, *, user: User, f: selectors.ReportFilters) -> dict[str, 
     if section == "movement":
         return movement(selectors.movement(user=user, f=f), f)
     if section == "activity":
-        return activity(selectors.activity(user=user, f=f))
+        return activity(activity_figures.activity(user=user, f=f))
     if section == "aftercare":
-        return aftercare(selectors.aftercare(user=user, f=f))
+        return aftercare(aftersale_figures.aftercare(user=user, f=f))
     if section == "incentives":
-        return incentives(selectors.incentives(user=user, f=f))
+        return incentives(incentive_figures.incentives(user=user, f=f))
     raise Http404("no such report")

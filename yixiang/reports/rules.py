@@ -17,11 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-SIGNED = 5
-REJECTING = -1
-STAGES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4, 5)
+from yixiang.customers.stages import Stage
+
+SIGNED = Stage.SIGNED.value
+REJECTING = Stage.REJECTING.value
+STAGES: tuple[int, ...] = tuple(s.value for s in Stage)
 # Stages a customer can move on from (the E class is where the pipeline ends).
-OPEN_STAGES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
+OPEN_STAGES: tuple[int, ...] = tuple(s.value for s in Stage if s != Stage.SIGNED)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,34 +28,16 @@ from yixiang.accounts.models import Role, User
 from yixiang.accounts.services import audit
 from yixiang.reports import agenda, exports, present, rules
 from yixiang.reports.conf import conf
-from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference, WinRateSnapshot
-from yixiang.reports.selectors import ReportFilters, win_rate_counts
+from yixiang.reports.models import CalendarFeed, DigestChannel, DigestDelivery, DigestPreference
+from yixiang.reports.selectors import ReportFilters
 
 log = logging.getLogger(__name__)
 
+# Sent with ``delivery_id=`` for each delivery planned by ``digest_run`` (on commit); tasks.py
+# listens and queues the sending, so this module need not import the task module that imports it.
+digest_due = Signal()
+
 # --- Exports --------------------------------------------------------------------------------------
-
-
-def win_rate_snapshot_refresh(part: str) -> WinRateSnapshot:
-    """Recount the win-rate snapshot ``part`` (WinRateSnapshot.Part) and store it. Its time is taken
-    before counting: the history counted is at least as new as that."""
-    now = timezone.now()
-    counts = win_rate_counts(part)
-    row, _created = WinRateSnapshot.objects.update_or_create(part=part, defaults={"counts": counts, "computed_at": now})
-    return row
-
-
-def win_rate_snapshots_refresh() -> dict[str, str]:
-    """Recount every snapshot part (the worker's periodic job): the pool, all owned customers and
-    the owned part of each region with an active director."""
-    regions = (
-        User.objects.filter(role=Role.DIRECTOR, is_active=True, region__isnull=False)
-        .order_by("region_id")
-        .values_list("region_id", flat=True)
-        .distinct()
-    )
-    parts = [*WinRateSnapshot.Part.values, *(WinRateSnapshot.region_part(r) for r in regions)]
-    return {p: str(win_rate_snapshot_refresh(p).computed_at) for p in parts}
 
 
 def export_filename(section: str, f: ReportFilters) -> str:
@@ -277,10 +260,11 @@ def digest_run(*, now: dt.datetime | None = None, send=None) -> int:
     """Plan today's digests and hand each pending one to ``send`` (default: the worker's task)."""
     now = now or timezone.now()
     digest_plan(now=now)
-    if send is None:
-        from yixiang.reports.tasks import digest_send_task
+    if send is None:  # the worker's task, which tasks.py connects to this signal
 
-        send = digest_send_task
+        def send(pk: int) -> None:
+            digest_due.send(sender=DigestDelivery, delivery_id=pk)
+
     ids = digest_pending(today=timezone.localtime(now).date())
     for pk in ids:
         transaction.on_commit(lambda pk=pk: send(pk))

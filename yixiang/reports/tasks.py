@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from django.dispatch import receiver
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from yixiang.reports import services
+from yixiang.reports import services, win_rates
 from yixiang.reports.conf import conf
 
 
 @db_task()
 def digest_send_task(delivery_id: int) -> str:
     return services.digest_send(delivery_id)
+
+
+@receiver(services.digest_due)
+def _queue_digest(sender: object, delivery_id: int, **kwargs: object) -> None:
+    digest_send_task(delivery_id)
 
 
 # Every few minutes: users' digest times differ (default 08:30), and a worker that was down
@@ -25,4 +31,4 @@ def digest_tick() -> int:
 # pages recount a snapshot themselves only when it is older than WIN_RATE_SNAPSHOT_MAX_AGE_MINUTES.
 @db_periodic_task(crontab(minute=f"*/{conf('WIN_RATE_SNAPSHOT_MINUTES')}"))
 def win_rate_snapshot_tick() -> dict[str, str]:
-    return services.win_rate_snapshots_refresh()
+    return win_rates.win_rate_snapshots_refresh()

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yixiang.accounts.scoping import access_customer
-from yixiang.reports import agenda, feeds, present, selectors, services
+from yixiang.customers.scoping import access_customer
+from yixiang.reports import agenda, feeds, present, selectors, services, weekly_figures, win_rates
 from yixiang.reports.api import XLSX
 from yixiang.reports.forms import DigestPreferenceForm, ReportFilterForm, make_filters
 from yixiang.reports.models import CalendarFeed, DigestDelivery, DigestPreference
@@ -115,7 +115,7 @@ def weekly(request: HttpRequest) -> HttpResponse:
         day = dt.date.fromisoformat(request.GET.get("week", ""))
     except ValueError:
         day = timezone.localdate() - dt.timedelta(days=7)
-    report = selectors.weekly(user=request.user, f=f, day=day)
+    report = weekly_figures.weekly(user=request.user, f=f, day=day)
     return render(request, "reports/weekly.html", {"form": form, "f": f, "tab": "weekly", "r": report})
 
 
@@ -123,7 +123,7 @@ def weekly(request: HttpRequest) -> HttpResponse:
 def win_probability(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The customer's chance to sign, as a small fragment (htmx: hx-get it into a customer page)."""
     customer = access_customer(request.user, customer_id)
-    p = selectors.win_probability(customer, fetched_by=request.user)
+    p = win_rates.win_probability(customer, fetched_by=request.user)
     return render(request, "reports/_win_probability.html", {"p": p})
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import visible_customers
-from yixiang.customers.models import CustomerChange, Stage, Tag
+from yixiang.customers.models import CustomerChange, Stage
+from yixiang.customers.scoping import visible_customers
 
 
 @dataclass
@@ -41,9 +41,3 @@ def recent_changes(user: User, *, limit: int = 10) -> QuerySet[CustomerChange]:
         .select_related("customer")
         .order_by("-at", "-id")[:limit]
     )
-
-
-def visible_tag_names(user: User) -> list[str]:
-    """Tags in use on customers the user may see (tag names of other teams stay private)."""
-    customers = visible_customers(user, include_deleted=True)
-    return list(Tag.objects.filter(customers__in=customers).distinct().order_by("name").values_list("name", flat=True))

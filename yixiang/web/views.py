@@ -6,25 +6,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from yixiang.web import selectors
 
 
-def _url_or_none(name: str) -> str | None:
-    """The URL of an optional page that another app may or may not provide."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    # A rep's day starts on the agenda, once the pipeline app provides one.
-    agenda = _url_or_none("agenda")
-    if agenda and request.user.is_rep:
-        return redirect(agenda)
+    # A rep's day starts on the agenda.
+    if request.user.is_rep:
+        return redirect(reverse("agenda"))
     counts = selectors.stage_counts(request.user)
     return render(
         request,

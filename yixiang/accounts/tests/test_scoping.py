@@ -4,6 +4,7 @@ import pytest
 from django.http import Http404
 
 from yixiang.accounts import scoping
+from yixiang.customers import scoping as customer_scoping
 
 pytestmark = pytest.mark.django_db
 
@@ -24,47 +25,47 @@ def names(qs):
 
 
 def test_rep_sees_own_and_pool(org, book):
-    assert names(scoping.visible_customers(org.rep)) == sorted(["甲", "戊"])
-    assert names(scoping.editable_customers(org.rep)) == ["甲"]
+    assert names(customer_scoping.visible_customers(org.rep)) == sorted(["甲", "戊"])
+    assert names(customer_scoping.editable_customers(org.rep)) == ["甲"]
 
 
 def test_lead_sees_team(org, book):
-    assert names(scoping.visible_customers(org.lead1)) == sorted(["甲", "乙", "戊"])
-    assert names(scoping.editable_customers(org.lead1)) == sorted(["甲", "乙"])
+    assert names(customer_scoping.visible_customers(org.lead1)) == sorted(["甲", "乙", "戊"])
+    assert names(customer_scoping.editable_customers(org.lead1)) == sorted(["甲", "乙"])
 
 
 def test_director_sees_region(org, book):
-    assert names(scoping.visible_customers(org.director)) == sorted(["甲", "乙", "丙", "戊"])
-    assert names(scoping.visible_customers(org.south_director)) == sorted(["丁", "戊"])
+    assert names(customer_scoping.visible_customers(org.director)) == sorted(["甲", "乙", "丙", "戊"])
+    assert names(customer_scoping.visible_customers(org.south_director)) == sorted(["丁", "戊"])
 
 
 def test_admin_sees_all(org, book):
-    assert len(names(scoping.visible_customers(org.admin))) == 5
-    assert len(names(scoping.editable_customers(org.admin))) == 5
+    assert len(names(customer_scoping.visible_customers(org.admin))) == 5
+    assert len(names(customer_scoping.editable_customers(org.admin))) == 5
 
 
 def test_inactive_user_sees_nothing(org, book):
     org.rep.is_active = False
     org.rep.save()
-    assert names(scoping.visible_customers(org.rep)) == []
+    assert names(customer_scoping.visible_customers(org.rep)) == []
 
 
 def test_access_customer_same_404_for_absent_and_foreign(org, book):
     with pytest.raises(Http404):
-        scoping.access_customer(org.rep, book["south"].pk)
+        customer_scoping.access_customer(org.rep, book["south"].pk)
     with pytest.raises(Http404):
-        scoping.access_customer(org.rep, 999999)
+        customer_scoping.access_customer(org.rep, 999999)
     with pytest.raises(Http404):
-        scoping.access_customer(org.rep, book["pool"].pk, for_change=True)
-    assert scoping.access_customer(org.rep, book["pool"].pk).name == "戊"
+        customer_scoping.access_customer(org.rep, book["pool"].pk, for_change=True)
+    assert customer_scoping.access_customer(org.rep, book["pool"].pk).name == "戊"
 
 
 def test_deleted_customers_hidden_unless_asked(org, book):
     from yixiang.customers.services import customer_soft_delete
 
     customer_soft_delete(actor=org.rep, customer=book["rep"])
-    assert "甲" not in names(scoping.visible_customers(org.rep))
-    assert "甲" in names(scoping.visible_customers(org.rep, include_deleted=True))
+    assert "甲" not in names(customer_scoping.visible_customers(org.rep))
+    assert "甲" in names(customer_scoping.visible_customers(org.rep, include_deleted=True))
 
 
 def test_staff_in_scope(org):
@@ -92,12 +93,12 @@ def test_may_change_customer_agrees_with_editable_customers(org, book):
     for user in users:
         for include_deleted in (False, True):
             editable = set(
-                scoping.editable_customers(user, include_deleted=include_deleted).values_list("pk", flat=True)
+                customer_scoping.editable_customers(user, include_deleted=include_deleted).values_list("pk", flat=True)
             )
             for key, customer in book.items():
-                got = scoping.may_change_customer(user, customer, include_deleted=include_deleted)
+                got = customer_scoping.may_change_customer(user, customer, include_deleted=include_deleted)
                 assert got == (customer.pk in editable), (user.username, key, include_deleted)
                 checked += got
     assert checked > len(users)  # some yes answers, not only refusals
     org.rep.is_active = False
-    assert not scoping.may_change_customer(org.rep, book["rep"])
+    assert not customer_scoping.may_change_customer(org.rep, book["rep"])

@@ -18,8 +18,8 @@ def sign(customer: Customer, *, on: dt.datetime | None = None) -> Customer:
 
 
 def pay(customer: Customer, amount, on: dt.date, actor=None):
-    from yixiang.aftercare import services
+    from yixiang.aftercare import services_contracts
 
-    return services.payment_record(
+    return services_contracts.payment_record(
         actor=actor or customer.owner, customer=customer, paid_on=on, amount=Decimal(str(amount))
     )

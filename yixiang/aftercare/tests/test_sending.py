@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from yixiang.aftercare import rules, services
+from yixiang.aftercare import rules, services_campaigns
 from yixiang.aftercare.messaging import EmailAdapter, RobotAdapter, YunpianSmsAdapter
 from yixiang.aftercare.models import Campaign, CareTask, InboundReply, Message
 from yixiang.customers.models import Customer
@@ -79,10 +79,10 @@ def _customers(org, n, *, channel, owner=None):
 
 
 def _launch(org, template="{name}您好，我是{rep}。中秋快乐！", **segment):
-    campaign = services.campaign_create(
+    campaign = services_campaigns.campaign_create(
         actor=org.rep, name="中秋问候", template=template, subject="中秋问候", segment=segment or {"signed_only": True}
     )
-    services.campaign_launch(actor=org.rep, campaign=campaign)
+    services_campaigns.campaign_launch(actor=org.rep, campaign=campaign)
     return campaign
 
 
@@ -103,22 +103,22 @@ def test_messages_rendered_per_customer_and_channel_by_preference(org, providers
     assert msgs["客户email0"].channel == "email" and msgs["客户email0"].address == "c0@example.com"
     assert msgs["只见面"].status == Message.Status.SKIPPED
     with pytest.raises(Conflict):
-        services.campaign_launch(actor=org.rep, campaign=campaign)
+        services_campaigns.campaign_launch(actor=org.rep, campaign=campaign)
     assert Message.objects.filter(campaign=campaign).count() == 4
 
 
 def test_bad_template_and_segment_are_refused(org):
     with pytest.raises(ValidationFailed) as exc:
-        services.campaign_create(actor=org.rep, name="x", template="{nmae}您好")
+        services_campaigns.campaign_create(actor=org.rep, name="x", template="{nmae}您好")
     assert "{nmae}" in exc.value.errors["template"][0]
     with pytest.raises(ValidationFailed):
-        services.campaign_create(actor=org.rep, name="x", template="hi", segment={"tiers": ["Z"]})
+        services_campaigns.campaign_create(actor=org.rep, name="x", template="hi", segment={"tiers": ["Z"]})
     with pytest.raises(ValidationFailed):
-        services.campaign_create(actor=org.rep, name="x", template="hi", segment={"color": "red"})
+        services_campaigns.campaign_create(actor=org.rep, name="x", template="hi", segment={"color": "red"})
     assert not Campaign.objects.exists()
-    other = services.campaign_create(actor=org.rep, name="x", template="hi")
+    other = services_campaigns.campaign_create(actor=org.rep, name="x", template="hi")
     with pytest.raises(DomainError):
-        services.campaign_launch(actor=org.teammate, campaign=other)
+        services_campaigns.campaign_launch(actor=org.teammate, campaign=other)
 
 
 def test_segment_filters(org):
@@ -132,7 +132,7 @@ def test_segment_filters(org):
     customer_set_tags(actor=org.rep, customer=b, tags=["VIP"])
 
     def names(seg):
-        qs = services.segment_customers(org.rep, services.clean_segment(seg))
+        qs = services_campaigns.segment_customers(org.rep, services_campaigns.clean_segment(seg))
         return sorted(qs.values_list("name", flat=True))
 
     assert names({"tiers": ["A"]}) == ["A类杭州"]
@@ -146,7 +146,7 @@ def test_segment_filters(org):
 def test_sms_sent_once_each_with_provider_fee_as_cost(org, providers):
     _customers(org, 3, channel="sms")
     campaign = _launch(org)
-    counts = services.campaign_send(campaign.pk)
+    counts = services_campaigns.campaign_send(campaign.pk)
     assert counts["sent"] == 3
     assert sorted(s["mobile"] for s in providers.sms) == ["13800130000", "13800130001", "13800130002"]
     assert all(s["text"].startswith("【意向】客户sms") for s in providers.sms)
@@ -154,7 +154,7 @@ def test_sms_sent_once_each_with_provider_fee_as_cost(org, providers):
     assert all(m.status == "sent" and m.cost == Decimal("0.05") and m.provider_ref for m in sent)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT
-    assert services.campaign_send(campaign.pk)["sent"] == 0
+    assert services_campaigns.campaign_send(campaign.pk)["sent"] == 0
     assert len(providers.sms) == 3
 
 
@@ -162,7 +162,7 @@ def test_provider_refusal_is_a_failure_and_an_unreachable_provider_a_retry(org, 
     cs = _customers(org, 2, channel="sms")
     providers.bad_mobiles.add("13800130001")
     campaign = _launch(org)
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     bad = Message.objects.get(customer=cs[1])
     assert bad.status == "failed" and "mobile" in bad.error
     # Provider unreachable: the message goes back to the queue (nothing was handed over).
@@ -172,7 +172,7 @@ def test_provider_refusal_is_a_failure_and_an_unreachable_provider_a_retry(org, 
         campaign=campaign, customer=c3, rep=org.rep, channel="sms", address="13800139999", body="x"
     )
     Campaign.objects.filter(pk=campaign.pk).update(status="sending")
-    assert services.campaign_send(campaign.pk)["retry"] == 1
+    assert services_campaigns.campaign_send(campaign.pk)["retry"] == 1
     m.refresh_from_db()
     assert m.status == "pending" and m.attempts == 1 and "unreachable" in m.error
 
@@ -183,8 +183,8 @@ def test_two_workers_never_send_the_same_row(org, providers):
     _customers(org, 6, channel="sms")
     campaign = _launch(org)
     first = Message.objects.filter(campaign=campaign).order_by("pk").first()
-    assert services.message_claim(first.pk) is True
-    assert services.message_claim(first.pk) is False
+    assert services_campaigns.message_claim(first.pk) is True
+    assert services_campaigns.message_claim(first.pk) is False
     Message.objects.filter(pk=first.pk).update(status="pending")
 
     inner = YunpianSmsAdapter()
@@ -196,13 +196,13 @@ def test_two_workers_never_send_the_same_row(org, providers):
         def send(self, message):
             if not self.started_b:  # while A sends its first message, B runs the whole campaign
                 self.started_b = True
-                services.campaign_send(campaign.pk, adapters={"sms": inner})
+                services_campaigns.campaign_send(campaign.pk, adapters={"sms": inner})
             return inner.send(message)
 
         def check(self, message):
             return inner.check(message)
 
-    services.campaign_send(campaign.pk, adapters={"sms": Interleaved()})
+    services_campaigns.campaign_send(campaign.pk, adapters={"sms": Interleaved()})
     assert sorted(providers.sms_uids()) == sorted(str(m.pk) for m in Message.objects.filter(campaign=campaign))
     assert Message.objects.filter(campaign=campaign, status="sent").count() == 6
 
@@ -213,18 +213,18 @@ def test_sms_crash_in_the_middle_then_restart_sends_each_exactly_once(org, provi
     campaign = _launch(org)
     crashing = CrashAfter(YunpianSmsAdapter(), 3, after_provider=after_provider)
     with pytest.raises(SimulatedCrash):
-        services.campaign_send(campaign.pk, adapters={"sms": crashing})
+        services_campaigns.campaign_send(campaign.pk, adapters={"sms": crashing})
     states = list(Message.objects.filter(campaign=campaign).order_by("pk").values_list("status", flat=True))
     assert states == ["sent", "sent", "sending", "pending", "pending"]
 
     # Restart at once: the pending ones go; the one in doubt waits for the claim timeout.
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     assert Message.objects.filter(campaign=campaign, status="sending").count() == 1
     # Later the recovery asks the provider (get_record by uid) whether the doubtful one went out.
-    result = services.messages_recover(now=_later())
+    result = services_campaigns.messages_recover(now=_later())
     assert result == ({"recovered_sent": 1, "requeued": 0, "in_doubt": 0} if after_provider
                       else {"recovered_sent": 0, "requeued": 1, "in_doubt": 0})  # fmt: skip
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     ids = sorted(str(m) for m in Message.objects.filter(campaign=campaign).values_list("pk", flat=True))
     assert sorted(providers.sms_uids()) == ids  # each exactly once
     assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {"sent"}
@@ -237,16 +237,16 @@ def test_email_crash_in_the_middle_against_real_smtp(org, smtp):
     campaign = _launch(org)
     crashing = CrashAfter(EmailAdapter(), 2, after_provider=True)
     with pytest.raises(SimulatedCrash):
-        services.campaign_send(campaign.pk, adapters={"email": crashing})
+        services_campaigns.campaign_send(campaign.pk, adapters={"email": crashing})
     assert len(smtp.messages) == 2
-    services.campaign_send(campaign.pk)  # the restart
+    services_campaigns.campaign_send(campaign.pk)  # the restart
     assert sorted(smtp.recipients()) == [f"c{i}@example.com" for i in range(5)]  # each exactly once
     # SMTP keeps no record to ask: the doubtful message is never resent blindly but handed to the rep.
-    services.messages_recover(now=_later())
+    services_campaigns.messages_recover(now=_later())
     doubtful = Message.objects.get(campaign=campaign, status="unknown")
     task = CareTask.objects.get(kind=CareTask.Kind.MESSAGE_CHECK)
     assert task.customer_id == doubtful.customer_id and task.rep == org.rep
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     assert len(smtp.messages) == 5
     assert Message.objects.filter(campaign=campaign, status="sent").count() == 4
     # Content and headers as the customer sees them.
@@ -254,16 +254,16 @@ def test_email_crash_in_the_middle_against_real_smtp(org, smtp):
     assert first["Subject"] == "中秋问候" and "中秋快乐" in first.get_content()
     assert first["Message-ID"].startswith("<yixiang-message-")
     # After checking with the customer, the rep may send it again.
-    services.message_resend(actor=org.rep, message=doubtful)
-    services.campaign_send(campaign.pk)
+    services_campaigns.message_resend(actor=org.rep, message=doubtful)
+    services_campaigns.campaign_send(campaign.pk)
     assert len(smtp.messages) == 6 and Message.objects.get(pk=doubtful.pk).status == "sent"
 
 
 def test_launch_enqueues_the_worker_on_commit(org, providers, django_capture_on_commit_callbacks):
     _customers(org, 2, channel="sms")
-    campaign = services.campaign_create(actor=org.rep, name="通知", template="{name}，好消息", segment={})
+    campaign = services_campaigns.campaign_create(actor=org.rep, name="通知", template="{name}，好消息", segment={})
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.campaign_launch(actor=org.rep, campaign=campaign)
+        services_campaigns.campaign_launch(actor=org.rep, campaign=campaign)
     assert providers.sms == []  # nothing leaves before the launch is committed
     for cb in callbacks:
         cb()  # Huey runs inline under test (HUEY_IMMEDIATE)
@@ -275,7 +275,7 @@ def test_wechat_customers_go_through_the_wecom_robot(org, providers):
     org.rep.save()
     sign(org.customer(org.rep, "微信客户", preferred_channel="wechat", wechat="wx_zhang"))
     campaign = _launch(org)
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     assert len(providers.robot) == 1
     body = providers.robot[0]
     assert body["msgtype"] == "text" and "wx_zhang" in body["text"]["content"]
@@ -287,7 +287,7 @@ def test_dingtalk_robot_signs_its_url(org, providers, settings):
     settings.YIXIANG = {**settings.YIXIANG, "ROBOT_KIND": "dingtalk", "ROBOT_SECRET": "SECxyz",
                         "ROBOT_WEBHOOK_URL": providers.url + "/robot/send?access_token=t"}  # fmt: skip
     sign(org.customer(org.rep, "钉钉客户", preferred_channel="wechat", wechat="wx_li"))
-    services.campaign_send(_launch(org).pk)
+    services_campaigns.campaign_send(_launch(org).pk)
     query = providers.robot_queries[0]
     ts = int(query["timestamp"][0])
     assert query["sign"][0] == rules.dingtalk_sign(ts, "SECxyz")
@@ -304,7 +304,7 @@ def test_inbound_replies_and_non_replier_call_tasks(org, providers, client):
     cs = _customers(org, 3, channel="sms")
     skipped = sign(org.customer(org.rep, "无渠道", preferred_channel="visit"))
     campaign = _launch(org)
-    services.campaign_send(campaign.pk)
+    services_campaigns.campaign_send(campaign.pk)
     reply = {"id": "r-1", "mobile": "13800130001", "text": "谢谢，中秋快乐", "reply_time": "2030-01-01 10:00:00",
              "extend": "", "base_extend": "8888"}  # fmt: skip
     # A forged push (wrong secret) is refused and changes nothing.
@@ -318,15 +318,15 @@ def test_inbound_replies_and_non_replier_call_tasks(org, providers, client):
     replied = Message.objects.get(customer=cs[1])
     assert replied.replied_at is not None and replied.reply_text == "谢谢，中秋快乐"
     # A reply logged by hand (seen on WeChat).
-    services.reply_log_by_hand(actor=org.rep, message=Message.objects.get(customer=cs[2]), text="收到")
+    services_campaigns.reply_log_by_hand(actor=org.rep, message=Message.objects.get(customer=cs[2]), text="收到")
 
     launched = Campaign.objects.get(pk=campaign.pk).launched_at
-    assert services.non_replier_tasks_run(now=launched + dt.timedelta(hours=11, minutes=59)) == 0
-    assert services.non_replier_tasks_run(now=launched + dt.timedelta(hours=12, minutes=1)) == 2
+    assert services_campaigns.non_replier_tasks_run(now=launched + dt.timedelta(hours=11, minutes=59)) == 0
+    assert services_campaigns.non_replier_tasks_run(now=launched + dt.timedelta(hours=12, minutes=1)) == 2
     tasks = CareTask.objects.filter(kind=CareTask.Kind.CAMPAIGN_CALL)
     assert {t.customer_id for t in tasks} == {cs[0].pk, skipped.pk}
     assert all(t.rep == org.rep and "中秋问候" in t.title for t in tasks)
-    assert services.non_replier_tasks_run(now=launched + dt.timedelta(days=2)) == 0
+    assert services_campaigns.non_replier_tasks_run(now=launched + dt.timedelta(days=2)) == 0
 
 
 def test_inbound_webhook_refuses_without_a_configured_secret(client, settings, db):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from yixiang.aftercare import selectors, services
+from yixiang.aftercare import selectors, services, services_contracts, services_loyalty
 from yixiang.aftercare.models import CareTask, CustomerCare, LoyaltyChange, ReferralReward, TierChange
 from yixiang.customers.models import Customer
 from yixiang.errors import ValidationFailed
@@ -41,14 +41,14 @@ def book(org):
 
 def test_tiers_from_contribution_and_potential(book):
     Customer.objects.filter(pk=book["没钱客户"].pk).update(funds_available=Decimal(60000))
-    changed = services.tiers_recompute(today=TODAY)
+    changed = services_loyalty.tiers_recompute(today=TODAY)
     tiers = dict(Customer.objects.filter(stage=5).values_list("name", "value_tier"))
     assert tiers["大客户"] == "A"
     assert tiers["中客户"] == "C"  # 20,000 < 30,000
     assert tiers["没钱客户"] == "B"  # no revenue, but 60,000 funds available
     assert tiers["同事甲"] == "B"
     assert changed == 8
-    assert services.tiers_recompute(today=TODAY) == 0  # stable
+    assert services_loyalty.tiers_recompute(today=TODAY) == 0  # stable
     assert TierChange.objects.filter(manual=False).count() == 8
 
 
@@ -57,22 +57,22 @@ def test_open_opportunities_lift_the_tier(org, book):
     for name in ("介绍一", "介绍二"):
         org.customer(org.rep, name, referrer=small)
     Customer.objects.filter(name__startswith="介绍").update(referrer=small)
-    services.tiers_recompute(today=TODAY)
+    services_loyalty.tiers_recompute(today=TODAY)
     assert Customer.objects.get(pk=small.pk).value_tier == "B"  # two open referred prospects
 
 
 def test_manual_override_wins_needs_a_reason_and_can_be_cleared(org, book):
-    services.tiers_recompute(today=TODAY)
+    services_loyalty.tiers_recompute(today=TODAY)
     big = book["大客户"]
     with pytest.raises(ValidationFailed):
-        services.tier_override(actor=org.rep, customer=big, tier="D", reason="")
-    services.tier_override(actor=org.rep, customer=big, tier="D", reason="资金链断裂，暂无潜力")
+        services_loyalty.tier_override(actor=org.rep, customer=big, tier="D", reason="")
+    services_loyalty.tier_override(actor=org.rep, customer=big, tier="D", reason="资金链断裂，暂无潜力")
     assert Customer.objects.get(pk=big.pk).value_tier == "D"
-    services.tiers_recompute(today=TODAY)
+    services_loyalty.tiers_recompute(today=TODAY)
     assert Customer.objects.get(pk=big.pk).value_tier == "D"  # recompute keeps the override
     change = TierChange.objects.filter(customer=big, manual=True).first()
     assert (change.from_tier, change.to_tier, change.by) == ("A", "D", org.rep)
-    services.tier_override(actor=org.rep, customer=big, tier="", reason="")
+    services_loyalty.tier_override(actor=org.rep, customer=big, tier="", reason="")
     assert Customer.objects.get(pk=big.pk).value_tier == "A"
 
 
@@ -93,31 +93,31 @@ def test_pareto_overall_and_per_rep_for_a_lead(org, book):
 
 def test_referred_customer_signing_thanks_the_referrer_and_rewards_practical_ones(org):
     referrer = sign(org.customer(org.rep, "老客户"))
-    services.referrer_type_set(actor=org.rep, customer=referrer, referrer_type="practical")
+    services_loyalty.referrer_type_set(actor=org.rep, customer=referrer, referrer_type="practical")
     friend = org.customer(org.teammate, "朋友", referrer=referrer)
     Customer.objects.filter(pk=friend.pk).update(referrer=referrer)
-    assert services.on_customer_signed(friend) is None  # not signed yet
+    assert services_loyalty.on_customer_signed(friend) is None  # not signed yet
     sign(friend)
-    task = services.on_customer_signed(friend)
+    task = services_loyalty.on_customer_signed(friend)
     assert task.kind == CareTask.Kind.REFERRAL_THANKS and task.rep == org.rep and task.customer == referrer
     assert "朋友" in task.title
     reward = ReferralReward.objects.get(referred=friend)
     assert reward.referrer == referrer and reward.amount == Decimal("500")
     # Idempotent, and the scan finds nothing more to do.
-    services.on_customer_signed(friend)
-    assert services.referral_scan() == 0
+    services_loyalty.on_customer_signed(friend)
+    assert services_loyalty.referral_scan() == 0
     assert CareTask.objects.filter(kind="referral_thanks").count() == 1 and ReferralReward.objects.count() == 1
 
 
 def test_referral_scan_works_without_the_pipeline_calling_us(org):
     referrer = sign(org.customer(org.rep, "荣誉型"))
-    services.referrer_type_set(actor=org.rep, customer=referrer, referrer_type="honour")
+    services_loyalty.referrer_type_set(actor=org.rep, customer=referrer, referrer_type="honour")
     friend = org.customer(org.rep, "被介绍")
     Customer.objects.filter(pk=friend.pk).update(referrer=referrer, stage=5, signed_at=timezone.now())
-    assert services.referral_scan() == 1
+    assert services_loyalty.referral_scan() == 1
     assert CareTask.objects.filter(kind="referral_thanks", customer=referrer).count() == 1
     assert not ReferralReward.objects.exists()  # honour referrers want no reward
-    assert services.referral_scan() == 0
+    assert services_loyalty.referral_scan() == 0
 
 
 def test_referral_tree_hides_customers_out_of_scope(org):
@@ -140,28 +140,28 @@ def test_referral_tree_hides_customers_out_of_scope(org):
 
 def test_referral_ask_records_the_checklist(org):
     c = sign(org.customer(org.rep, "询问对象"))
-    ask = services.referral_ask_log(
+    ask = services_loyalty.referral_ask_log(
         actor=org.rep, customer=c, prerequisites=["satisfied", "trusts_product", "bogus"], outcome="not_asked"
     )
     assert ask.prerequisites == ["trusts_product", "satisfied"]
     with pytest.raises(ValidationFailed):
-        services.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="maybe")
+        services_loyalty.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="maybe")
 
 
 def test_loyalty_ladder_with_history_and_lifecycle(org):
     c = sign(org.customer(org.rep, "忠诚度"))
-    services.loyalty_set(actor=org.rep, customer=c, level="satisfied")
-    services.loyalty_set(actor=org.rep, customer=c, level="loyal", note="主动介绍朋友")
-    services.loyalty_set(actor=org.rep, customer=c, level="loyal")
+    services_loyalty.loyalty_set(actor=org.rep, customer=c, level="satisfied")
+    services_loyalty.loyalty_set(actor=org.rep, customer=c, level="loyal", note="主动介绍朋友")
+    services_loyalty.loyalty_set(actor=org.rep, customer=c, level="loyal")
     assert list(LoyaltyChange.objects.filter(customer=c).values_list("from_level", "to_level")) == [
         ("satisfied", "loyal"),
         ("", "satisfied"),
     ]
     with pytest.raises(ValidationFailed):
-        services.loyalty_set(actor=org.rep, customer=c, level="ecstatic")
+        services_loyalty.loyalty_set(actor=org.rep, customer=c, level="ecstatic")
     assert selectors.lifecycle_of(c) == "first_time_buyer"
     for n in range(3):
-        services.shipment_record(actor=org.rep, customer=c, shipped_on=D(2025, 1 + n, 1))
+        services_contracts.shipment_record(actor=org.rep, customer=c, shipped_on=D(2025, 1 + n, 1))
     assert selectors.lifecycle_of(c) == "loyal_client"
     friend = org.customer(org.rep, "被推荐")
     Customer.objects.filter(pk=friend.pk).update(referrer=c, stage=5)
@@ -172,14 +172,14 @@ def test_loyalty_ladder_with_history_and_lifecycle(org):
 def test_lapsing_flag_and_prevention_task(org):
     c = sign(org.customer(org.rep, "沉默客户"), on=dt.datetime(2024, 1, 10, 10, tzinfo=SHANGHAI))
     pay(c, 1000, D(2025, 1, 1))
-    assert services.lapsing_scan(today=D(2025, 3, 31)) == 0  # 89 days
-    assert services.lapsing_scan(today=D(2025, 4, 1)) == 1
+    assert services_loyalty.lapsing_scan(today=D(2025, 3, 31)) == 0  # 89 days
+    assert services_loyalty.lapsing_scan(today=D(2025, 4, 1)) == 1
     assert CustomerCare.objects.get(pk=c.pk).lapsing_since == D(2025, 4, 1)
     task = CareTask.objects.get(kind="lapse")
     assert task.rep == org.rep and task.occasion_on == D(2025, 1, 1)
-    assert services.lapsing_scan(today=D(2025, 4, 2)) == 0
+    assert services_loyalty.lapsing_scan(today=D(2025, 4, 2)) == 0
     pay(c, 1000, D(2025, 4, 3))
-    services.lapsing_scan(today=D(2025, 4, 5))
+    services_loyalty.lapsing_scan(today=D(2025, 4, 5))
     assert CustomerCare.objects.get(pk=c.pk).lapsing_since is None
 
 

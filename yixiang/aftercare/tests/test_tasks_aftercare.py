@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from yixiang.aftercare import services, tasks
+from yixiang.aftercare import services_contracts, tasks
 from yixiang.aftercare.models import CareTask
 from yixiang.customers.models import Customer
 
@@ -14,7 +14,7 @@ from .factories import sign
 def test_daily_job_runs_every_generator_once(org):
     today = timezone.localdate()
     customer = sign(org.customer(org.rep, "每日客户"))
-    services.contract_create(
+    services_contracts.contract_create(
         actor=org.rep, customer=customer, name="项目", number="HT-D", start_date=today - dt.timedelta(days=300),
         end_date=today + dt.timedelta(days=20), amount=1000, payouts=[(today + dt.timedelta(days=3), 100)],
     )  # fmt: skip

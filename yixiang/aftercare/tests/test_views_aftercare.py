@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from yixiang.aftercare import services
+from yixiang.aftercare import services, services_contracts, services_loyalty
 from yixiang.aftercare.models import CareTask, Contract, Gift, LoyaltyChange, PayoutIncident, RegionalEvent
 from yixiang.testing import PASSWORD
 
@@ -112,11 +112,11 @@ def test_panel_forms_by_htmx(org, customer):
 
 
 def test_incident_page(org, customer):
-    contract = services.contract_create(
+    contract = services_contracts.contract_create(
         actor=org.rep, customer=customer, name="p", number="HT-I", start_date=D(2025, 1, 1), amount=1000,
         payouts=[(D(2025, 2, 1), 100)],
     )  # fmt: skip
-    services.payout_reminders_run(today=D(2025, 2, 5))
+    services_contracts.payout_reminders_run(today=D(2025, 2, 5))
     incident = PayoutIncident.objects.get(payout__contract=contract)
     url = reverse("aftercare_incident", args=[incident.pk])
     assert login(org.outsider).get(url).status_code == 404
@@ -176,7 +176,7 @@ def test_launched_campaign_page_shows_status_counts(org, customer):
 
 def test_tier_page_shows_pareto(org, customer):
     pay(customer, 5000, timezone.localdate())
-    services.tiers_recompute()
+    services_loyalty.tiers_recompute()
     html = login(org.lead1).get(reverse("value_tiers")).content.decode()
     assert 'id="pareto"' in html and "5,000 元" in html
     assert "5000" not in login(org.outsider).get(reverse("value_tiers")).content.decode()

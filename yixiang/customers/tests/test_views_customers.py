@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -138,15 +137,12 @@ def test_list_query_count_does_not_grow_with_rows(org, as_user, django_assert_nu
         client.get(reverse("customer_list"))
 
 
-def test_export_buttons_appear_only_when_export_exists_and_carry_filters(org, as_user):
+def test_export_buttons_carry_the_filters(org, as_user):
     client = as_user(org.rep)
-    with override_settings(ROOT_URLCONF="yixiang.web.tests.urls_extras"):
-        html = client.get(reverse("customer_list"), {"q": "zs", "stage": 2}).content.decode()
-        assert "/extras/export/?format=xlsx&amp;q=zs&amp;stage=2" in html
-        assert "/extras/export/?format=csv&amp;q=zs&amp;stage=2" in html
-    with override_settings(ROOT_URLCONF="yixiang.web.tests.urls_without_extras"):
-        html = client.get(reverse("customer_list")).content.decode()
-        assert "format=xlsx" not in html
+    html = client.get(reverse("customer_list"), {"q": "zs", "stage": 2}).content.decode()
+    export = reverse("customer_export")
+    assert f"{export}?format=xlsx&amp;q=zs&amp;stage=2" in html
+    assert f"{export}?format=csv&amp;q=zs&amp;stage=2" in html
 
 
 # ---------- detail ----------
@@ -221,17 +217,13 @@ def test_pool_customer_is_read_only_for_reps(org, as_user):
     assert (c.name, c.deleted_at) == ("公海客户", None)
 
 
-def test_pipeline_and_aftercare_panels_load_only_when_provided(org, as_user):
+def test_pipeline_and_aftercare_panels_load_on_the_customer_page(org, as_user):
     c = org.customer(org.rep, "张三")
     Customer.objects.filter(pk=c.pk).update(stage=5)  # after-sale panels are for signed customers only
     client = as_user(org.rep)
-    with override_settings(ROOT_URLCONF="yixiang.web.tests.urls_extras"):
-        html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
-        assert f'hx-get="/extras/pipeline/{c.pk}/"' in html
-        assert f'hx-get="/extras/aftercare/{c.pk}/"' in html
-    with override_settings(ROOT_URLCONF="yixiang.web.tests.urls_without_extras"):
-        html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
-        assert "/extras/pipeline/" not in html and 'id="pipeline-panel"' not in html
+    html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
+    assert f'hx-get="{reverse("customer_pipeline_panel", args=[c.pk])}"' in html
+    assert f'hx-get="{reverse("customer_aftercare_panel", args=[c.pk])}"' in html
 
 
 # ---------- unmask ----------

@@ -293,12 +293,12 @@ def test_a_developed_customer_is_recorded_by_hand_within_scope(inc):
     with pytest.raises(Conflict):
         services.developed_customer_record(actor=inc.director, customer_id=mine.pk, developer_id=inc.rep.pk, month=APR)
     south = inc.customer(inc.outsider, "别区客户")
-    from django.http import Http404
+    from yixiang.errors import NotFound
 
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.developed_customer_record(actor=inc.director, customer_id=south.pk, developer_id=inc.rep.pk, month=APR)
     other = inc.customer(inc.rep, "另一个")
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.developed_customer_record(
             actor=inc.director, customer_id=other.pk, developer_id=inc.outsider.pk, month=APR
         )
@@ -313,12 +313,12 @@ def test_a_developed_customer_is_recorded_by_hand_within_scope(inc):
 
 
 def test_assessment_rows_are_kept_by_directors_for_their_region_with_the_schemes_thresholds(inc):
-    from django.http import Http404
+    from yixiang.errors import NotFound
 
     with pytest.raises(DomainError) as exc:
         services.assessment_save(actor=inc.rep, user_id=inc.rep.pk, month=APR, threshold=2, performance_pay=0)
     assert exc.value.code == "forbidden"
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.assessment_save(actor=inc.director, user_id=inc.outsider.pk, month=APR, threshold=2, performance_pay=0)
     with pytest.raises(ValidationFailed):
         services.assessment_save(actor=inc.director, user_id=inc.rep.pk, month=APR, threshold=3, performance_pay=0)

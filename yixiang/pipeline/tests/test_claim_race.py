@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from yixiang.customers.models import Customer
 from yixiang.errors import Conflict
-from yixiang.pipeline import services
+from yixiang.pipeline import pool
 from yixiang.pipeline.models import OwnerChange
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ def _race(customer_id, users):
         try:
             c = Customer.objects.get(pk=customer_id)
             barrier.wait(timeout=10)
-            services.claim_from_pool(actor=user, customer=c)
+            pool.claim_from_pool(actor=user, customer=c)
             outcome[user.username] = "won"
         except Conflict as exc:
             outcome[user.username] = exc.code

@@ -1,7 +1,6 @@
 """The daily agenda: what is on it, in which order, and in how many queries."""
 
 import datetime as dt
-import sys
 
 import pytest
 from django.db import connection
@@ -81,11 +80,6 @@ def test_care_items_from_after_sales_are_merged_when_available(org, monkeypatch)
     }
     monkeypatch.setattr(aftercare_selectors, "agenda_care_items", lambda *, user, day: [item])
     assert selectors.agenda(user=org.rep, day=timezone.localdate()).care == [item]
-
-
-def test_the_agenda_works_without_after_sales(org, monkeypatch):
-    monkeypatch.setitem(sys.modules, "yixiang.aftercare.selectors", None)  # import now raises ImportError
-    assert selectors.care_items(user=org.rep, day=timezone.localdate()) == []
 
 
 def test_tracked_list_balance_warns_when_out_of_balance(org):

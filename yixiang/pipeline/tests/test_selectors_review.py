@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from yixiang.aftercare import services_contracts
 from yixiang.pipeline import selectors, services
 from yixiang.pipeline.tests.factories import days_ago, set_state
 
@@ -21,7 +22,7 @@ def data(org, settings):
     a = org.customer(rep, name="A")
     log(actor=rep, customer=a, at=days_ago(20), stage=1)  # rise 0→1
     log(actor=rep, customer=a, at=days_ago(15), stage=3)  # rise 1→3: hot judgment
-    services.customer_sign(actor=rep, customer=a, amount="20000", signed_on=today - dt.timedelta(days=5))
+    services_contracts.customer_sign(actor=rep, customer=a, amount="20000", signed_on=today - dt.timedelta(days=5))
     # signed ~10 days after the stage-3 judgment: within 12 days → right
 
     b = org.customer(rep, name="B")

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from yixiang.aftercare import services_contracts
 from yixiang.aftercare.models import Contract, Payment
 from yixiang.customers.models import CustomerChange, Stage
 from yixiang.errors import Conflict, DomainError, LimitReached, ValidationFailed
-from yixiang.pipeline import services
+from yixiang.pipeline import pool, services
 from yixiang.pipeline.models import CustomerProfile, OwnerChange, StageChange
 from yixiang.pipeline.tests.factories import days_ago
 
@@ -27,7 +28,7 @@ def limits(settings):
 def test_release_sends_the_customer_to_the_pool_with_its_history(org):
     c = org.customer(org.rep)
     services.followup_log(actor=org.rep, customer=c, stage=1)
-    services.customer_release(actor=org.rep, customer=c, reason="no_rise")
+    pool.customer_release(actor=org.rep, customer=c, reason="no_rise")
     c.refresh_from_db()
     assert c.owner is None and c.stage == 1 and c.held_since is None
     change = OwnerChange.objects.get(customer=c)
@@ -39,23 +40,23 @@ def test_release_sends_the_customer_to_the_pool_with_its_history(org):
 def test_release_other_needs_a_text_and_unknown_reasons_are_refused(org):
     c = org.customer(org.rep)
     with pytest.raises(ValidationFailed):
-        services.customer_release(actor=org.rep, customer=c, reason="other")
+        pool.customer_release(actor=org.rep, customer=c, reason="other")
     with pytest.raises(ValidationFailed):
-        services.customer_release(actor=org.rep, customer=c, reason="bored")
-    services.customer_release(actor=org.rep, customer=c, reason="other", note="客户公司已注销")
+        pool.customer_release(actor=org.rep, customer=c, reason="bored")
+    pool.customer_release(actor=org.rep, customer=c, reason="other", note="客户公司已注销")
     assert OwnerChange.objects.get(customer=c).note == "客户公司已注销"
 
 
 def test_signed_customers_are_not_released(org):
     c = org.customer(org.rep)
-    services.customer_sign(actor=org.rep, customer=c, amount="7950")
+    services_contracts.customer_sign(actor=org.rep, customer=c, amount="7950")
     with pytest.raises(DomainError):
-        services.customer_release(actor=org.rep, customer=c, reason="no_rise")
+        pool.customer_release(actor=org.rep, customer=c, reason="no_rise")
 
 
 def test_claim_takes_a_pool_customer_and_records_it(org):
     c = org.customer(None)
-    services.claim_from_pool(actor=org.rep, customer=c)
+    pool.claim_from_pool(actor=org.rep, customer=c)
     c.refresh_from_db()
     assert c.owner == org.rep and c.held_since is not None and c.next_due_on == timezone.localdate()
     assert OwnerChange.objects.get(customer=c).reason == "claim"
@@ -64,7 +65,7 @@ def test_claim_takes_a_pool_customer_and_records_it(org):
 def test_claiming_an_owned_customer_is_a_conflict(org):
     c = org.customer(org.teammate)
     with pytest.raises(Conflict):
-        services.claim_from_pool(actor=org.rep, customer=c)
+        pool.claim_from_pool(actor=org.rep, customer=c)
 
 
 def test_claim_limit_on_tracked_customers_says_so(org, limits):
@@ -72,15 +73,15 @@ def test_claim_limit_on_tracked_customers_says_so(org, limits):
     org.customer(org.rep, name="甲")
     org.customer(org.rep, name="乙")
     with pytest.raises(LimitReached) as exc:
-        services.claim_from_pool(actor=org.rep, customer=org.customer(None, name="丙"))
+        pool.claim_from_pool(actor=org.rep, customer=org.customer(None, name="丙"))
     assert exc.value.code == "max_tracked" and "2" in exc.value.message
 
 
 def test_signed_customers_do_not_count_against_the_tracked_limit(org, limits):
     limits(MAX_TRACKED=1)
-    services.customer_sign(actor=org.rep, customer=org.customer(org.rep), amount="100")
+    services_contracts.customer_sign(actor=org.rep, customer=org.customer(org.rep), amount="100")
     fresh = org.customer(None, name="新")
-    services.claim_from_pool(actor=org.rep, customer=fresh)
+    pool.claim_from_pool(actor=org.rep, customer=fresh)
     fresh.refresh_from_db()
     assert fresh.owner == org.rep
     assert OwnerChange.objects.get(customer=fresh).reason == "claim"
@@ -89,28 +90,28 @@ def test_signed_customers_do_not_count_against_the_tracked_limit(org, limits):
 def test_claim_limit_per_day(org, limits):
     limits(MAX_CLAIMS_PER_DAY=2)
     for name in ("甲", "乙"):
-        services.claim_from_pool(actor=org.rep, customer=org.customer(None, name=name))
+        pool.claim_from_pool(actor=org.rep, customer=org.customer(None, name=name))
     with pytest.raises(LimitReached) as exc:
-        services.claim_from_pool(actor=org.rep, customer=org.customer(None, name="丙"))
+        pool.claim_from_pool(actor=org.rep, customer=org.customer(None, name="丙"))
     assert exc.value.code == "max_claims_per_day"
     # Another rep is not affected.
-    services.claim_from_pool(actor=org.teammate, customer=org.customer(None, name="丁"))
+    pool.claim_from_pool(actor=org.teammate, customer=org.customer(None, name="丁"))
 
 
 def test_the_former_owner_cannot_claim_back_for_thirty_days(org):
     c = org.customer(org.rep)
-    services.customer_release(actor=org.rep, customer=c, reason="no_rise")
+    pool.customer_release(actor=org.rep, customer=c, reason="no_rise")
     with pytest.raises(LimitReached) as exc:
-        services.claim_from_pool(actor=org.rep, customer=c)
+        pool.claim_from_pool(actor=org.rep, customer=c)
     assert exc.value.code == "reclaim_blocked"
     OwnerChange.objects.filter(customer=c).update(at=days_ago(30))
-    services.claim_from_pool(actor=org.rep, customer=c)
+    pool.claim_from_pool(actor=org.rep, customer=c)
 
 
 def test_someone_else_may_claim_a_released_customer_at_once(org):
     c = org.customer(org.rep)
-    services.customer_release(actor=org.rep, customer=c, reason="no_decision_maker")
-    services.claim_from_pool(actor=org.teammate, customer=c)
+    pool.customer_release(actor=org.rep, customer=c, reason="no_decision_maker")
+    pool.claim_from_pool(actor=org.teammate, customer=c)
     c.refresh_from_db()
     assert c.owner == org.teammate
 
@@ -118,24 +119,24 @@ def test_someone_else_may_claim_a_released_customer_at_once(org):
 def test_at_most_five_locks_per_rep(org):
     customers = [org.customer(org.rep, name=f"客户{i}") for i in range(6)]
     for c in customers[:5]:
-        services.customer_set_recycle_lock(actor=org.rep, customer=c, locked=True)
+        pool.customer_set_recycle_lock(actor=org.rep, customer=c, locked=True)
     with pytest.raises(LimitReached):
-        services.customer_set_recycle_lock(actor=org.rep, customer=customers[5], locked=True)
-    services.customer_set_recycle_lock(actor=org.rep, customer=customers[0], locked=False)
-    services.customer_set_recycle_lock(actor=org.rep, customer=customers[5], locked=True)
+        pool.customer_set_recycle_lock(actor=org.rep, customer=customers[5], locked=True)
+    pool.customer_set_recycle_lock(actor=org.rep, customer=customers[0], locked=False)
+    pool.customer_set_recycle_lock(actor=org.rep, customer=customers[5], locked=True)
 
 
 def test_signed_customers_need_no_lock(org):
     c = org.customer(org.rep)
-    services.customer_sign(actor=org.rep, customer=c, amount="100")
+    services_contracts.customer_sign(actor=org.rep, customer=c, amount="100")
     with pytest.raises(DomainError):
-        services.customer_set_recycle_lock(actor=org.rep, customer=c, locked=True)
+        pool.customer_set_recycle_lock(actor=org.rep, customer=c, locked=True)
 
 
 def test_sign_records_the_deal_and_makes_an_e_class_customer(org):
     c = org.customer(org.rep, name="签约客户")
     services.followup_log(actor=org.rep, customer=c, stage=4)
-    contract = services.customer_sign(
+    contract = services_contracts.customer_sign(
         actor=org.rep, customer=c, amount="36000", paid_amount="30000", signed_on=timezone.localdate()
     )
     c.refresh_from_db()
@@ -150,20 +151,20 @@ def test_sign_records_the_deal_and_makes_an_e_class_customer(org):
 
 def test_sign_without_payment_records_no_payment_and_twice_is_a_conflict(org):
     c = org.customer(org.rep)
-    services.customer_sign(actor=org.rep, customer=c, amount="100")
+    services_contracts.customer_sign(actor=org.rep, customer=c, amount="100")
     assert not Payment.objects.filter(customer=c).exists()
     with pytest.raises(Conflict):
-        services.customer_sign(actor=org.rep, customer=c, amount="100")
+        services_contracts.customer_sign(actor=org.rep, customer=c, amount="100")
 
 
 def test_sign_validates_the_amount_and_date(org):
     c = org.customer(org.rep)
     with pytest.raises(ValidationFailed):
-        services.customer_sign(actor=org.rep, customer=c, amount="0")
+        services_contracts.customer_sign(actor=org.rep, customer=c, amount="0")
     with pytest.raises(ValidationFailed):
-        services.customer_sign(actor=org.rep, customer=c, amount="abc")
+        services_contracts.customer_sign(actor=org.rep, customer=c, amount="abc")
     with pytest.raises(ValidationFailed):
-        services.customer_sign(
+        services_contracts.customer_sign(
             actor=org.rep, customer=c, amount="10", signed_on=timezone.localdate() + dt.timedelta(days=1)
         )
     assert not Contract.objects.exists()
@@ -171,7 +172,7 @@ def test_sign_validates_the_amount_and_date(org):
 
 def test_hand_over_by_a_lead_within_the_team(org):
     c = org.customer(org.rep)
-    services.customer_hand_over(actor=org.lead1, customer=c, to_user=org.teammate, note="rep 休假")
+    pool.customer_hand_over(actor=org.lead1, customer=c, to_user=org.teammate, note="rep 休假")
     c.refresh_from_db()
     assert c.owner == org.teammate
     change = OwnerChange.objects.get(customer=c)
@@ -186,15 +187,15 @@ def test_hand_over_by_a_lead_within_the_team(org):
 def test_reps_cannot_hand_over_and_leads_not_outside_their_scope(org):
     c = org.customer(org.rep)
     with pytest.raises(DomainError):
-        services.customer_hand_over(actor=org.rep, customer=c, to_user=org.teammate)
+        pool.customer_hand_over(actor=org.rep, customer=c, to_user=org.teammate)
     with pytest.raises(ValidationFailed):
-        services.customer_hand_over(actor=org.lead1, customer=c, to_user=org.outsider)
+        pool.customer_hand_over(actor=org.lead1, customer=c, to_user=org.outsider)
 
 
 def test_round_robin_distribution_with_a_first_contact_deadline(org):
     leads = [org.customer(None, name=f"名单{i}") for i in range(5)]
     deadline = timezone.now() + dt.timedelta(hours=4)
-    result = services.distribute_customers(
+    result = pool.distribute_customers(
         actor=org.lead1,
         customer_ids=[c.pk for c in leads],
         method="round_robin",
@@ -215,12 +216,12 @@ def test_round_robin_distribution_with_a_first_contact_deadline(org):
 def test_distribution_by_region_and_by_hand(org):
     north = org.customer(None, name="北方客户", region=org.north)
     south = org.customer(None, name="南方客户", region=org.south)
-    result = services.distribute_customers(
+    result = pool.distribute_customers(
         actor=org.admin, customer_ids=[north.pk, south.pk], method="region", rep_ids=[org.rep.pk, org.outsider.pk]
     )
     assert result.assigned == {north.pk: org.rep.pk, south.pk: org.outsider.pk}
     other = org.customer(None, name="手工")
-    result = services.distribute_customers(
+    result = pool.distribute_customers(
         actor=org.lead1, customer_ids=[other.pk], method="by_hand", by_hand={other.pk: org.teammate.pk}
     )
     assert result.assigned == {other.pk: org.teammate.pk}
@@ -229,13 +230,13 @@ def test_distribution_by_region_and_by_hand(org):
 def test_distribution_refuses_reps_and_customers_outside_the_scope(org):
     lead = org.customer(None)
     with pytest.raises(ValidationFailed):
-        services.distribute_customers(
+        pool.distribute_customers(
             actor=org.lead1, customer_ids=[lead.pk], method="round_robin", rep_ids=[org.outsider.pk]
         )
     foreign = org.customer(org.outsider)
     with pytest.raises(ValidationFailed):
-        services.distribute_customers(
+        pool.distribute_customers(
             actor=org.lead1, customer_ids=[foreign.pk], method="round_robin", rep_ids=[org.rep.pk]
         )
     with pytest.raises(DomainError):
-        services.distribute_customers(actor=org.rep, customer_ids=[lead.pk], method="round_robin", rep_ids=[org.rep.pk])
+        pool.distribute_customers(actor=org.rep, customer_ids=[lead.pk], method="round_robin", rep_ids=[org.rep.pk])

@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from yixiang.aftercare import services_contracts
 from yixiang.customers.models import Customer, CustomerChange
 from yixiang.errors import LimitReached
-from yixiang.pipeline import selectors, services
+from yixiang.pipeline import pool, selectors, services
 from yixiang.pipeline.models import OwnerChange, ReleaseProposal
 from yixiang.pipeline.tests.factories import days_ago, set_state
 
@@ -24,7 +25,7 @@ def overdue_by(org, days, **extra):
 def test_overdue_more_than_thirty_days_returns_to_the_pool(org):
     gone = overdue_by(org, 31)
     kept = overdue_by(org, 30)
-    result = services.recycle_run()
+    result = pool.recycle_run()
     assert (result.overdue, result.held_too_long) == (1, 0)
     gone.refresh_from_db()
     kept.refresh_from_db()
@@ -38,7 +39,7 @@ def test_overdue_more_than_thirty_days_returns_to_the_pool(org):
 def test_held_more_than_180_days_without_signing_returns_to_the_pool(org):
     c = set_state(org.customer(org.rep), held_since=days_ago(182), next_due_on=TODAY() + dt.timedelta(days=2))
     fresh = set_state(org.customer(org.rep, name="新"), held_since=days_ago(100), next_due_on=TODAY())
-    result = services.recycle_run()
+    result = pool.recycle_run()
     assert result.held_too_long == 1
     assert Customer.objects.get(pk=c.pk).owner is None
     assert Customer.objects.get(pk=fresh.pk).owner == org.rep
@@ -47,19 +48,19 @@ def test_held_more_than_180_days_without_signing_returns_to_the_pool(org):
 
 def test_locked_and_signed_customers_never_recycle(org):
     locked = overdue_by(org, 90, name="锁定")
-    services.customer_set_recycle_lock(actor=org.rep, customer=locked, locked=True)
+    pool.customer_set_recycle_lock(actor=org.rep, customer=locked, locked=True)
     signed = org.customer(org.rep, name="E类")
-    services.customer_sign(actor=org.rep, customer=signed, amount="7950")
+    services_contracts.customer_sign(actor=org.rep, customer=signed, amount="7950")
     set_state(signed, next_due_on=TODAY() - dt.timedelta(days=90), held_since=days_ago(400))
-    assert services.recycle_run().recycled == 0
+    assert pool.recycle_run().recycled == 0
     assert Customer.objects.filter(owner=org.rep).count() == 2
 
 
 def test_the_job_is_idempotent_and_works_in_batches(org, settings):
     settings.YIXIANG = {**settings.YIXIANG, "RECYCLE_BATCH_SIZE": 2}
     customers = [overdue_by(org, 40 + i, name=f"批{i}") for i in range(5)]
-    assert services.recycle_run().recycled == 5
-    assert services.recycle_run().recycled == 0
+    assert pool.recycle_run().recycled == 5
+    assert pool.recycle_run().recycled == 0
     assert OwnerChange.objects.filter(reason="recycle").count() == 5
     assert not Customer.objects.filter(pk__in=[c.pk for c in customers], owner__isnull=False).exists()
 
@@ -67,17 +68,17 @@ def test_the_job_is_idempotent_and_works_in_batches(org, settings):
 def test_customers_given_an_owner_outside_the_pipeline_get_a_schedule(org):
     c = org.customer(org.rep)
     assert c.held_since is None and c.next_due_on is None
-    services.recycle_run()
+    pool.recycle_run()
     c.refresh_from_db()
     assert c.held_since == c.created_at and c.next_due_on == TODAY()
 
 
 def test_the_former_owner_cannot_claim_a_recycled_customer_back(org):
     c = overdue_by(org, 45)
-    services.recycle_run()
+    pool.recycle_run()
     with pytest.raises(LimitReached):
-        services.claim_from_pool(actor=org.rep, customer=c)
-    services.claim_from_pool(actor=org.teammate, customer=c)
+        pool.claim_from_pool(actor=org.rep, customer=c)
+    pool.claim_from_pool(actor=org.teammate, customer=c)
 
 
 def test_the_rep_is_warned_on_the_agenda_two_days_before(org):
@@ -91,7 +92,7 @@ def test_the_rep_is_warned_on_the_agenda_two_days_before(org):
     assert items[quiet.pk].recycle_on is None
     assert items[held.pk].recycle_on is not None and items[held.pk].is_due is False
     # What the agenda warns about is exactly what the job takes two days later.
-    result = services.recycle_run(today=TODAY() + dt.timedelta(days=2))
+    result = pool.recycle_run(today=TODAY() + dt.timedelta(days=2))
     assert Customer.objects.get(pk=warned.pk).owner is None
     assert Customer.objects.get(pk=held.pk).owner is None
     assert Customer.objects.get(pk=quiet.pk).owner == org.rep
@@ -112,12 +113,12 @@ def test_six_contacts_and_no_rise_for_sixty_days_is_proposed(org, settings):
     rising = set_state(org.customer(org.rep, name="刚升级"), held_since=days_ago(90))
     _contacts(org, rising, 6, 60)
     services.followup_log(actor=org.rep, customer=rising, at=days_ago(10), stage=2)  # a rise 10 days ago
-    out = services.release_proposals_refresh()
+    out = pool.release_proposals_refresh()
     props = {p.customer_id: p for p in ReleaseProposal.objects.all()}
     assert set(props) == {stuck.pk}
     assert (props[stuck.pk].reason, props[stuck.pk].contacts, props[stuck.pk].owner) == ("no_rise", 6, org.rep)
     assert out["new"] == 1
-    assert services.release_proposals_refresh()["new"] == 0  # idempotent
+    assert pool.release_proposals_refresh()["new"] == 0  # idempotent
 
 
 def test_decision_maker_not_found_after_four_attempts_is_proposed(org):
@@ -126,7 +127,7 @@ def test_decision_maker_not_found_after_four_attempts_is_proposed(org):
     other = set_state(org.customer(org.rep, name="找到了"), held_since=days_ago(20))
     _contacts(org, other, 4, 10, decision_maker="missed", effective=False)
     services.followup_log(actor=org.rep, customer=other, decision_maker="reached")
-    services.release_proposals_refresh()
+    pool.release_proposals_refresh()
     assert list(ReleaseProposal.objects.values_list("customer_id", "reason")) == [(c.pk, "no_decision_maker")]
     assert [p.customer_id for p in selectors.release_proposals(user=org.rep)] == [c.pk]
 
@@ -134,9 +135,9 @@ def test_decision_maker_not_found_after_four_attempts_is_proposed(org):
 def test_a_dismissed_proposal_stays_quiet_and_a_rise_clears_it(org):
     c = set_state(org.customer(org.rep), held_since=days_ago(20))
     _contacts(org, c, 4, 10, decision_maker="missed")
-    services.release_proposals_refresh()
-    services.release_proposal_dismiss(actor=org.rep, customer=c)
-    services.release_proposals_refresh()
+    pool.release_proposals_refresh()
+    pool.release_proposal_dismiss(actor=org.rep, customer=c)
+    pool.release_proposals_refresh()
     assert selectors.release_proposals(user=org.rep) == []
     assert ReleaseProposal.objects.filter(customer=c).exists()  # remembered as dismissed
     services.followup_log(actor=org.rep, customer=c, stage=1)

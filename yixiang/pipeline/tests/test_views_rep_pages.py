@@ -7,9 +7,11 @@ import re
 import pytest
 from django.utils import timezone
 
+from yixiang.aftercare.services_contracts import customer_sign
 from yixiang.customers.models import CustomerChange
-from yixiang.pipeline import services
+from yixiang.pipeline import pool, services
 from yixiang.pipeline.models import FollowUp
+from yixiang.pipeline.playbook import get_playbook
 from yixiang.pipeline.tests.factories import set_state
 from yixiang.testing import PASSWORD
 
@@ -39,7 +41,7 @@ def test_the_agenda_card_shows_number_note_and_the_call_guide(rep_client, org):
     assert "3 天逾期" in html or "逾期 3 天" in html
     guide = html[html.index('class="agenda-guide"') :]
     guide = guide[: guide.index("</details>")]
-    pb = services.get_playbook()
+    pb = get_playbook()
     assert pb.guide(2).questions[0] in guide and pb.lift_tips(2)[0] in guide  # this stage's questions, tips to 3
     assert 'id="agenda-left"' in html
 
@@ -108,7 +110,7 @@ def test_the_history_shows_follow_up_changes_in_words(rep_client, org):
 
 def test_the_history_says_why_a_customer_was_released_in_words(rep_client, org, client):
     c = set_state(org.customer(org.rep, name="唐强"), stage=1)
-    services.customer_release(actor=org.rep, customer=c, reason="no_rise")
+    pool.customer_release(actor=org.rep, customer=c, reason="no_rise")
     text = _history(rep_client, c)
     assert "踢出原因" in text and "多次联系意向不升" in text
     assert "release:" not in text and "no_rise" not in text
@@ -122,7 +124,7 @@ def test_after_sale_panels_only_for_signed_customers_and_no_preset_loyalty(rep_c
     assert 'id="head-log-followup"' in html and 'id="head-phone"' in html and "phone-actionbar" in html
 
     signed = org.customer(org.rep, name="已签客户")
-    services.customer_sign(actor=org.rep, customer=signed, amount="50000")
+    customer_sign(actor=org.rep, customer=signed, amount="50000")
     assert "aftercare-panel-slot" in rep_client.get(f"/customers/{signed.pk}/").content.decode()
     panel = rep_client.get(f"/customers/{signed.pk}/aftercare/panel/").content.decode()
     select = panel[panel.index('name="level"') :]

@@ -20,7 +20,7 @@ from yixiang.aftercare.models import (
 )
 from yixiang.customers.models import Customer
 from yixiang.pipeline.models import FollowUp
-from yixiang.reports import selectors
+from yixiang.reports import activity_figures, aftersale_figures
 from yixiang.reports.selectors import ReportFilters
 from yixiang.reports.tests import data
 
@@ -49,7 +49,7 @@ def test_activity_per_rep_per_week(org):
     follow_up(built.c2, org.rep, data.at(1, 14))
     follow_up(built.c4, org.teammate, data.at(1, 14))
     f = ReportFilters(date_from=dt.date(2025, 1, 6), date_to=dt.date(2025, 1, 26), rep=org.rep.pk)
-    report = selectors.activity(user=org.lead1, f=f, now=data.at(6, 1))
+    report = activity_figures.activity(user=org.lead1, f=f, now=data.at(6, 1))
     assert report.periods == [
         (dt.date(2025, 1, 6), dt.date(2025, 1, 12)),
         (dt.date(2025, 1, 13), dt.date(2025, 1, 19)),
@@ -70,9 +70,13 @@ def test_activity_per_rep_per_week(org):
 def test_activity_scoping(org):
     data.build(org)
     f = ReportFilters(date_from=dt.date(2025, 1, 6), date_to=dt.date(2025, 1, 12))
-    assert [r.name for r in selectors.activity(user=org.rep, f=f).rows] == ["rep"]
-    assert {r.name for r in selectors.activity(user=org.lead1, f=f).rows} == {"rep", "teammate"}
-    assert {r.name for r in selectors.activity(user=org.director, f=f).rows} == {"rep", "teammate", "other_team_rep"}
+    assert [r.name for r in activity_figures.activity(user=org.rep, f=f).rows] == ["rep"]
+    assert {r.name for r in activity_figures.activity(user=org.lead1, f=f).rows} == {"rep", "teammate"}
+    assert {r.name for r in activity_figures.activity(user=org.director, f=f).rows} == {
+        "rep",
+        "teammate",
+        "other_team_rep",
+    }
 
 
 def _signed(org, owner, name, tier, **kw) -> Customer:
@@ -159,7 +163,7 @@ def test_aftercare_figures(org):
     )
 
     f = ReportFilters(date_from=dt.date(2025, 3, 1), date_to=dt.date(2025, 3, 31), rep=rep.pk)
-    r = selectors.aftercare(user=org.lead1, f=f, today=today)
+    r = aftersale_figures.aftercare(user=org.lead1, f=f, today=today)
     assert r.tiers == {"A": 1, "B": 1, "C": 1, "D": 1, "": 1}
     # Five signed customers; the top 20 % is one customer: 800 of 1000 = 80 %.
     assert (r.pareto_customers, r.pareto_share_percent, r.revenue_total) == (5, 80, Decimal(1000))
@@ -177,11 +181,11 @@ def test_aftercare_figures(org):
     assert r.costs_total == Decimal("101.50")
 
     # The teammate's customer appears for the lead without the rep filter, never for the rep.
-    everyone = selectors.aftercare(
+    everyone = aftersale_figures.aftercare(
         user=org.lead1, f=ReportFilters(date_from=f.date_from, date_to=f.date_to), today=today
     )
     assert everyone.tiers["A"] == 2 and everyone.loyalty["angry"] == 1
-    mine = selectors.aftercare(user=rep, f=ReportFilters(date_from=f.date_from, date_to=f.date_to), today=today)
+    mine = aftersale_figures.aftercare(user=rep, f=ReportFilters(date_from=f.date_from, date_to=f.date_to), today=today)
     assert mine.tiers["A"] == 1 and mine.loyalty["angry"] == 0 and mine.revenue_total == Decimal(1000)
 
 
@@ -192,4 +196,4 @@ def test_aftercare_queries_are_fixed(org, django_assert_max_num_queries):
         _pay(c, 10 * i, day=today)
     f = ReportFilters.default(today)
     with django_assert_max_num_queries(13):
-        selectors.aftercare(user=org.admin, f=f, today=today)
+        aftersale_figures.aftercare(user=org.admin, f=f, today=today)

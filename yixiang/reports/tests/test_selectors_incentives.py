@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from yixiang.incentives.tests.factories import assess, developed
-from yixiang.reports import selectors
+from yixiang.reports import incentive_figures
 from yixiang.reports.selectors import ReportFilters
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def totals(report) -> dict[str, list[int]]:
 
 def test_monthly_totals_per_person_and_region(march):
     org = march
-    r = selectors.incentives(user=org.admin, f=PERIOD)
+    r = incentive_figures.incentives(user=org.admin, f=PERIOD)
     assert r.months == [FEB, MAR] and r.missing_months == []
     assert totals(r) == {
         "rep": [0, -800],
@@ -53,19 +53,21 @@ def test_monthly_totals_per_person_and_region(march):
 
 def test_incentive_scoping(march):
     org = march
-    assert totals(selectors.incentives(user=org.rep, f=PERIOD)) == {"rep": [0, -800]}
-    lead = selectors.incentives(user=org.lead1, f=PERIOD)
+    assert totals(incentive_figures.incentives(user=org.rep, f=PERIOD)) == {"rep": [0, -800]}
+    lead = incentive_figures.incentives(user=org.lead1, f=PERIOD)
     assert totals(lead) == {"rep": [0, -800], "teammate": [0, 200]}
     assert lead.fund is None  # the fund is company-wide: administrators only
-    director = selectors.incentives(user=org.director, f=PERIOD)
+    director = incentive_figures.incentives(user=org.director, f=PERIOD)
     assert set(totals(director)) == {"rep", "teammate", "director"}
     assert director.regions == {"华北大区": [0, -900]}
-    narrowed = selectors.incentives(user=org.admin, f=ReportFilters(date_from=MAR, date_to=MAR, region=org.south.pk))
+    narrowed = incentive_figures.incentives(
+        user=org.admin, f=ReportFilters(date_from=MAR, date_to=MAR, region=org.south.pk)
+    )
     assert totals(narrowed) == {"outsider": [-500], "south_director": [-300]}
 
 
 def test_months_without_a_scheme_are_named(org):
-    r = selectors.incentives(
+    r = incentive_figures.incentives(
         user=org.admin, f=ReportFilters(date_from=dt.date(2010, 11, 1), date_to=dt.date(2011, 3, 31))
     )
     # The shipped scheme starts in March 2011.

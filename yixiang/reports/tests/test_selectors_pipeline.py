@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.http import Http404
 
-from yixiang.reports import selectors
+from yixiang.reports import selectors, win_rates
 from yixiang.reports.selectors import ReportFilters
 from yixiang.reports.tests import data
 
@@ -124,13 +124,13 @@ def test_win_probability_uses_the_viewers_history(org, settings):
     built = data.build(org)
     settings.YIXIANG = {**settings.YIXIANG, "WIN_RATE_MIN_SAMPLE": 2}
     # Admin: ever in stage 1: 甲 乙 庚 → 1 of 3 signed.
-    p = selectors.win_probability(built.c2, fetched_by=org.admin)
+    p = win_rates.win_probability(built.c2, fetched_by=org.admin)
     assert (p.stage, p.reached, p.signed, p.percent) == (1, 3, 1, 33)
     # The outsider's history: only 己 (stage 0 → 2) — nothing signed, one customer in stage 2.
-    table = selectors.win_rate_table(fetched_by=org.outsider)
+    table = win_rates.win_rate_table(fetched_by=org.outsider)
     assert (table[2].reached, table[2].signed) == (1, 0)
-    assert selectors.win_probability(built.c6, fetched_by=org.outsider, table=table).probability is None
-    assert selectors.win_probability(built.c1, fetched_by=org.rep).probability == 1.0
+    assert win_rates.win_probability(built.c6, fetched_by=org.outsider, table=table).probability is None
+    assert win_rates.win_probability(built.c1, fetched_by=org.rep).probability == 1.0
 
 
 def test_report_queries_do_not_grow_with_rows(org, django_assert_max_num_queries):

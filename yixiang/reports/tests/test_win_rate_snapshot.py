@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from yixiang.accounts.models import User
-from yixiang.accounts.scoping import staff_in_scope, visible_customers
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers.models import Customer
-from yixiang.reports import history, rules, selectors, tasks
+from yixiang.customers.scoping import visible_customers
+from yixiang.reports import history, rules, tasks, win_rates
 from yixiang.reports.models import WinRateSnapshot
 from yixiang.reports.tests import data
 from yixiang.reports.tests.test_funnel_history import build_random
@@ -62,12 +63,12 @@ def test_snapshot_plus_live_part_equals_the_old_table(org, seed):
             continue
         expected = reference_table(user)
         assert any(r.reached for r in expected.values()), user
-        got = selectors.win_rates_for(user)
+        got = win_rates.win_rates_for(user)
         assert got.table == expected, user.username
         assert got.as_of is not None
     # The parts really split: the pool's counts alone differ from a rep's table.
     pool = WinRateSnapshot.objects.get(part=WinRateSnapshot.Part.POOL)
-    assert selectors._table(pool.counts) != reference_table(org.rep)
+    assert win_rates._table(pool.counts) != reference_table(org.rep)
 
 
 def test_periodic_refresh_writes_both_parts(org):
@@ -78,12 +79,12 @@ def test_periodic_refresh_writes_both_parts(org):
     snaps = {s.part: s for s in WinRateSnapshot.objects.all()}
     assert set(snaps) == {"pool", "owned", f"region:{org.north.pk}", f"region:{org.south.pk}"}
     # A region's part is its directors' owned part.
-    north = history.movement(selectors.owned_customers(org.director)).win_rates
-    assert selectors._table(snaps[f"region:{org.north.pk}"].counts) == north
-    pool = history.movement(selectors.pool_customers()).win_rates
-    owned = history.movement(selectors.owned_customers()).win_rates
-    assert selectors._table(snaps["pool"].counts) == pool
-    assert selectors._table(snaps["owned"].counts) == owned
+    north = history.movement(win_rates.owned_customers(org.director)).win_rates
+    assert win_rates._table(snaps[f"region:{org.north.pk}"].counts) == north
+    pool = history.movement(win_rates.pool_customers()).win_rates
+    owned = history.movement(win_rates.owned_customers()).win_rates
+    assert win_rates._table(snaps["pool"].counts) == pool
+    assert win_rates._table(snaps["owned"].counts) == owned
     assert any(r.reached for r in pool.values()) and any(r.reached for r in owned.values())
     # A second run updates the rows in place.
     first = snaps["pool"].computed_at
@@ -104,21 +105,21 @@ def test_a_fresh_snapshot_is_used_and_a_stale_one_recounted(org, settings):
     bogus = {"1": [1000, 500]}
     # Fresh (30 minutes): used as it is — the rep's stage-1 count includes its 1000.
     _plant("pool", bogus, dt.timedelta(minutes=30))
-    got = selectors.win_rates_for(org.rep)
+    got = win_rates.win_rates_for(org.rep)
     assert got.table[1].reached >= 1000
     assert timezone.now() - got.as_of >= dt.timedelta(minutes=29)
     # Stale (61 minutes): recounted, and the table is the old computation's again.
     _plant("pool", bogus, dt.timedelta(minutes=61))
-    got = selectors.win_rates_for(org.rep)
+    got = win_rates.win_rates_for(org.rep)
     assert got.table == reference_table(org.rep)
     assert timezone.now() - got.as_of < dt.timedelta(minutes=1)
     # Admins and directors read both parts from snapshots; a stale owned part is recounted too.
     _plant("owned", bogus, dt.timedelta(days=1))
-    assert selectors.win_rates_for(org.admin).table == reference_table(org.admin)
+    assert win_rates.win_rates_for(org.admin).table == reference_table(org.admin)
     _plant(f"region:{org.north.pk}", bogus, dt.timedelta(minutes=5))
-    assert selectors.win_rates_for(org.director).table[1].reached >= 1000
+    assert win_rates.win_rates_for(org.director).table[1].reached >= 1000
     _plant(f"region:{org.north.pk}", bogus, dt.timedelta(minutes=90))
-    assert selectors.win_rates_for(org.director).table == reference_table(org.director)
+    assert win_rates.win_rates_for(org.director).table == reference_table(org.director)
     # The fragment says how old the history behind it is.
     _plant("pool", WinRateSnapshot.objects.get(part="pool").counts, dt.timedelta(minutes=30))
     as_of = timezone.localtime(WinRateSnapshot.objects.get(part="pool").computed_at)
@@ -129,7 +130,7 @@ def test_a_fresh_snapshot_is_used_and_a_stale_one_recounted(org, settings):
 def test_missing_snapshot_is_counted_on_demand(org):
     built = data.build(org)
     assert not WinRateSnapshot.objects.exists()
-    p = selectors.win_probability(built.c2, fetched_by=org.lead1)
+    p = win_rates.win_probability(built.c2, fetched_by=org.lead1)
     assert WinRateSnapshot.objects.filter(part="pool").exists()
     rate = reference_table(org.lead1)[built.c2.stage]
     assert (p.reached, p.signed) == (rate.reached, rate.signed)

@@ -6,9 +6,10 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html
 
+from yixiang.customers import display
 from yixiang.customers.models import Stage
 from yixiang.pipeline.playbook import english_text
-from yixiang.web import display, formatting
+from yixiang.web import formatting
 
 register = template.Library()
 

@@ -218,10 +218,10 @@ class Command(BaseCommand):
 
     def _after_sale(self, admin: User) -> None:
         """Care tasks, reminders and tiers from the after-sale daily job, and one campaign draft."""
-        from yixiang.aftercare import services as aftercare
+        from yixiang.aftercare import services_campaigns, tasks
 
-        aftercare.daily_run()
-        aftercare.campaign_create(
+        tasks.daily_run()
+        services_campaigns.campaign_create(
             actor=User.objects.get(username="rep1"),
             name="中秋问候",
             template="{name}您好，中秋快乐！感谢一直以来的支持。——{rep}",

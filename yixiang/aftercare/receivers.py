@@ -1,0 +1,28 @@
+"""What aftercare does when the pipeline announces something (see ``yixiang.pipeline.events``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from yixiang.aftercare import selectors
+from yixiang.aftercare.services_contracts import customer_sign
+from yixiang.aftercare.services_loyalty import on_customer_signed
+from yixiang.customers.models import Customer
+from yixiang.pipeline import events
+
+
+@receiver(events.customer_signed)
+def _thank_the_referrer(sender: Any, event: events.CustomerSigned, **kwargs: Any) -> None:
+    # Referral thanks and the practical referrer's reward, right after the signing commits.
+    on_customer_signed(Customer(pk=event.customer_id))
+
+
+def _care_items(*, user: Any, day: Any) -> list[dict[str, Any]]:
+    # Looked up at call time so the agenda always asks the selector the module holds now.
+    return list(selectors.agenda_care_items(user=user, day=day))
+
+
+events.add_agenda_source(_care_items)
+events.set_sign_handler(customer_sign)
