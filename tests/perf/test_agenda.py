@@ -2,7 +2,8 @@
 API and as the web page. test_hot_pages.py checks the counts stay flat as rows grow; this pins them.
 
 API: the token (with its user and team) + due customers + visits + care + balance + proposals.
-Page: the session + its user + the same five."""
+Page: the session + its user + the same five + the statutory calendar's known years + the cards'
+last notes (one query for all cards)."""
 
 from __future__ import annotations
 
@@ -55,10 +56,13 @@ def test_agenda_api_runs_six_queries(full_agenda):
     assert n == 6
 
 
-def test_agenda_page_runs_eight_queries(full_agenda):
+def test_agenda_page_runs_nine_queries(full_agenda):
     web = Client()
     web.force_login(full_agenda.rep)
     n, resp = count(lambda: web.get("/agenda/"))
     html = resp.content.decode()
     assert html.count("客户5") >= 3  # an item, its visit, its care task and its proposal are shown
-    assert n == 8  # the seven of the lists, and which years the holiday calendar knows (the weekends-assumed note)
+    assert "没接" in html  # each card shows its last note
+    # the seven of the lists, which years the holiday calendar knows (the weekends-assumed note) and the
+    # cards\' last notes (one query for all cards)
+    assert n == 9

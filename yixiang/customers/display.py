@@ -26,6 +26,12 @@ _EXTRA_LABELS = {
 }
 
 
+_SOURCES = {
+    "followup": lambda: _("Follow-up logged"),
+    "sign": lambda: _("Signed"),
+}
+
+
 def field_label(name: str) -> str:
     if name in _EXTRA_LABELS:
         return str(_EXTRA_LABELS[name]())
@@ -119,13 +125,41 @@ class ChangeView:
     lines: list[ChangeLine] = field(default_factory=list)
 
 
+def _reason_line(code: str) -> ChangeLine:
+    """An owner change's stored reason code ("release:no_rise", "recycle:overdue", "claim") in words:
+    the next owner reads why the customer was let go, not a code."""
+    from yixiang.pipeline.models import OwnerChange, ReleaseReason  # the pipeline builds on the archive
+
+    kind, _sep, detail = str(code).partition(":")
+    if kind == "release":
+        why = dict(ReleaseReason.choices).get(detail, detail)
+        return ChangeLine(label=_("Release reason"), text=str(why))
+    if kind == "recycle":
+        why = {"overdue": _("not contacted in time"), "held_too_long": _("held too long without signing")}
+        return ChangeLine(label=_("Recycled to the pool"), text=str(why.get(detail, detail)))
+    reasons = dict(OwnerChange.Reason.choices)
+    return ChangeLine(label=_("Reason"), text=str(reasons.get(kind, code)))
+
+
+def _owner_text(value: Any) -> str:
+    return str(value) if value else _("Public pool")
+
+
 def describe_change(change: CustomerChange, *, kind: str = "individual") -> ChangeView:
     """One history row as an action label and readable 'field: old → new' lines."""
     view = ChangeView(change=change, action=change.get_action_display())
     data = change.changes if isinstance(change.changes, dict) else {}
+    if data.get("source") in _SOURCES:  # written by a follow-up or a deal, not by editing the archive
+        view.action = str(_SOURCES[data["source"]]())
     for key, value in data.items():
         label = field_label(key)
-        if key == "fields" and isinstance(value, list):
+        if key == "source":
+            continue
+        if key == "reason" and change.action == CustomerChange.Action.OWNER and isinstance(value, str):
+            view.lines.append(_reason_line(value))
+        elif key == "owner" and isinstance(value, list) and len(value) == 2:
+            view.lines.append(ChangeLine(label=label, old=_owner_text(value[0]), new=_owner_text(value[1])))
+        elif key == "fields" and isinstance(value, list):
             view.lines.append(ChangeLine(label=label, text="、".join(field_label(v) for v in value)))
         elif isinstance(value, list) and len(value) == 2:  # [old, new]
             old, new = value

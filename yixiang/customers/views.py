@@ -131,6 +131,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "qualification": _qualification(customer),
             "history": history,
             "history_more": history_more,
+            "today": timezone.localdate(),  # the header shows an overdue next contact in red
             "contacts": customer.contacts.all(),
             "tags": customer.tags.all(),
             "contact_form": ContactForm(),

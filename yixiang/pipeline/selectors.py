@@ -514,3 +514,54 @@ def team_review(
             r.judgments, r.reversed = n, reversed_[owner_id]
             r.reversal_share = rules.share(r.reversed, n)
     return list(out.values())
+
+
+# --- The agenda's cards: what the rep needs during the call -------------------------------------
+
+
+def last_notes(customer_ids: Iterable[int]) -> dict[int, str]:
+    """The first line of each customer's latest follow-up note (one query): what was said last
+    time, so the rep picks up the thread without opening the customer."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    latest = FollowUp.objects.filter(customer=OuterRef("customer_id")).exclude(summary="").order_by("-at", "-id")
+    rows = (
+        FollowUp.objects.filter(customer_id__in=ids)
+        .exclude(summary="")
+        .filter(pk=Subquery(latest.values("pk")[:1]))
+        .values_list("customer_id", "summary")
+    )
+    return {cid: summary.strip().splitlines()[0][:120] for cid, summary in rows if summary.strip()}
+
+
+@dataclass(frozen=True)
+class CallGuide:
+    """The judging questions of a stage and the tips to lift it to the next one (the playbook's)."""
+
+    questions: tuple[str, ...]
+    lift_tips: tuple[str, ...]
+    next_stage: int | None
+
+
+def call_guides() -> dict[int, CallGuide]:
+    """Per stage, what the rep asks during the call; worked out once per page, not per card."""
+    pb = get_playbook()
+    out = {}
+    for stage in Stage.values:
+        g = pb.guide(stage)
+        out[stage] = CallGuide(
+            questions=g.questions if g else (), lift_tips=pb.lift_tips(stage), next_stage=rules.next_stage(stage)
+        )
+    return out
+
+
+def agenda_filter(
+    items: list[AgendaItem], *, band: str = "", overdue: bool = False, stage: int | None = None
+) -> list[AgendaItem]:
+    """The agenda's cards narrowed by band (3-4, 1-2, 0, E), by overdue only and by stage."""
+    return [
+        i
+        for i in items
+        if (not band or i.band == band) and (not overdue or i.overdue_days > 0) and (stage is None or i.stage == stage)
+    ]

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts import permissions
 from yixiang.accounts.models import User
-from yixiang.customers.models import Customer, Grade, Stage
+from yixiang.customers.models import Customer, CustomerChange, Grade, Stage
+from yixiang.customers.services import history_value
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
@@ -214,6 +215,25 @@ def _validate_followup(
         raise ValidationFailed(errors)
 
 
+# The customer's history ("历史") shows what a follow-up or a deal changed, as the archive's own
+# edits do: a rep taking over a customer reads how it got where it is.
+_HISTORY_FIELDS = ("stage", "grade", "expected_sign_month", "next_due_on")
+
+
+def _history_snapshot(customer: Customer) -> dict[str, object]:
+    return {f: history_value(f, getattr(customer, f)) for f in _HISTORY_FIELDS}
+
+
+def _record_pipeline_history(*, customer: Customer, actor: User, before: dict[str, object], source: str) -> None:
+    after = _history_snapshot(customer)
+    changes: dict[str, object] = {f: [before[f], after[f]] for f in _HISTORY_FIELDS if before[f] != after[f]}
+    if changes:
+        changes["source"] = source
+        CustomerChange.objects.create(
+            customer=customer, actor=actor, action=CustomerChange.Action.UPDATE, changes=changes
+        )
+
+
 @transaction.atomic
 def followup_log(
     *,
@@ -244,6 +264,7 @@ def followup_log(
     summary = (summary or "").strip()
     signals = list(dict.fromkeys(signals))
     current = _locked(customer)
+    before = _history_snapshot(current)
     proposals = propose_stage(signals=signals, text=summary)
     _validate_followup(
         customer=current,
@@ -321,6 +342,7 @@ def followup_log(
             "updated_at",
         ]
     )
+    _record_pipeline_history(customer=current, actor=actor, before=before, source="followup")
     CustomerProfile.objects.filter(customer=current, first_contact_due_at__isnull=False).update(
         first_contact_due_at=None
     )
@@ -367,6 +389,7 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
     if current.owner_id is None:
         raise Conflict(_("This customer is in the public pool: claim it first."))
     signed_at = now if signed_on == today else timezone.make_aware(dt.datetime.combine(signed_on, dt.time(12)))
+    before = _history_snapshot(current)
     _record_stage_change(
         customer=current, from_stage=current.stage, to_stage=Stage.SIGNED, by=actor, at=signed_at, note=note
     )
@@ -393,6 +416,7 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
             "updated_at",
         ]
     )
+    _record_pipeline_history(customer=current, actor=actor, before=before, source="sign")
     _forget_pipeline_state([current.pk])
     events.emit_customer_signed(customer_id=current.pk, actor_id=actor.pk, signed_on=signed_on)
     return current

@@ -7,6 +7,7 @@ urlpatterns = [
     path("pool/", views.pool, name="pool"),
     path("team/review/", views.team_review, name="team_review"),
     path("customers/<int:pk>/follow-up/", views.followup_create, name="followup_create"),
+    path("customers/<int:pk>/follow-up/inline/", views.agenda_log, name="agenda_log"),
     path("customers/<int:pk>/follow-up/proposal/", views.followup_proposal, name="followup_proposal"),
     path("customers/<int:pk>/pipeline/panel/", views.customer_pipeline_panel, name="customer_pipeline_panel"),
     path(

@@ -63,6 +63,13 @@ def agenda(request: HttpRequest) -> HttpResponse:
     data = selectors.agenda(user=request.user, day=day)
     due = [i for i in data.items if i.is_due]
     now = timezone.localtime()
+    filters = _agenda_filters(request)
+    shown = selectors.agenda_filter(due, **filters)
+    notes = selectors.last_notes(i.customer_id for i in shown)
+    guides = selectors.call_guides()
+    for i in shown:  # the card's extras, read for the shown cards only
+        i.last_note = notes.get(i.customer_id, "")
+        i.guide = guides.get(i.stage)
     return render(
         request,
         "pipeline/agenda.html",
@@ -72,7 +79,13 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
             "prev_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
-            "due_items": due,
+            "due_items": shown,
+            "due_total": len(due),
+            "filters": filters,
+            "filtered": any(filters.values()),
+            "compact": request.GET.get("view") == "compact",
+            "stage_choices": [(s, label) for s, label in Stage.choices if any(i.stage == s for i in due)],
+            "bands": [b for b in AGENDA_BANDS if any(i.band == b for i in due)],
             "warned_only": [i for i in data.items if not i.is_due],
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
@@ -80,6 +93,20 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "team_overdue": team_overdue(request.user) if not due else 0,
         },
     )
+
+
+AGENDA_BANDS = ("3-4", "1-2", "0", "E", "rejecting")
+
+
+def _agenda_filters(request: HttpRequest) -> dict:
+    """The agenda's filters from the query string; anything unknown is ignored, not an error."""
+    band = request.GET.get("band", "")
+    stage = request.GET.get("stage", "")
+    return {
+        "band": band if band in AGENDA_BANDS else "",
+        "overdue": request.GET.get("overdue") == "1",
+        "stage": int(stage) if stage.lstrip("-").isdigit() and int(stage) in Stage.values else None,
+    }
 
 
 # --- Follow-ups ---------------------------------------------------------------------------------
@@ -126,11 +153,11 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     pb = get_playbook()
     guides = pb.guides_for_form(customer.stage)
     shown = {s.code for g in guides for s in g.signals}
-    proposals = services.propose_stage(signals=form["signals"].value() or [], text=form["summary"].value() or "")
     return render(
         request,
         "pipeline/followup_form.html",
         {
+            **_proposal_context(form["signals"].value() or [], form["summary"].value() or ""),
             "customer": customer,
             "form": form,
             "guides": guides,
@@ -138,8 +165,6 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
             "next_stage": Stage(customer.stage + 1).label if customer.stage < Stage.SIGNED else None,
             "other_signals": [s for g in pb.stages.values() for s in g.signals if s.code not in shown],
             "ticked": set(form["signals"].value() or []),
-            "proposals": proposals,
-            "stage_labels": dict(Stage.choices),
             "profile": profile,
             "categories": NeedCategory.objects.filter(active=True),
             "next": _next_url(request, ""),
@@ -147,15 +172,36 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _proposal_context(signals: list[str], text: str, *, box_id: str = "proposals", inline: bool = False) -> dict:
+    """The proposal box: both proposals, the signals and keywords behind each (so the rep sees
+    why they differ), and whether the box sits in the agenda's inline form (apply-and-save)."""
+    proposals = services.propose_stage(signals=signals, text=text)
+    pb = get_playbook()
+    basis = [pb.signal_text(code) for code in signals if pb.signal_stage.get(code) == proposals.from_signals]
+    return {
+        "proposals": proposals,
+        "signal_basis": basis,
+        "differ": None not in (proposals.from_signals, proposals.from_text)
+        and proposals.from_signals != proposals.from_text,
+        "box_id": box_id,
+        "inline": inline,
+        "stage_labels": dict(Stage.choices),
+    }
+
+
 @login_required
 @require_POST
 def followup_proposal(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live proposal box of the follow-up form (htmx)."""
+    """The live proposal box of the follow-up form and of the agenda's inline form (htmx)."""
     access_customer(request.user, pk, for_change=True)
-    proposals = services.propose_stage(
-        signals=request.POST.getlist("signals"), text=request.POST.get("summary", "")[:5000]
+    inline = request.POST.get("box") == f"proposals-{pk}"
+    context = _proposal_context(
+        request.POST.getlist("signals"),
+        request.POST.get("summary", "")[:5000],
+        box_id=f"proposals-{pk}" if inline else "proposals",
+        inline=inline,
     )
-    return render(request, "pipeline/_proposals.html", {"proposals": proposals, "stage_labels": dict(Stage.choices)})
+    return render(request, "pipeline/_proposals.html", context)
 
 
 # --- The customer's pipeline panel and its actions ----------------------------------------------
@@ -492,3 +538,67 @@ def need_categories(request: HttpRequest) -> HttpResponse:
         "pipeline/need_categories.html",
         {"categories": NeedCategory.objects.all(), "form": form, "editing": editing},
     )
+
+
+# --- Logging a call inline on the agenda (htmx) -------------------------------------------------
+
+
+def _inline_context(request: HttpRequest, customer: Customer, form, day: dt.date) -> dict:
+    pb = get_playbook()
+    return {
+        "customer": customer,
+        "form": form,
+        "guides": pb.guides_for_form(customer.stage),
+        "ticked": set(form["signals"].value() or []),
+        **_proposal_context(
+            form["signals"].value() or [],
+            form["summary"].value() or "",
+            box_id=f"proposals-{customer.pk}",
+            inline=True,
+        ),
+        "day": day,
+    }
+
+
+@login_required
+def agenda_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agenda card's inline call log: GET the small form, POST saves it through the same
+    follow-up service as the full form; on success the card is replaced by a one-line receipt and
+    the count of customers left is updated, with no page load."""
+    customer = access_customer(request.user, pk, for_change=True)
+    day = _parse_day(request.POST.get("day") or request.GET.get("date"))
+    data = request.POST.copy() if request.method == "POST" else None
+    if data is not None and data.get("apply_stage", "").lstrip("-").isdigit():
+        data["stage"] = data["apply_stage"]  # "use the proposal and save": one click, not two
+    form = forms.FollowUpForm(data, customer=customer, initial={"channel": "phone"})
+    if data is not None and form.is_valid():
+        d = form.cleaned_data
+        try:
+            fu = services.followup_log(
+                actor=request.user,
+                customer=customer,
+                stage=d["stage"],
+                channel=d["channel"],
+                effective=d["effective"],
+                summary=d["summary"],
+                signals=d["signals"],
+                grade=d["grade"] or None,
+                next_contact_on=d["next_contact_on"],
+            )
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            if not request.headers.get("HX-Request"):
+                messages.success(request, _("Follow-up with %(name)s saved.") % {"name": customer.name})
+                return redirect(f"{reverse('agenda')}?date={day.isoformat()}")
+            customer.refresh_from_db(fields=["stage", "next_due_on"])
+            left = sum(1 for i in selectors.agenda_items(user=request.user, day=day) if i.is_due)
+            response = render(
+                request,
+                "pipeline/_agenda_done.html",
+                {"customer": customer, "follow_up": fu, "left": left, "day": day},
+            )
+            response["HX-Retarget"] = f"#card-{customer.pk}"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+    return render(request, "pipeline/_agenda_log.html", _inline_context(request, customer, form, day))

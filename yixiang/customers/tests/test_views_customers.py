@@ -219,6 +219,7 @@ def test_pool_customer_is_read_only_for_reps(org, as_user):
 
 def test_pipeline_and_aftercare_panels_load_on_the_customer_page(org, as_user):
     c = org.customer(org.rep, "张三")
+    Customer.objects.filter(pk=c.pk).update(stage=5)  # after-sale panels are for signed customers only
     client = as_user(org.rep)
     html = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
     assert f'hx-get="{reverse("customer_pipeline_panel", args=[c.pk])}"' in html

@@ -40,3 +40,17 @@
     });
   });
 })();
+
+// A phone number is copied with one click on a desktop (where a tel: link has nothing to call with).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest(".copy-phone");
+    if (!copy || !navigator.clipboard) return;
+    navigator.clipboard.writeText(copy.getAttribute("data-copy")).then(function () {
+      var label = copy.textContent;
+      copy.textContent = copy.getAttribute("data-done");
+      setTimeout(function () { copy.textContent = label; }, 1200);
+    });
+  });
+})();
