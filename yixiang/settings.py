@@ -217,7 +217,8 @@ if env_str("YIXIANG_UPLOADS_BUCKET", ""):
 else:
     STORAGES["imports"] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(MEDIA_ROOT / "imports")},
+        # YIXIANG_UPLOADS_DIR: a folder every node mounts (NFS…) when several nodes share no bucket.
+        "OPTIONS": {"location": env_str("YIXIANG_UPLOADS_DIR", str(MEDIA_ROOT / "imports"))},
     }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("YIXIANG_MAX_BODY_BYTES", 10 * 1024 * 1024)

@@ -3,6 +3,8 @@ two Huey consumers on one PostgreSQL database and one Redis.
 
 * a session made on node A works on node B, and failed logins on A and B count together;
 * a customer created on A is in B's agenda at once;
+* a customer file uploaded to A (too big to import inside the request) is imported by a consumer,
+  which reads it from the uploads folder the nodes share, and B reports the finished job;
 * the daily jobs, scheduled by both consumers' schedulers at 06:05, run once;
 * a campaign whose send task is enqueued three times sends each message exactly once (a real SMTP
   server counts them);
@@ -96,6 +98,7 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
     )
     queue = f"yx-cluster-{uuid.uuid4().hex[:8]}"
     task_log = tmp_path / "tasks.log"
+    shared = tmp_path / "shared-uploads"  # the folder (or bucket) every node and consumer mounts
     procs: list[subprocess.Popen] = []
     with SmtpSink() as smtp:
 
@@ -103,7 +106,7 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
             return subprocess_env(
                 tmp_path / name,
                 DJANGO_SETTINGS_MODULE="tests.cluster.node_settings",
-                REDIS_URL=redis, HUEY_NAME=queue, CACHE_KEY_PREFIX=queue,
+                REDIS_URL=redis, HUEY_NAME=queue, CACHE_KEY_PREFIX=queue, YIXIANG_UPLOADS_DIR=str(shared),
                 EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp.port), **extra,
             )  # fmt: skip
 
@@ -129,6 +132,7 @@ def test_two_nodes_two_consumers_one_database_one_redis(transactional_db, tmp_pa
 
             _session_and_throttling(a_url, b_url)
             _customer_on_a_in_agenda_of_b(a_url, b_url, token)
+            _import_uploaded_to_a_done_by_a_consumer(a_url, b_url, token)
             _campaign_sent_once(campaign, smtp)
             _daily_jobs_ran_once(task_log)
             _kill_a_mid_writes(a_url, a, b_url, token)
@@ -172,6 +176,31 @@ def _customer_on_a_in_agenda_of_b(a_url: str, b_url: str, token: str) -> None:
     created = call(a_url, "POST", "/api/v1/customers", token=token, data={"name": "新客户甲"})
     assert created.status == 201, created
     assert "新客户甲" in names()  # at once: no wait, no retry
+
+
+def _import_uploaded_to_a_done_by_a_consumer(a_url: str, b_url: str, token: str) -> None:
+    rows = 6000  # about 300 KB: above the 256 KB a request imports itself, so the worker does it
+    lines = ["姓名,手机,备注"] + [f"导入{i},139{i:08d},{'从节点A上传，由队列导入。' * 2}" for i in range(rows)]
+    body = ("\n".join(lines) + "\n").encode("utf-8")
+    assert len(body) > 256 * 1024
+    r = requests.post(
+        a_url + "/api/v1/imports",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("customers.csv", body, "text/csv")},
+        data={"dry_run": "false"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text[:500]
+    job_id = r.json()["id"]
+
+    def job() -> dict:
+        got = call(b_url, "GET", f"/api/v1/imports/{job_id}", token=token)
+        assert got.status == 200, got
+        return got.body
+
+    wait_until(lambda: job()["status"] in ("done", "failed"), timeout=240, what="the import job on a consumer")
+    assert job()["status"] == "done", job()
+    assert Customer.objects.filter(name__startswith="导入").count() == rows
 
 
 def _campaign_sent_once(campaign: Campaign, smtp: SmtpSink) -> None:
