@@ -171,6 +171,9 @@ class Customer(models.Model):
     next_due_on = models.DateField(_("next contact due"), null=True, blank=True, editable=False)
     held_since = models.DateTimeField(_("held by owner since"), null=True, blank=True, editable=False)
     recycle_locked = models.BooleanField(_("locked against recycling"), default=False, editable=False)
+    # The last stage rise: shields the customer from recycling for a while and restarts the
+    # "held without signing" clock (the StageChange rows stay the history).
+    stage_rose_at = models.DateTimeField(_("stage last rose"), null=True, blank=True, editable=False)
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True, editable=False)
     referrer = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred", verbose_name=_("referred by")
