@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
-from yixiang.aftercare import rules
+from yixiang.aftercare import loyalty_ladder, rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -155,6 +155,11 @@ def loyalty_set(*, actor: User, customer: Customer, level: str, note: str = "") 
     if level not in LoyaltyLevel.values:
         raise ValidationFailed({"level": [_("Choose a level of the loyalty ladder.")]})
     care = CustomerCare.objects.select_for_update().filter(pk=customer.pk).first() or care_of(customer)
+    problem = loyalty_ladder.climb_problem(current=care.loyalty_level, new=level, note=note)
+    if problem == loyalty_ladder.CLIMB_TOO_FAR:
+        raise ValidationFailed({"level": [_("A customer climbs the loyalty ladder one level at a time.")]})
+    if problem == loyalty_ladder.CLIMB_NO_EVIDENCE:
+        raise ValidationFailed({"note": [_("Say what the customer did that shows the higher level.")]})
     if care.loyalty_level != level:
         LoyaltyChange.objects.create(
             customer=customer, from_level=care.loyalty_level, to_level=level, note=note.strip()[:300], by=actor

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.fields import EncryptedTextField, mask_number
-from yixiang.customers.stages import Stage
+from yixiang.customers.stages import Stage, is_unjudged
 
 
 class Grade(models.TextChoices):
@@ -239,6 +239,11 @@ class Customer(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.stage == Stage.SIGNED
+
+    @property
+    def is_unjudged(self) -> bool:
+        """A new lead before its first effective contact: shown as unjudged, not stage 0."""
+        return is_unjudged(self.stage, self.last_contact_at)
 
     @property
     def bank_card_masked(self) -> str:

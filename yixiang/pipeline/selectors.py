@@ -21,6 +21,7 @@ from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import visible_customers
 from yixiang.customers.selectors import search_condition
+from yixiang.customers.stages import UNJUDGED_LABEL, is_unjudged
 from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
@@ -209,6 +210,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     )
     pb = get_playbook()
     labels = {k: str(v) for k, v in Stage.choices}
+    unjudged_label = str(UNJUDGED_LABEL)
     purposes: dict[int, str] = {}
     detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
     warn_until = day + dt.timedelta(days=warn_days)
@@ -233,7 +235,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
                 customer_name=name,
                 phone=phone,
                 stage=stage,
-                stage_label=labels.get(stage, str(stage)),
+                stage_label=unjudged_label if is_unjudged(stage, last_contact) else labels.get(stage, str(stage)),
                 grade=grade,
                 due_on=due,
                 is_due=due is None or due <= day,
@@ -284,6 +286,8 @@ def care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
 def tracked_balance(*, user: User) -> list[rules.BandBalance]:
     counts = dict(
         Customer.objects.filter(owner=user, deleted_at__isnull=True)
+        # Unjudged new leads (no effective contact yet) are not stage 0 and not in its balance.
+        .exclude(stage=Stage.S0, last_contact_at__isnull=True)
         .order_by()
         .values("stage")
         .annotate(n=Count("pk"))
