@@ -184,6 +184,7 @@ class AgendaItemOut(Schema):
     locked: bool
     url: str
     followup_url: str
+    referred: bool = Field(False, description="Brought by a referrer: first in its band")
 
 
 class CareItemOut(Schema):

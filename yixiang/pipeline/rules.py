@@ -176,9 +176,10 @@ def band(stage: int) -> str:
     return "rejecting"
 
 
-def agenda_sort_key(*, stage: int, overdue: int, name: str) -> tuple[int, int, str]:
-    """Order of the agenda: by band (3–4, 1–2, 0, E), the most overdue first, then by name."""
-    return (_AGENDA_BAND_ORDER.get(stage, 3), -overdue, name)
+def agenda_sort_key(*, stage: int, overdue: int, name: str, referred: bool = False) -> tuple[int, bool, int, str]:
+    """Order of the agenda: by band (3–4, 1–2, 0, E); inside a band referred leads first (every
+    referred lead is worked to a close), then the most overdue first, then by name."""
+    return (_AGENDA_BAND_ORDER.get(stage, 3), not referred, -overdue, name)
 
 
 def suggest_after(stage: int, signed_after: str) -> str | None:

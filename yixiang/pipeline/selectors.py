@@ -134,6 +134,8 @@ class AgendaItem:
     locked: bool
     url: str
     followup_url: str
+    # Brought by a referrer: marked on the agenda and first in its band.
+    referred: bool = False
 
     @property
     def band(self) -> str:
@@ -206,6 +208,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
             "recycle_locked",
             "pipeline_profile__first_contact_due_at",
             "last_attempt_at",
+            "referrer_id",
         )
     )
     pb = get_playbook()
@@ -216,7 +219,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     warn_until = day + dt.timedelta(days=warn_days)
     tz = timezone.get_current_timezone()
     items = []
-    for pk, name, phone, stage, grade, due, last_contact, held, rose, locked, first_due, last_attempt_at in rows:
+    for pk, name, phone, stage, grade, due, last_contact, held, rose, locked, first_due, last_attempt_at, ref in rows:
         recycle_on = rules.recycle_on(
             next_due_on=due,
             held_since=held.astimezone(tz).date() if held else None,
@@ -249,12 +252,13 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
                 locked=locked,
                 url=detail_url(pk),
                 followup_url=followup_url(pk),
+                referred=ref is not None,
             )
         )
     items.sort(
         key=lambda i: (
             not i.is_due,
-            *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name),
+            *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name, referred=i.referred),
             i.customer_id,  # two customers of the same name keep a stable order
         )
     )
