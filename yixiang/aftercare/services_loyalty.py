@@ -296,7 +296,9 @@ def on_customer_signed(customer: Customer) -> CareTask | None:
 def referral_scan() -> int:
     """Finds referred customers who signed and were not yet thanked (or rewarded); works without
     the pipeline calling ``on_customer_signed``."""
-    thanked = CareTask.objects.filter(kind=CareTask.Kind.REFERRAL_THANKS).values_list("source_key", flat=True)
+    thanked = CareTask.objects.filter(
+        kind=CareTask.Kind.REFERRAL_THANKS, source_key__startswith="referral-thanks:"
+    ).values_list("source_key", flat=True)
     thanked_ids = {int(k.rsplit(":", 1)[1]) for k in thanked}
     rewarded = set(ReferralReward.objects.values_list("referred_id", flat=True))
     practical = set(
@@ -313,3 +315,35 @@ def referral_scan() -> int:
             on_customer_signed(Customer(pk=pk))
             done += 1
     return done
+
+
+def referral_given_thanks(*, today: dt.date | None = None) -> int:
+    """The referrer is thanked as soon as the referral is given, not only once it signs (seed 001):
+    a thank-you task for each lead referred in the last REFERRAL_GIVEN_THANKS_DAYS days. Idempotent."""
+    today = today or _today()
+    since = timezone.now() - dt.timedelta(days=conf("REFERRAL_GIVEN_THANKS_DAYS"))
+    given = CareTask.objects.filter(source_key__startswith="referral-given:").values_list("source_key", flat=True)
+    done_ids = {int(k.rsplit(":", 1)[1]) for k in given}
+    new = []
+    for referred in (
+        Customer.objects.filter(
+            referrer__isnull=False, created_at__gte=since, deleted_at__isnull=True, referrer__deleted_at__isnull=True
+        )
+        .exclude(pk__in=done_ids)
+        .select_related("referrer")
+    ):
+        rep_id = referred.referrer.owner_id or referred.owner_id
+        if rep_id is None:
+            continue
+        new.append(
+            _task(
+                CareTask.Kind.REFERRAL_THANKS, referred.referrer, rep_id, due_on=today,
+                title=_("Thank %(referrer)s for referring %(name)s")
+                % {"referrer": referred.referrer.name, "name": referred.name},
+                suggestion=_("%(referrer)s, thank you for introducing %(name)s to us; we will look after them well.")
+                % {"referrer": referred.referrer.name, "name": referred.name},
+                key=f"referral-given:{referred.pk}",
+            )
+        )  # fmt: skip
+    tasks_create(new)
+    return len(new)
