@@ -560,7 +560,7 @@ def list_recycle_proposals(request: HttpRequest):
 
 @customer_router.post(
     "/{customer_id}/recycle-decision",
-    response={200: RecycleProposalOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: RecycleProposalOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="The lead confirms (recycle=true) or refuses the recycling of a stage 3–4 customer",
 )
 def decide_recycling(request: HttpRequest, customer_id: int, payload: RecycleDecisionIn):
