@@ -301,15 +301,12 @@ WHERE c.owner_id = %s AND c.deleted_at IS NULL
 
 def agenda_raw(user_id: int, day: dt.date) -> list[tuple]:
     """The agenda's rows (due, overdue and about-to-recycle customers of one rep) in one raw query."""
-    from yixiang.pipeline import rules
     from yixiang.pipeline.conf import conf
 
-    due_before, held_before = rules.recycle_cutoffs(
-        day,
-        overdue_limit=conf("RECYCLE_OVERDUE_DAYS"),
-        hold_limit=conf("RECYCLE_HOLD_DAYS"),
-        ahead=conf("RECYCLE_WARN_DAYS"),
-    )
+    # The recycling cutoffs as pipeline.selectors.recycle_q draws them (the warning days ahead).
+    when = day + dt.timedelta(days=conf("RECYCLE_WARN_DAYS"))
+    due_before = when - dt.timedelta(days=conf("RECYCLE_OVERDUE_DAYS") or 0)
+    held_before = when - dt.timedelta(days=conf("RECYCLE_HOLD_DAYS") or 0)
     held = timezone.make_aware(dt.datetime.combine(held_before, dt.time.min))
     with connection.cursor() as cur:
         cur.execute(AGENDA_SQL, [user_id, day, False, due_before, held])

@@ -100,6 +100,8 @@ def test_every_setting_named_in_the_settings_table_exists():
         ("RECYCLE_HOLD_DAYS", "180"),
         ("RECYCLE_WARN_DAYS", "2 days"),
         ("RECYCLE_LOCKS_PER_REP", "5"),
+        ("RECYCLE_RECENT_RISE_DAYS", "30 days"),
+        ("RELEASE_PROPOSAL_SNOOZE_DAYS", "30 days"),
         ("ACCURACY_SIGN_WITHIN_DAYS", "90 days"),
         ("FIRST_CONTACT_HOURS", "24 h"),
         ("PAYOUT_NOTICE_DAYS", "7"),

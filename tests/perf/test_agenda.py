@@ -48,12 +48,12 @@ def count(fn) -> tuple[int, object]:
     return len(ctx.captured_queries), resp
 
 
-def test_agenda_api_runs_six_queries(full_agenda):
+def test_agenda_api_runs_seven_queries(full_agenda):
     api = ApiClient(full_agenda.rep)
     n, resp = count(lambda: api.get("/api/v1/agenda"))
     body = resp.json()
     assert (len(body["items"]), len(body["visits"]), len(body["care"]), len(body["proposals"])) == (6, 6, 6, 6)
-    assert n == 6
+    assert n == 7  # one of them: the open complaints, disputes and suggestions (issue 15)
 
 
 def test_agenda_page_runs_nine_queries(full_agenda):
@@ -63,6 +63,6 @@ def test_agenda_page_runs_nine_queries(full_agenda):
     html = resp.content.decode()
     assert html.count("客户5") >= 3  # an item, its visit, its care task and its proposal are shown
     assert "没接" in html  # each card shows its last note
-    # the seven of the lists, which years the holiday calendar knows (the weekends-assumed note) and the
-    # cards\' last notes (one query for all cards)
+    # the API's seven lists (open complaints among them), which years the holiday calendar knows
+    # (the weekends-assumed note), the cards' last notes (one query for all cards), session and user
     assert n == 9

@@ -215,7 +215,8 @@ def test_aftercare_panel_of_a_customer_with_every_kind_of_row(org):
     c = sign(customer(org, org.rep, "王伟", 1))
     today = timezone.localdate()
     made = iter(range(1000))
-    levels = iter(["satisfied", "very_satisfied", "loyal", "indifferent", "satisfied", "loyal"])
+    # One level up at a time, each step with evidence (a note); a fall may be any distance.
+    levels = iter(["satisfied", "very_satisfied", "loyal", "indifferent", "satisfied", "very_satisfied"])
 
     def grow():
         _contracts(org, c, made, 1)
@@ -225,7 +226,7 @@ def test_aftercare_panel_of_a_customer_with_every_kind_of_row(org):
             aftercare_contracts.shipment_record(actor=org.rep, customer=c, shipped_on=today, order_no=f"SH-PERF-{n}")
             aftercare_services.gift_log(actor=org.rep, customer=c, item=f"礼物{n}", cost="50")
             aftercare_services.life_event_add(actor=org.rep, customer=c, kind="promotion", on=today, note=f"升职{n}")
-            aftercare_loyalty.loyalty_set(actor=org.rep, customer=c, level=next(levels))
+            aftercare_loyalty.loyalty_set(actor=org.rep, customer=c, level=next(levels), note=f"证据{n}")
             aftercare_loyalty.referral_ask_log(actor=org.rep, customer=c, prerequisites=[], outcome="declined")
             aftercare_services.tasks_create(
                 [CareTask(kind="birthday", customer=c, rep=org.rep, due_on=today, title=f"任务{n}", source_key=f"p{n}")]

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     "PROSPECT_MIN_QUALIFICATION_PERCENT": 50,
     # --- Referrals: reward for practical referrers (yuan), recorded when the referred customer signs.
     "REFERRAL_REWARD_YUAN": Decimal("500"),
+    # A lead referred within this many days gets its referrer a thank-you task (the daily scan
+    # does not thank the whole history at once).
+    "REFERRAL_GIVEN_THANKS_DAYS": 14,
     "REFERRAL_TREE_DEPTH": 5,
     # --- Campaigns and messages
     # Watch replies this long, then non-repliers become call tasks ("half a day").

@@ -459,3 +459,35 @@ class ReferralReward(models.Model):
     class Meta:
         verbose_name = _("referral reward")
         verbose_name_plural = _("referral rewards")
+
+
+class CustomerIssue(models.Model):
+    """A complaint, dispute or suggestion of a customer (seed 002: help with problems, disputes
+    above all; seed 001: write suggestions down and act on them). On the handler's agenda until
+    resolved; complaints and disputes feed the loyalty level."""
+
+    class Kind(models.TextChoices):
+        COMPLAINT = "complaint", _("Complaint")
+        DISPUTE = "dispute", _("Dispute")
+        SUGGESTION = "suggestion", _("Suggestion")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="issues")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    what = models.TextField(_("what"))
+    raised_on = models.DateField(_("raised on"))
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("handled by")
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer issue")
+        verbose_name_plural = _("customer issues")
+        ordering = ["-raised_on", "-id"]
+        indexes = [models.Index(fields=["handler", "resolved_at"], name="issue_handler_resolved")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.what[:40]}"

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from yixiang.aftercare import selectors
 from yixiang.aftercare.services_contracts import customer_sign
+from yixiang.aftercare.services_issues import agenda_open_issues
 from yixiang.aftercare.services_loyalty import on_customer_signed
 from yixiang.customers.models import Customer
 from yixiang.pipeline import events
@@ -24,5 +25,11 @@ def _care_items(*, user: Any, day: Any) -> list[dict[str, Any]]:
     return list(selectors.agenda_care_items(user=user, day=day))
 
 
+def _open_issues(*, user: Any, day: Any) -> list[dict[str, Any]]:
+    # Complaints, disputes and suggestions stay on the handler's agenda until resolved.
+    return agenda_open_issues(user=user, day=day)
+
+
 events.add_agenda_source(_care_items)
+events.add_agenda_source(_open_issues)
 events.set_sign_handler(customer_sign)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.aftercare import rules
+from yixiang.aftercare import loyalty_ladder, rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     Campaign,
@@ -336,6 +336,9 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "lifecycle_label": dict(rules.LIFECYCLE_STEPS)[step],
         "lifecycle_steps": rules.LIFECYCLE_STEPS,
         "loyalty_levels": rules.LOYALTY_LEVELS,
+        "loyalty_ladder": loyalty_ladder.LADDER,
+        "loyalty_lowest_acceptable": loyalty_ladder.LOWEST_ACCEPTABLE,
+        "loyalty_recovery": loyalty_ladder.recovery_action(care.loyalty_level if care else ""),
         "referrer_types": rules.REFERRER_TYPES,
         "prerequisites": rules.REFERRAL_PREREQUISITES,
         "asks": rows("asks", customer.referral_asks.select_related("rep")[:10]),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
-from yixiang.aftercare import rules
+from yixiang.aftercare import loyalty_ladder, rules
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -155,6 +155,11 @@ def loyalty_set(*, actor: User, customer: Customer, level: str, note: str = "") 
     if level not in LoyaltyLevel.values:
         raise ValidationFailed({"level": [_("Choose a level of the loyalty ladder.")]})
     care = CustomerCare.objects.select_for_update().filter(pk=customer.pk).first() or care_of(customer)
+    problem = loyalty_ladder.climb_problem(current=care.loyalty_level, new=level, note=note)
+    if problem == loyalty_ladder.CLIMB_TOO_FAR:
+        raise ValidationFailed({"level": [_("A customer climbs the loyalty ladder one level at a time.")]})
+    if problem == loyalty_ladder.CLIMB_NO_EVIDENCE:
+        raise ValidationFailed({"note": [_("Say what the customer did that shows the higher level.")]})
     if care.loyalty_level != level:
         LoyaltyChange.objects.create(
             customer=customer, from_level=care.loyalty_level, to_level=level, note=note.strip()[:300], by=actor
@@ -291,7 +296,9 @@ def on_customer_signed(customer: Customer) -> CareTask | None:
 def referral_scan() -> int:
     """Finds referred customers who signed and were not yet thanked (or rewarded); works without
     the pipeline calling ``on_customer_signed``."""
-    thanked = CareTask.objects.filter(kind=CareTask.Kind.REFERRAL_THANKS).values_list("source_key", flat=True)
+    thanked = CareTask.objects.filter(
+        kind=CareTask.Kind.REFERRAL_THANKS, source_key__startswith="referral-thanks:"
+    ).values_list("source_key", flat=True)
     thanked_ids = {int(k.rsplit(":", 1)[1]) for k in thanked}
     rewarded = set(ReferralReward.objects.values_list("referred_id", flat=True))
     practical = set(
@@ -308,3 +315,35 @@ def referral_scan() -> int:
             on_customer_signed(Customer(pk=pk))
             done += 1
     return done
+
+
+def referral_given_thanks(*, today: dt.date | None = None) -> int:
+    """The referrer is thanked as soon as the referral is given, not only once it signs (seed 001):
+    a thank-you task for each lead referred in the last REFERRAL_GIVEN_THANKS_DAYS days. Idempotent."""
+    today = today or _today()
+    since = timezone.now() - dt.timedelta(days=conf("REFERRAL_GIVEN_THANKS_DAYS"))
+    given = CareTask.objects.filter(source_key__startswith="referral-given:").values_list("source_key", flat=True)
+    done_ids = {int(k.rsplit(":", 1)[1]) for k in given}
+    new = []
+    for referred in (
+        Customer.objects.filter(
+            referrer__isnull=False, created_at__gte=since, deleted_at__isnull=True, referrer__deleted_at__isnull=True
+        )
+        .exclude(pk__in=done_ids)
+        .select_related("referrer")
+    ):
+        rep_id = referred.referrer.owner_id or referred.owner_id
+        if rep_id is None:
+            continue
+        new.append(
+            _task(
+                CareTask.Kind.REFERRAL_THANKS, referred.referrer, rep_id, due_on=today,
+                title=_("Thank %(referrer)s for referring %(name)s")
+                % {"referrer": referred.referrer.name, "name": referred.name},
+                suggestion=_("%(referrer)s, thank you for introducing %(name)s to us; we will look after them well.")
+                % {"referrer": referred.referrer.name, "name": referred.name},
+                key=f"referral-given:{referred.pk}",
+            )
+        )  # fmt: skip
+    tasks_create(new)
+    return len(new)

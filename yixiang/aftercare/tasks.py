@@ -39,6 +39,7 @@ def daily_run(*, today: dt.date | None = None) -> dict[str, Any]:
         "tiers": services_loyalty.tiers_recompute(today=today),
         "lapsing": services_loyalty.lapsing_scan(today=today),
         "referrals": services_loyalty.referral_scan(),
+        "referrals_given": services_loyalty.referral_given_thanks(today=today),
     }
 
 

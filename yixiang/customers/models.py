@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.fields import EncryptedTextField, mask_number
-from yixiang.customers.stages import Stage
+from yixiang.customers.stages import Stage, is_unjudged
 
 
 class Grade(models.TextChoices):
@@ -171,6 +171,9 @@ class Customer(models.Model):
     next_due_on = models.DateField(_("next contact due"), null=True, blank=True, editable=False)
     held_since = models.DateTimeField(_("held by owner since"), null=True, blank=True, editable=False)
     recycle_locked = models.BooleanField(_("locked against recycling"), default=False, editable=False)
+    # The last stage rise: shields the customer from recycling for a while and restarts the
+    # "held without signing" clock (the StageChange rows stay the history).
+    stage_rose_at = models.DateTimeField(_("stage last rose"), null=True, blank=True, editable=False)
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True, editable=False)
     referrer = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred", verbose_name=_("referred by")
@@ -236,6 +239,11 @@ class Customer(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.stage == Stage.SIGNED
+
+    @property
+    def is_unjudged(self) -> bool:
+        """A new lead before its first effective contact: shown as unjudged, not stage 0."""
+        return is_unjudged(self.stage, self.last_contact_at)
 
     @property
     def bank_card_masked(self) -> str:

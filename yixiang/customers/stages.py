@@ -19,3 +19,12 @@ class Stage(IntegerChoices):
     S3 = 3, _("Stage 3")
     S4 = 4, _("Stage 4")
     SIGNED = 5, _("Signed (E)")
+
+
+UNJUDGED_LABEL = _("Unjudged")
+
+
+def is_unjudged(stage: int, last_contact_at: object | None) -> bool:
+    """A new lead has no stage until its first effective contact (DOMAIN.md §1): the row holds
+    stage 0, but the lead is *unjudged*, shown so and left out of the stage-0 balance."""
+    return stage == Stage.S0 and last_contact_at is None

@@ -17,7 +17,7 @@ from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
 from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline import events, selectors, services
+from yixiang.pipeline import events, playbook, selectors, services
 from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.models import FollowUp, VisitPlan
 
@@ -184,6 +184,7 @@ class AgendaItemOut(Schema):
     locked: bool
     url: str
     followup_url: str
+    referred: bool = Field(False, description="Brought by a referrer: first in its band")
 
 
 class CareItemOut(Schema):
@@ -503,6 +504,70 @@ def distribute(request: HttpRequest, payload: DistributionIn):
             "unassigned": result.unassigned,
         },
     )
+
+
+# --- The method and the lead's recycling confirmations (issue 15) ---------------------------------
+
+
+class TextOut(Schema):
+    zh: str
+    en: str
+
+
+class SignalTextOut(TextOut):
+    code: str
+
+
+class MethodStageOut(Schema):
+    stage: int
+    definition: TextOut
+    signals: list[SignalTextOut]
+    questions: list[TextOut]
+    lift_tips: list[TextOut] = Field(description="How to lift a customer INTO this stage from the one below")
+    purpose: TextOut
+
+
+class MethodOut(Schema):
+    stages: list[MethodStageOut]
+
+
+@router.get("/method", response=MethodOut, summary="The intent-lifting method: per stage its signals, questions, tips")
+def get_method(request: HttpRequest):
+    return {"stages": playbook.method_outline()}
+
+
+class RecycleProposalOut(Schema):
+    customer_id: int
+    customer_name: str = Field(alias="customer.name")
+    owner_id: int
+    stage: int
+    reason: Literal["overdue", "held_too_long"]
+    proposed_at: dt.datetime
+
+
+class RecycleDecisionIn(Schema):
+    recycle: bool = Field(description="true: to the pool; false: keep it with the rep")
+
+
+@router.get(
+    "/recycle-proposals",
+    response=list[RecycleProposalOut],
+    summary="Stage 3–4 customers a recycling rule would take, waiting for the lead's confirmation",
+)
+def list_recycle_proposals(request: HttpRequest):
+    return pool_services.recycle_proposals_for(request.user)
+
+
+@customer_router.post(
+    "/{customer_id}/recycle-decision",
+    response={200: RecycleProposalOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="The lead confirms (recycle=true) or refuses the recycling of a stage 3–4 customer",
+)
+def decide_recycling(request: HttpRequest, customer_id: int, payload: RecycleDecisionIn):
+    customer = access_customer(request.user, customer_id)
+    prop = pool_services.recycle_proposal_decide(actor=request.user, customer=customer, recycle=payload.recycle)
+    prop.customer = customer
+    return prop
 
 
 routers = [("/customers", customer_router), ("", router)]

@@ -30,9 +30,14 @@ DEFAULTS: dict[str, Any] = {
     "RELEASE_DM_ATTEMPTS": 4,
     # A dismissed proposal stays quiet this long.
     "RELEASE_PROPOSAL_SNOOZE_DAYS": 30,
-    # Automatic recycling to the public pool.
+    # Automatic recycling to the public pool. Each rule can be switched off with None.
     "RECYCLE_OVERDUE_DAYS": 30,
+    # Held this long without signing, counted from when the rep took it or its last stage rise.
     "RECYCLE_HOLD_DAYS": 180,
+    # A customer whose stage rose within this many days is never recycled (None: no such shield).
+    "RECYCLE_RECENT_RISE_DAYS": 30,
+    # Stage 3–4 customers are not recycled but proposed to the lead, who confirms or keeps them.
+    "RECYCLE_HOT_NEEDS_LEAD": True,
     "RECYCLE_WARN_DAYS": 2,
     "RECYCLE_LOCKS_PER_REP": 5,
     "RECYCLE_BATCH_SIZE": 2000,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.models import Grade, Stage
+from yixiang.pipeline import rules
 from yixiang.pipeline.models import (
     AppointmentWay,
     DecisionMakerContact,
@@ -85,6 +86,31 @@ class FollowUpForm(forms.Form):
     internet_awareness = forms.ChoiceField(
         label=_("Internet awareness"), required=False, choices=[("", "—"), *InternetAwareness.choices]
     )
+    confirm_stage = forms.BooleanField(
+        label=_("I raise the stage without a ticked signal or a judging answer"),
+        required=False,
+        help_text=_("The raise is then recorded as a judgment without evidence."),
+    )
+
+    def clean(self) -> dict:
+        """A judgment needs evidence: a rise with no signal ticked and no judging answer in the note
+        asks the rep to confirm it (it is then kept as a mismatch for the team review)."""
+        data = super().clean()
+        stage = data.get("stage")
+        if stage is None or data.get("confirm_stage"):
+            return data
+        pb = get_playbook()
+        answer = rules.propose_from_text(data.get("summary") or "", pb.keyword_rules, pb.negations).stage
+        if rules.needs_evidence_confirmation(
+            from_stage=self.customer.stage, to_stage=stage, signals=data.get("signals") or [], answer=answer
+        ):
+            self.add_error(
+                "confirm_stage",
+                _(
+                    "No signal is ticked and the note records no answer to a judging question: tick what the customer showed, or confirm the stage."
+                ),
+            )
+        return data
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)

@@ -67,6 +67,13 @@ class FollowUp(models.Model):
         ]
 
 
+class JudgmentMismatch(models.TextChoices):
+    """A raised stage the evidence does not carry (issue 15: "a judgment needs evidence")."""
+
+    NO_EVIDENCE = "no_evidence", _("Raised with no signal ticked and no judging answer")
+    ABOVE_EVIDENCE = "above_evidence", _("Judged above what the ticked signals support")
+
+
 class StageChange(models.Model):
     """One row per stage change: who, when, from, to, the signals and the note."""
 
@@ -84,6 +91,8 @@ class StageChange(models.Model):
     follow_up = models.ForeignKey(
         FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="stage_changes"
     )
+    # Set on a rise the evidence does not carry; the team review counts these per rep.
+    mismatch = models.CharField(max_length=16, blank=True, choices=JudgmentMismatch.choices)
 
     class Meta:
         verbose_name = _("stage change")
@@ -110,6 +119,19 @@ class ReleaseReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class LeavingDetail(models.TextChoices):
+    """The finer why of an owner change a next owner reads: the release reasons (踢出) and the
+    recycling rules, so the customer page can show ``get_detail_display``."""
+
+    NO_RISE = ReleaseReason.NO_RISE.value, ReleaseReason.NO_RISE.label
+    NO_DECISION_MAKER = ReleaseReason.NO_DECISION_MAKER.value, ReleaseReason.NO_DECISION_MAKER.label
+    REP_MISTAKE = ReleaseReason.REP_MISTAKE.value, ReleaseReason.REP_MISTAKE.label
+    PUSHED_TOO_HARD = ReleaseReason.PUSHED_TOO_HARD.value, ReleaseReason.PUSHED_TOO_HARD.label
+    OTHER = ReleaseReason.OTHER.value, ReleaseReason.OTHER.label
+    OVERDUE = "overdue", _("Recycled: overdue too long")
+    HELD_TOO_LONG = "held_too_long", _("Recycled: held too long without signing")
+
+
 class OwnerChange(models.Model):
     """Every change of owner: claim, release, recycle, hand-over, distribution."""
 
@@ -131,7 +153,7 @@ class OwnerChange(models.Model):
     )
     reason = models.CharField(max_length=16, choices=Reason.choices)
     # The finer why: a ReleaseReason for releases, "overdue"/"held_too_long" for recycling.
-    detail = models.CharField(max_length=32, blank=True)
+    detail = models.CharField(max_length=32, blank=True, choices=LeavingDetail.choices)
     note = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -260,6 +282,37 @@ class ReleaseProposal(models.Model):
         verbose_name = _("release proposal")
         verbose_name_plural = _("release proposals")
         indexes = [models.Index(fields=["owner", "dismissed_at"], name="releaseprop_owner_dismissed")]
+
+
+class RecycleProposal(models.Model):
+    """A stage 3–4 customer that a recycling rule would take: the lead confirms (it goes to the
+    pool) or keeps it with the rep. Never recycled without that confirmation."""
+
+    class Decision(models.TextChoices):
+        RECYCLE = "recycle", _("Recycle to the pool")
+        KEEP = "keep", _("Keep with the rep")
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="recycle_proposal")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(
+        max_length=32,
+        choices=[
+            (LeavingDetail.OVERDUE.value, LeavingDetail.OVERDUE.label),
+            (LeavingDetail.HELD_TOO_LONG.value, LeavingDetail.HELD_TOO_LONG.label),
+        ],
+    )
+    stage = models.SmallIntegerField()
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("recycling proposal")
+        verbose_name_plural = _("recycling proposals")
+        indexes = [models.Index(fields=["owner", "decided_at"], name="recycleprop_owner_decided")]
 
 
 class DistributionMethod(models.TextChoices):

@@ -121,3 +121,31 @@ def english_text(text: str) -> str | None:
     if not text or not (translation.get_language() or "").startswith("en"):
         return None
     return _english_texts().get(text)
+
+
+def english_of(text: str) -> str:
+    """The English of a method text whatever the interface language ("" when there is none)."""
+    return _english_texts().get(text, "") if text else ""
+
+
+def method_outline() -> list[dict]:
+    """Every stage's definition, signals, judging questions and lifting tips, in Chinese as the
+    seed words them and in English: what GET /api/v1/method serves to a mobile or integration client.
+    ``lift_tips`` are the ways to lift a customer INTO this stage from the one below."""
+
+    def both(texts: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+        return [{"zh": t, "en": english_of(t)} for t in texts]
+
+    out = []
+    for g in get_playbook().stages.values():
+        out.append(
+            {
+                "stage": g.stage,
+                "definition": {"zh": g.definition, "en": english_of(g.definition)},
+                "signals": [{"code": s.code, "zh": s.text, "en": english_of(s.text)} for s in g.signals],
+                "questions": both(g.questions),
+                "lift_tips": both(g.lift_tips),
+                "purpose": {"zh": g.purpose, "en": english_of(g.purpose)},
+            }
+        )
+    return out

@@ -30,11 +30,12 @@ from yixiang.pipeline.models import (
     DistributionMethod,
     FollowUp,
     OwnerChange,
+    RecycleProposal,
     ReleaseProposal,
     ReleaseReason,
     StageChange,
 )
-from yixiang.pipeline.selectors import recycle_q
+from yixiang.pipeline.selectors import recycle_policy, recycle_q
 from yixiang.pipeline.services import (
     _forget_pipeline_state,
     _local_date,
@@ -313,6 +314,8 @@ def _normalise_schedules(today: dt.date) -> None:
 class RecycleResult:
     overdue: int = 0
     held_too_long: int = 0
+    # Stage 3–4 customers a rule would take: proposed to the lead instead.
+    proposed_to_lead: int = 0
 
     @property
     def recycled(self) -> int:
@@ -320,7 +323,9 @@ class RecycleResult:
 
 
 def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
-    """The daily recycling job: overdue > 30 days or held > 180 days unsigned → public pool.
+    """The daily recycling job: overdue > 30 days or held > 180 days unsigned (since the last rise)
+    → public pool; never a customer whose stage rose in the last 30 days, and stage 3–4 customers
+    become a proposal to the lead instead (each rule a setting, see selectors.recycle_policy).
 
     Works in batches of set-based statements so it scales to millions of customers; every owner
     change leaves an OwnerChange and a CustomerChange row. Running it twice changes nothing more."""
@@ -329,10 +334,13 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
     batch = conf("RECYCLE_BATCH_SIZE")
     _normalise_schedules(today)
     result = RecycleResult()
+    cond, due_before = recycle_q(today)
+    if recycle_policy().hot_needs_lead:
+        result.proposed_to_lead = _propose_hot_to_lead(cond, due_before, now)
+        cond &= ~Q(stage__in=rules.HOT_STAGES)
     last_pk = 0
     while True:
         with transaction.atomic():
-            cond, due_before = recycle_q(today)
             rows = list(
                 Customer.objects.filter(cond, pk__gt=last_pk)
                 .order_by("pk")
@@ -349,7 +357,7 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
             }
             changes, history = [], []
             for pk, owner_id, due in rows:
-                why = rules.RECYCLE_OVERDUE if due is not None and due < due_before else rules.RECYCLE_HELD_TOO_LONG
+                why = _recycle_why(due, due_before)
                 if why == rules.RECYCLE_OVERDUE:
                     result.overdue += 1
                 else:
@@ -389,6 +397,88 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
         if len(rows) < batch:
             break
     return result
+
+
+def _recycle_why(due: dt.date | None, due_before: dt.date | None) -> str:
+    overdue = due is not None and due_before is not None and due < due_before
+    return rules.RECYCLE_OVERDUE if overdue else rules.RECYCLE_HELD_TOO_LONG
+
+
+@transaction.atomic
+def _propose_hot_to_lead(cond: Q, due_before: dt.date | None, now: dt.datetime) -> int:
+    """Stage 3–4 customers a rule would take wait for the lead. A lead's "keep" stays quiet for
+    the proposal snooze period; an open proposal is not duplicated."""
+    quiet_since = now - dt.timedelta(days=conf("RELEASE_PROPOSAL_SNOOZE_DAYS"))
+    RecycleProposal.objects.filter(decision=RecycleProposal.Decision.KEEP, decided_at__lt=quiet_since).delete()
+    rows = (
+        Customer.objects.filter(cond, stage__in=rules.HOT_STAGES)
+        .exclude(recycle_proposal__isnull=False)
+        .values_list("pk", "owner_id", "stage", "next_due_on")
+    )
+    new = [
+        RecycleProposal(
+            customer_id=pk, owner_id=owner, stage=stage, reason=_recycle_why(due, due_before), proposed_at=now
+        )
+        for pk, owner, stage, due in rows
+    ]
+    RecycleProposal.objects.bulk_create(new)
+    return len(new)
+
+
+def recycle_proposals_for(user: User) -> list[RecycleProposal]:
+    """Open recycling proposals of the reps the user manages (a lead's confirmation list)."""
+    if not permissions.can_manage(user):
+        return []
+    return list(
+        RecycleProposal.objects.filter(decided_at__isnull=True, owner__in=staff_in_scope(user))
+        .select_related("customer", "owner")
+        .order_by("proposed_at", "pk")
+    )
+
+
+@transaction.atomic
+def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -> RecycleProposal:
+    """The lead confirms the recycling of a stage 3–4 customer (it goes to the pool) or keeps it."""
+    if not permissions.can_manage(actor):
+        raise DomainError(_("Only a lead can confirm the recycling of a stage 3–4 customer."))
+    current = _locked(customer)
+    prop = RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).first()
+    if prop is None or current.owner_id != prop.owner_id:
+        raise Conflict(_("There is no open recycling proposal for this customer."))
+    if not staff_in_scope(actor).filter(pk=prop.owner_id).exists():
+        raise DomainError(_("This customer's rep is not in your team."))
+    now = timezone.now()
+    if recycle:
+        old_owner = current.owner
+        customer_change_owner(actor=actor, customer=current, new_owner=None, reason=f"recycle:{prop.reason}")
+        _leave_owner(current)
+        _record_owner_change(
+            customer=current,
+            from_owner=old_owner,
+            to_owner=None,
+            reason=OwnerChange.Reason.RECYCLE,
+            by=actor,
+            detail=prop.reason,
+        )
+        _forget_pipeline_state([current.pk])  # deletes the proposal: the history is the OwnerChange
+        prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.RECYCLE, now, actor
+        return prop
+    prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.KEEP, now, actor
+    prop.save(update_fields=["decision", "decided_at", "decided_by"])
+    return prop
+
+
+def leaving_reason(customer: Customer) -> OwnerChange | None:
+    """Why the customer last left an owner (release or recycling): what the next owner reads,
+    ``get_detail_display()`` in words and ``note`` for "other"."""
+    return (
+        OwnerChange.objects.filter(
+            customer=customer, reason__in=[OwnerChange.Reason.RELEASE, OwnerChange.Reason.RECYCLE]
+        )
+        .select_related("from_owner", "by")
+        .order_by("-at", "-id")
+        .first()
+    )
 
 
 def _release_candidates(now: dt.datetime) -> dict[int, tuple[int, str, int]]:

@@ -176,9 +176,10 @@ def band(stage: int) -> str:
     return "rejecting"
 
 
-def agenda_sort_key(*, stage: int, overdue: int, name: str) -> tuple[int, int, str]:
-    """Order of the agenda: by band (3–4, 1–2, 0, E), the most overdue first, then by name."""
-    return (_AGENDA_BAND_ORDER.get(stage, 3), -overdue, name)
+def agenda_sort_key(*, stage: int, overdue: int, name: str, referred: bool = False) -> tuple[int, bool, int, str]:
+    """Order of the agenda: by band (3–4, 1–2, 0, E); inside a band referred leads first (every
+    referred lead is worked to a close), then the most overdue first, then by name."""
+    return (_AGENDA_BAND_ORDER.get(stage, 3), not referred, -overdue, name)
 
 
 def suggest_after(stage: int, signed_after: str) -> str | None:
@@ -322,6 +323,28 @@ RECYCLE_OVERDUE = "overdue"
 RECYCLE_HELD_TOO_LONG = "held_too_long"
 
 
+@dataclass(frozen=True)
+class RecyclePolicy:
+    """The company's recycling rules (each a setting; None switches that rule off).
+
+    ``overdue_limit``: days overdue before recycling; ``hold_limit``: days held without signing,
+    counted from when the rep took the customer or from its last stage rise, whichever is later;
+    ``recent_rise_days``: a customer whose stage rose within this many days is never recycled;
+    ``hot_needs_lead``: stage 3–4 customers are proposed to the lead instead of recycled."""
+
+    overdue_limit: int | None = 30
+    hold_limit: int | None = 180
+    recent_rise_days: int | None = 30
+    hot_needs_lead: bool = True
+
+
+def hold_clock_start(held_since: dt.date | None, rose_on: dt.date | None) -> dt.date | None:
+    """The "held N days without signing" clock restarts on each stage rise."""
+    if held_since is None:
+        return None
+    return max(held_since, rose_on) if rose_on is not None else held_since
+
+
 def recycle_reason(
     *,
     today: dt.date,
@@ -329,20 +352,37 @@ def recycle_reason(
     held_since: dt.date | None,
     stage: int,
     locked: bool,
-    overdue_limit: int,
-    hold_limit: int,
+    policy: RecyclePolicy,
+    rose_on: dt.date | None = None,
 ) -> str | None:
     """Why a tracked customer returns to the pool today, or None.
 
-    Overdue by more than 30 days, or held more than 180 days without signing. Signed (E-class)
-    and locked customers never recycle."""
+    Overdue by more than 30 days, or held more than 180 days without signing (since the last
+    rise). Signed (E-class) and locked customers never recycle, nor one whose stage rose within
+    the last 30 days. Whether a stage 3–4 customer goes at once or to the lead is ``needs_lead``."""
     if stage == SIGNED or locked:
         return None
-    if next_due_on is not None and (today - next_due_on).days > overdue_limit:
+    if (
+        policy.recent_rise_days is not None
+        and rose_on is not None
+        and (today - rose_on).days <= policy.recent_rise_days
+    ):
+        return None
+    if (
+        policy.overdue_limit is not None
+        and next_due_on is not None
+        and (today - next_due_on).days > policy.overdue_limit
+    ):
         return RECYCLE_OVERDUE
-    if held_since is not None and (today - held_since).days > hold_limit:
+    start = hold_clock_start(held_since, rose_on)
+    if policy.hold_limit is not None and start is not None and (today - start).days > policy.hold_limit:
         return RECYCLE_HELD_TOO_LONG
     return None
+
+
+def recycle_needs_lead(stage: int, policy: RecyclePolicy) -> bool:
+    """Stage 3–4 customers are never recycled without the lead's confirmation."""
+    return policy.hot_needs_lead and stage in HOT_STAGES
 
 
 def recycle_on(
@@ -351,25 +391,24 @@ def recycle_on(
     held_since: dt.date | None,
     stage: int,
     locked: bool,
-    overdue_limit: int,
-    hold_limit: int,
+    policy: RecyclePolicy,
+    rose_on: dt.date | None = None,
 ) -> dt.date | None:
-    """The first day the customer will be recycled if nothing changes."""
+    """The first day the customer will be recycled (or proposed to the lead) if nothing changes."""
     if stage == SIGNED or locked:
         return None
     days = []
-    if next_due_on is not None:
-        days.append(next_due_on + dt.timedelta(days=overdue_limit + 1))
-    if held_since is not None:
-        days.append(held_since + dt.timedelta(days=hold_limit + 1))
-    return min(days) if days else None
-
-
-def recycle_cutoffs(today: dt.date, *, overdue_limit: int, hold_limit: int, ahead: int = 0) -> tuple[dt.date, dt.date]:
-    """(due_before, held_before) for set-based SQL: a customer recycles on ``today + ahead`` when
-    next_due_on < due_before or the day it was taken < held_before — the same rule as recycle_reason."""
-    day = today + dt.timedelta(days=ahead)
-    return day - dt.timedelta(days=overdue_limit), day - dt.timedelta(days=hold_limit)
+    if policy.overdue_limit is not None and next_due_on is not None:
+        days.append(next_due_on + dt.timedelta(days=policy.overdue_limit + 1))
+    start = hold_clock_start(held_since, rose_on)
+    if policy.hold_limit is not None and start is not None:
+        days.append(start + dt.timedelta(days=policy.hold_limit + 1))
+    if not days:
+        return None
+    day = min(days)
+    if policy.recent_rise_days is not None and rose_on is not None:
+        day = max(day, rose_on + dt.timedelta(days=policy.recent_rise_days + 1))
+    return day
 
 
 def lock_refusal(*, stage: int, locked_count: int, max_locks: int) -> str | None:
@@ -440,6 +479,35 @@ def by_region(
         assigned.append((item, pool[turn[region] % len(pool)]))
         turn[region] += 1
     return assigned, unassigned
+
+
+# --- A judgment needs evidence -------------------------------------------------------------------
+
+MISMATCH_NO_EVIDENCE = "no_evidence"
+MISMATCH_ABOVE_EVIDENCE = "above_evidence"
+
+
+def judgment_mismatch(
+    *, from_stage: int | None, to_stage: int, from_signals: int | None, from_answer: int | None
+) -> str:
+    """Whether a judged stage is carried by its evidence ("" when it is, or when it is no rise).
+
+    The evidence is the ticked signals (the highest stage among them) and the judging answer the
+    note records (the stage the customer's words point to). A rise with neither is 'no_evidence';
+    a rise above what they support is 'above_evidence'. Signing is its own evidence."""
+    if to_stage == SIGNED or not is_rise(from_stage, to_stage):
+        return ""
+    supported = [s for s in (from_signals, from_answer) if s is not None]
+    if not supported:
+        return MISMATCH_NO_EVIDENCE
+    return MISMATCH_ABOVE_EVIDENCE if to_stage > max(supported) else ""
+
+
+def needs_evidence_confirmation(
+    *, from_stage: int | None, to_stage: int, signals: Sequence[str], answer: int | None
+) -> bool:
+    """Raising a stage with no signal ticked and no judging answer asks the rep to confirm."""
+    return to_stage != SIGNED and is_rise(from_stage, to_stage) and not signals and answer is None
 
 
 # --- Judgment accuracy for the team review ------------------------------------------------------

@@ -22,6 +22,7 @@ from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import visible_customers
 from yixiang.customers.selectors import search_condition
+from yixiang.customers.stages import UNJUDGED_LABEL, is_unjudged
 from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
@@ -81,17 +82,33 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def recycle_q(day: dt.date, *, ahead: int = 0) -> tuple[Q, dt.date]:
-    """Q for tracked customers that recycle on ``day + ahead`` (the SQL twin of rules.recycle_reason),
-    and the due-date cutoff that tells "overdue" from "held too long"."""
-    due_before, held_before = rules.recycle_cutoffs(
-        day, overdue_limit=conf("RECYCLE_OVERDUE_DAYS"), hold_limit=conf("RECYCLE_HOLD_DAYS"), ahead=ahead
+def recycle_policy() -> rules.RecyclePolicy:
+    """The company's recycling rules from the settings (None switches a rule off)."""
+    return rules.RecyclePolicy(
+        overdue_limit=conf("RECYCLE_OVERDUE_DAYS"),
+        hold_limit=conf("RECYCLE_HOLD_DAYS"),
+        recent_rise_days=conf("RECYCLE_RECENT_RISE_DAYS"),
+        hot_needs_lead=bool(conf("RECYCLE_HOT_NEEDS_LEAD")),
     )
-    cond = (
-        Q(owner__isnull=False, deleted_at__isnull=True, recycle_locked=False)
-        & ~Q(stage=Stage.SIGNED)
-        & (Q(next_due_on__lt=due_before) | Q(held_since__lt=_start_of(held_before)))
-    )
+
+
+def recycle_q(day: dt.date, *, ahead: int = 0) -> tuple[Q, dt.date | None]:
+    """Q for tracked customers that recycle (or go to the lead) on ``day + ahead`` — the SQL twin
+    of rules.recycle_reason — and the due-date cutoff that tells "overdue" from "held too long"."""
+    policy = recycle_policy()
+    when = day + dt.timedelta(days=ahead)
+    due_before = when - dt.timedelta(days=policy.overdue_limit) if policy.overdue_limit is not None else None
+    reasons = Q(pk__in=[])
+    if due_before is not None:
+        reasons |= Q(next_due_on__lt=due_before)
+    if policy.hold_limit is not None:
+        held_before = _start_of(when - dt.timedelta(days=policy.hold_limit))
+        # The clock restarts on each stage rise.
+        reasons |= Q(held_since__lt=held_before) & (Q(stage_rose_at__isnull=True) | Q(stage_rose_at__lt=held_before))
+    cond = Q(owner__isnull=False, deleted_at__isnull=True, recycle_locked=False) & ~Q(stage=Stage.SIGNED) & reasons
+    if policy.recent_rise_days is not None:
+        rose_before = _start_of(when - dt.timedelta(days=policy.recent_rise_days))
+        cond &= Q(stage_rose_at__isnull=True) | Q(stage_rose_at__lt=rose_before)
     return cond, due_before
 
 
@@ -118,6 +135,8 @@ class AgendaItem:
     locked: bool
     url: str
     followup_url: str
+    # Brought by a referrer: marked on the agenda and first in its band.
+    referred: bool = False
 
     @property
     def band(self) -> str:
@@ -168,7 +187,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     Plain rows, not model instances, and everything that depends only on the stage or the
     settings worked out once: this runs for every rep every morning (and on every refresh)."""
     warn_days = conf("RECYCLE_WARN_DAYS")
-    overdue_limit, hold_limit = conf("RECYCLE_OVERDUE_DAYS"), conf("RECYCLE_HOLD_DAYS")
+    policy = recycle_policy()
     signed_after = conf("SIGNED_SUGGEST_AFTER")
     warn_cond, _cut = recycle_q(day, ahead=warn_days)
     last_attempt = FollowUp.objects.filter(customer=OuterRef("pk")).order_by("-at").values("at")[:1]
@@ -186,26 +205,29 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
             "next_due_on",
             "last_contact_at",
             "held_since",
+            "stage_rose_at",
             "recycle_locked",
             "pipeline_profile__first_contact_due_at",
             "last_attempt_at",
+            "referrer_id",
         )
     )
     pb = get_playbook()
     labels = {k: str(v) for k, v in Stage.choices}
+    unjudged_label = str(UNJUDGED_LABEL)
     purposes: dict[int, str] = {}
     detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
     warn_until = day + dt.timedelta(days=warn_days)
     tz = timezone.get_current_timezone()
     items = []
-    for pk, name, phone, stage, grade, due, last_contact, held, locked, first_due, last_attempt_at in rows:
+    for pk, name, phone, stage, grade, due, last_contact, held, rose, locked, first_due, last_attempt_at, ref in rows:
         recycle_on = rules.recycle_on(
             next_due_on=due,
             held_since=held.astimezone(tz).date() if held else None,
+            rose_on=rose.astimezone(tz).date() if rose else None,
             stage=stage,
             locked=locked,
-            overdue_limit=overdue_limit,
-            hold_limit=hold_limit,
+            policy=policy,
         )
         if recycle_on is not None and recycle_on > warn_until:
             recycle_on = None
@@ -217,7 +239,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
                 customer_name=name,
                 phone=phone,
                 stage=stage,
-                stage_label=labels.get(stage, str(stage)),
+                stage_label=unjudged_label if is_unjudged(stage, last_contact) else labels.get(stage, str(stage)),
                 grade=grade,
                 due_on=due,
                 is_due=due is None or due <= day,
@@ -231,12 +253,13 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
                 locked=locked,
                 url=detail_url(pk),
                 followup_url=followup_url(pk),
+                referred=ref is not None,
             )
         )
     items.sort(
         key=lambda i: (
             not i.is_due,
-            *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name),
+            *rules.agenda_sort_key(stage=i.stage, overdue=i.overdue_days, name=i.customer_name, referred=i.referred),
             i.customer_id,  # two customers of the same name keep a stable order
         )
     )
@@ -268,6 +291,8 @@ def care_items(*, user: User, day: dt.date) -> list[dict[str, Any]]:
 def tracked_balance(*, user: User) -> list[rules.BandBalance]:
     counts = dict(
         Customer.objects.filter(owner=user, deleted_at__isnull=True)
+        # Unjudged new leads (no effective contact yet) are not stage 0 and not in its balance.
+        .exclude(stage=Stage.S0, last_contact_at__isnull=True)
         .order_by()
         .values("stage")
         .annotate(n=Count("pk"))
@@ -408,6 +433,9 @@ class MemberReview:
     judgments: int = 0
     reversed: int = 0
     reversal_share: float | None = None
+    # Rises the evidence does not carry (no signal and no answer, or above the signals).
+    mismatches: int = 0
+    mismatch_share: float | None = None
 
     @property
     def stage_items(self) -> list[tuple[int, int]]:
@@ -470,15 +498,16 @@ def team_review(
     changes = list(
         StageChange.objects.filter(owner_id__in=ids, at__gte=start, at__lt=end)
         .order_by()
-        .values_list("pk", "owner_id", "customer_id", "from_stage", "to_stage", "at", "customer__signed_at")
+        .values_list("pk", "owner_id", "customer_id", "from_stage", "to_stage", "at", "customer__signed_at", "mismatch")
     )
     hot: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = defaultdict(list)
-    for _pk, owner_id, _cid, frm, to, at, signed_at in changes:
+    for _pk, owner_id, _cid, frm, to, at, signed_at, mismatch in changes:
         r = out[owner_id]
         if to == Stage.SIGNED:
             r.signed += 1
         elif rules.is_rise(frm, to):
             r.rises += 1
+            r.mismatches += int(bool(mismatch))
         elif frm is not None and to < frm:
             r.drops += 1
         if to in (3, 4) and rules.is_rise(frm, to):
@@ -487,6 +516,8 @@ def team_review(
         acc = rules.hot_judgment_accuracy(judgments, now=now, within_days=conf("ACCURACY_SIGN_WITHIN_DAYS"))
         r = out[owner_id]
         r.hot_judgments, r.hot_right, r.hot_pending, r.hot_accuracy = len(judgments), acc.right, acc.pending, acc.share
+    for r in out.values():
+        r.mismatch_share = rules.share(r.mismatches, r.rises)
 
     # Reversals need each customer's later changes too, whoever made them.
     in_period = {
@@ -565,3 +596,20 @@ def agenda_filter(
         for i in items
         if (not band or i.band == band) and (not overdue or i.overdue_days > 0) and (stage is None or i.stage == stage)
     ]
+
+
+def judgment_mismatches(*, user: User, rep_id: int, date_from: dt.date, date_to: dt.date) -> list[StageChange]:
+    """A rep's judgments the evidence did not carry, newest first — the list a lead opens from the
+    team review. Empty for a rep outside the user's scope (or for a user who manages no one)."""
+    if not staff_in_scope(user).filter(pk=rep_id).exists():
+        return []
+    return list(
+        StageChange.objects.filter(
+            owner_id=rep_id,
+            at__gte=_start_of(date_from),
+            at__lt=_start_of(date_to + dt.timedelta(days=1)),
+        )
+        .exclude(mismatch="")
+        .select_related("customer", "by")
+        .order_by("-at", "-id")
+    )

@@ -34,6 +34,7 @@ from yixiang.pipeline.models import (
     InternetAwareness,
     NeedCategory,
     OwnerChange,
+    RecycleProposal,
     ReleaseProposal,
     StageChange,
     VisitPlan,
@@ -82,8 +83,10 @@ def _record_stage_change(
     signals: Sequence[str] = (),
     note: str = "",
     follow_up: FollowUp | None = None,
+    mismatch: str = "",
 ) -> StageChange:
     return StageChange.objects.create(
+        mismatch=mismatch,
         customer=customer,
         from_stage=from_stage,
         to_stage=to_stage,
@@ -123,6 +126,7 @@ def _forget_pipeline_state(customer_ids: Iterable[int]) -> None:
     """A customer that changed hands starts afresh: no proposal, no first-contact deadline."""
     ids = list(customer_ids)
     ReleaseProposal.objects.filter(customer_id__in=ids).delete()
+    RecycleProposal.objects.filter(customer_id__in=ids).delete()
     CustomerProfile.objects.filter(customer_id__in=ids, first_contact_due_at__isnull=False).update(
         first_contact_due_at=None
     )
@@ -316,9 +320,18 @@ def followup_log(
             signals=signals,
             note=summary,
             follow_up=fu,
+            mismatch=rules.judgment_mismatch(
+                from_stage=current.stage,
+                to_stage=new_stage,
+                from_signals=proposals.from_signals,
+                from_answer=proposals.from_text,
+            ),
         )
         if rules.is_rise(current.stage, new_stage):
             ReleaseProposal.objects.filter(customer=current).delete()
+            RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).delete()
+            if current.stage_rose_at is None or at > current.stage_rose_at:
+                current.stage_rose_at = at
         current.stage = new_stage
     if grade is not None:
         current.grade = grade
@@ -334,6 +347,7 @@ def followup_log(
     current.save(
         update_fields=[
             "stage",
+            "stage_rose_at",
             "grade",
             "expected_sign_month",
             "last_contact_at",

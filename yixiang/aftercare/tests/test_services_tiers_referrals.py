@@ -151,10 +151,12 @@ def test_referral_ask_records_the_checklist(org):
 def test_loyalty_ladder_with_history_and_lifecycle(org):
     c = sign(org.customer(org.rep, "忠诚度"))
     services_loyalty.loyalty_set(actor=org.rep, customer=c, level="satisfied")
+    services_loyalty.loyalty_set(actor=org.rep, customer=c, level="very_satisfied", note="续了一年")
     services_loyalty.loyalty_set(actor=org.rep, customer=c, level="loyal", note="主动介绍朋友")
     services_loyalty.loyalty_set(actor=org.rep, customer=c, level="loyal")
     assert list(LoyaltyChange.objects.filter(customer=c).values_list("from_level", "to_level")) == [
-        ("satisfied", "loyal"),
+        ("very_satisfied", "loyal"),
+        ("satisfied", "very_satisfied"),
         ("", "satisfied"),
     ]
     with pytest.raises(ValidationFailed):

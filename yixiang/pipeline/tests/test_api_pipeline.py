@@ -208,3 +208,24 @@ def test_hand_over(org, api_as):
         api_as(org.south_lead).post(f"/api/v1/customers/{c.pk}/hand-over", {"to_user_id": org.outsider.pk}).status_code
         == 404
     )
+
+
+def test_a_lead_confirms_a_stage_three_recycling_through_the_api(org, api_as):
+    from yixiang.pipeline import pool
+
+    hot = set_state(
+        org.customer(org.rep, name="考虑签约"),
+        stage=3,
+        next_due_on=timezone.localdate() - dt.timedelta(days=45),
+        held_since=timezone.now() - dt.timedelta(days=50),
+    )
+    pool.recycle_run()
+    lead = api_as(org.lead1)
+    listed = lead.get("/api/v1/recycle-proposals").json()
+    assert [(p["customer_id"], p["reason"], p["stage"]) for p in listed] == [(hot.pk, "overdue", 3)]
+    assert api_as(org.rep).get("/api/v1/recycle-proposals").json() == []
+    r = lead.post(f"/api/v1/customers/{hot.pk}/recycle-decision", {"recycle": True})
+    assert r.status_code == 200, r.content
+    assert Customer.objects.get(pk=hot.pk).owner is None
+    again = lead.post(f"/api/v1/customers/{hot.pk}/recycle-decision", {"recycle": True})
+    assert again.status_code in (404, 409)

@@ -9,7 +9,7 @@ from yixiang.pipeline import rules
 
 D = dt.date.fromisoformat
 TODAY = D("2025-06-30")
-LIMITS = {"overdue_limit": 30, "hold_limit": 180}
+LIMITS = {"policy": rules.RecyclePolicy(overdue_limit=30, hold_limit=180, recent_rise_days=30)}
 RELEASE = {"min_contacts": 6, "no_rise_days": 60, "dm_attempts": 4}
 
 
@@ -31,14 +31,15 @@ def test_four_attempts_without_finding_the_decision_maker_propose_a_release():
     assert proposal(missed=6, reached=True) is None
 
 
-def recycle(due=None, held=None, stage=2, locked=False, today=TODAY):
+def recycle(due=None, held=None, stage=2, locked=False, today=TODAY, rose=None, **policy):
     return rules.recycle_reason(
         today=today,
         next_due_on=D(due) if due else None,
         held_since=D(held) if held else None,
+        rose_on=D(rose) if rose else None,
         stage=stage,
         locked=locked,
-        **LIMITS,
+        policy=rules.RecyclePolicy(**{"overdue_limit": 30, "hold_limit": 180, "recent_rise_days": 30, **policy}),
     )
 
 
@@ -65,23 +66,57 @@ def test_the_recycling_day_is_known_in_advance_for_the_warning():
     assert rules.recycle_on(next_due_on=D("2025-06-01"), held_since=None, stage=5, locked=False, **LIMITS) is None
 
 
+def test_a_customer_whose_stage_rose_within_thirty_days_is_never_recycled():
+    assert recycle(due="2025-04-01", rose="2025-06-01") is None  # 90 days overdue, rose 29 days ago
+    assert recycle(due="2025-04-01", rose="2025-05-31") is None  # exactly 30 days
+    assert recycle(due="2025-04-01", rose="2025-05-30") == "overdue"  # 31 days ago: no longer shielded
+
+
+def test_the_held_without_signing_clock_restarts_on_each_stage_rise():
+    # Taken 300 days ago, rose 100 days ago: held 100 days since the rise, not 300.
+    assert recycle(held="2024-09-03", due="2025-07-01", rose="2025-03-22") is None
+    assert recycle(held="2024-09-03", due="2025-07-01", rose="2024-12-31") == "held_too_long"  # 181 days
+
+
+def test_every_recycling_rule_can_be_switched_off():
+    assert recycle(due="2024-01-01", overdue_limit=None) is None
+    assert recycle(held="2023-01-01", due="2025-07-01", hold_limit=None) is None
+    assert recycle(due="2025-04-01", rose="2025-06-01", recent_rise_days=None) == "overdue"
+
+
+def test_stage_three_and_four_wait_for_the_lead_unless_the_company_switches_that_off():
+    assert rules.recycle_needs_lead(3, rules.RecyclePolicy())
+    assert rules.recycle_needs_lead(4, rules.RecyclePolicy())
+    assert not rules.recycle_needs_lead(2, rules.RecyclePolicy())
+    assert not rules.recycle_needs_lead(4, rules.RecyclePolicy(hot_needs_lead=False))
+
+
 @given(
     due_offset=st.integers(-400, 400),
-    held_offset=st.integers(-400, 400),
-    ahead=st.integers(0, 5),
+    held_offset=st.integers(-400, 0),
+    rose_offset=st.one_of(st.none(), st.integers(-400, 0)),
+    overdue=st.one_of(st.none(), st.integers(1, 60)),
+    hold=st.one_of(st.none(), st.integers(1, 200)),
+    recent=st.one_of(st.none(), st.integers(1, 60)),
 )
-def test_the_sql_cutoffs_say_the_same_as_the_rule(due_offset, held_offset, ahead):
-    due = TODAY + dt.timedelta(days=due_offset)
-    held = TODAY + dt.timedelta(days=held_offset)
-    due_before, held_before = rules.recycle_cutoffs(TODAY, ahead=ahead, **LIMITS)
-    by_sql = due < due_before or held < held_before
-    by_rule = (
-        rules.recycle_reason(
-            today=TODAY + dt.timedelta(days=ahead), next_due_on=due, held_since=held, stage=1, locked=False, **LIMITS
-        )
-        is not None
-    )
-    assert by_sql == by_rule
+def test_the_warning_day_is_the_first_day_the_rule_recycles(
+    due_offset, held_offset, rose_offset, overdue, hold, recent
+):
+    policy = rules.RecyclePolicy(overdue_limit=overdue, hold_limit=hold, recent_rise_days=recent)
+    args = {
+        "next_due_on": TODAY + dt.timedelta(days=due_offset),
+        "held_since": TODAY + dt.timedelta(days=held_offset),
+        "rose_on": None if rose_offset is None else TODAY + dt.timedelta(days=rose_offset),
+        "stage": 1,
+        "locked": False,
+        "policy": policy,
+    }
+    day = rules.recycle_on(**args)
+    if day is None:
+        assert rules.recycle_reason(today=TODAY + dt.timedelta(days=900), **args) is None
+        return
+    assert rules.recycle_reason(today=day, **args) is not None
+    assert rules.recycle_reason(today=day - dt.timedelta(days=1), **args) is None
 
 
 def test_at_most_five_locks_and_no_lock_for_signed_customers():

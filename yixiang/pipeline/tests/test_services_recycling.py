@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from yixiang.aftercare import services_contracts
 from yixiang.customers.models import Customer, CustomerChange
-from yixiang.errors import LimitReached
+from yixiang.errors import DomainError, LimitReached, ValidationFailed
 from yixiang.pipeline import pool, selectors, services
-from yixiang.pipeline.models import OwnerChange, ReleaseProposal
+from yixiang.pipeline.models import OwnerChange, ReleaseProposal, ReleaseReason
 from yixiang.pipeline.tests.factories import days_ago, set_state
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +142,102 @@ def test_a_dismissed_proposal_stays_quiet_and_a_rise_clears_it(org):
     assert ReleaseProposal.objects.filter(customer=c).exists()  # remembered as dismissed
     services.followup_log(actor=org.rep, customer=c, stage=1)
     assert not ReleaseProposal.objects.filter(customer=c).exists()
+
+
+# --- Recycling spares recent rises and waits for the lead at stages 3–4 (issue 15) -------------
+
+
+def test_recycling_never_takes_a_customer_whose_stage_rose_within_thirty_days(org):
+    rose = overdue_by(org, 60, name="刚升过", stage=2, stage_rose_at=days_ago(29.5))
+    old_rise = overdue_by(org, 60, name="很久前升过", stage=2, stage_rose_at=days_ago(31.5))
+    pool.recycle_run()
+    assert Customer.objects.get(pk=rose.pk).owner == org.rep
+    assert Customer.objects.get(pk=old_rise.pk).owner is None
+
+
+def test_a_logged_rise_restarts_the_held_without_signing_clock(org, settings):
+    settings.YIXIANG = {**settings.YIXIANG, "RECYCLE_OVERDUE_DAYS": None}  # the hold rule alone
+    c = set_state(org.customer(org.rep, name="半年前接手"), held_since=days_ago(200), next_due_on=TODAY())
+    services.followup_log(actor=org.rep, customer=c, stage=1)
+    c.refresh_from_db()
+    assert c.stage_rose_at is not None
+    # 40 days later: past the recent-rise shield, held 200+40 days, but only 40 since the rise.
+    assert pool.recycle_run(today=TODAY() + dt.timedelta(days=40)).held_too_long == 0
+    assert Customer.objects.get(pk=c.pk).owner == org.rep
+    # 181 days after the rise it goes.
+    assert pool.recycle_run(today=TODAY() + dt.timedelta(days=182)).held_too_long == 1
+
+
+def test_stage_three_and_four_become_a_proposal_to_the_lead_instead_of_recycling(org):
+    hot = overdue_by(org, 45, name="考虑签约", stage=3)
+    result = pool.recycle_run()
+    assert (result.recycled, result.proposed_to_lead) == (0, 1)
+    assert Customer.objects.get(pk=hot.pk).owner == org.rep
+    assert [p.customer_id for p in pool.recycle_proposals_for(org.lead1)] == [hot.pk]
+    assert pool.recycle_proposals_for(org.rep) == []  # a rep does not confirm
+    assert pool.recycle_run().proposed_to_lead == 0  # no second proposal for the same customer
+    with pytest.raises(DomainError):
+        pool.recycle_proposal_decide(actor=org.lead2, customer=hot, recycle=True)  # not their team
+    pool.recycle_proposal_decide(actor=org.lead1, customer=hot, recycle=True)
+    assert Customer.objects.get(pk=hot.pk).owner is None
+    change = OwnerChange.objects.get(customer=hot)
+    assert (change.reason, change.detail, change.by) == ("recycle", "overdue", org.lead1)
+
+
+def test_a_lead_may_keep_a_stage_four_customer_with_the_rep(org):
+    hot = overdue_by(org, 45, name="已决定签约", stage=4)
+    pool.recycle_run()
+    pool.recycle_proposal_decide(actor=org.lead1, customer=hot, recycle=False)
+    assert pool.recycle_run().proposed_to_lead == 0  # kept: quiet for the snooze period
+    assert Customer.objects.get(pk=hot.pk).owner == org.rep
+    assert pool.recycle_proposals_for(org.lead1) == []
+
+
+def test_stage_three_goes_like_any_other_when_the_company_switches_the_confirmation_off(org, settings):
+    settings.YIXIANG = {**settings.YIXIANG, "RECYCLE_HOT_NEEDS_LEAD": False}
+    hot = overdue_by(org, 45, name="考虑签约", stage=3)
+    assert pool.recycle_run().overdue == 1
+    assert Customer.objects.get(pk=hot.pk).owner is None
+
+
+def test_each_recycling_rule_can_be_switched_off(org, settings):
+    settings.YIXIANG = {**settings.YIXIANG, "RECYCLE_OVERDUE_DAYS": None, "RECYCLE_HOLD_DAYS": None}
+    set_state(org.customer(org.rep), next_due_on=TODAY() - dt.timedelta(days=400), held_since=days_ago(400))
+    assert pool.recycle_run().recycled == 0
+    assert all(i.recycle_on is None for i in selectors.agenda_items(user=org.rep, day=TODAY()))
+
+
+def test_the_agenda_warning_respects_the_recent_rise_shield(org):
+    shielded = overdue_by(org, 29, name="刚升过", stage=2, stage_rose_at=days_ago(5))
+    items = {i.customer_id: i for i in selectors.agenda_items(user=org.rep, day=TODAY())}
+    assert items[shielded.pk].recycle_on is None  # the shield lasts until day 31 after the rise
+    assert pool.recycle_run(today=TODAY() + dt.timedelta(days=2)).recycled == 0
+
+
+# --- Releasing: the seed's reasons, read by the next owner ---------------------------------------
+
+
+def test_releasing_asks_for_one_of_the_four_reasons_or_other_with_text(org):
+    c = org.customer(org.rep)
+    with pytest.raises(ValidationFailed):
+        pool.customer_release(actor=org.rep, customer=c, reason="bored")
+    with pytest.raises(ValidationFailed):
+        pool.customer_release(actor=org.rep, customer=c, reason="other", note="  ")
+    assert {v for v, _label in ReleaseReason.choices} == {
+        "no_rise",
+        "no_decision_maker",
+        "rep_mistake",
+        "pushed_too_hard",
+        "other",
+    }
+
+
+def test_the_next_owner_sees_why_the_customer_was_released_and_its_history(org):
+    c = org.customer(org.rep, name="推得太紧")
+    services.followup_log(actor=org.rep, customer=c, summary="第一次聊")
+    pool.customer_release(actor=org.rep, customer=c, reason="pushed_too_hard", note="催了三次")
+    pool.claim_from_pool(actor=org.teammate, customer=c)
+    why = pool.leaving_reason(c)
+    assert (why.detail, why.note, why.from_owner) == ("pushed_too_hard", "催了三次", org.rep)
+    assert why.get_detail_display() == str(ReleaseReason.PUSHED_TOO_HARD.label)
+    assert c.follow_ups.filter(summary="第一次聊").exists()  # the history stays with the customer

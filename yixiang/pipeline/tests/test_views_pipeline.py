@@ -56,7 +56,7 @@ def test_the_follow_up_form_shows_signals_questions_and_tips_for_this_and_the_ne
     assert "询问效果" in html  # a stage-2 signal
     assert "询问价格" in html  # a stage-3 signal (the next stage)
     assert "递交合同等成交信号" in html  # stage-3 judging test
-    assert "找到决策人" in html  # how to lift 2 → 3
+    assert "明确决策人" in html  # how to lift 2 → 3
     assert 'name="stage"' in html
 
 
@@ -110,7 +110,7 @@ def test_the_panel_shows_history_and_the_right_buttons(as_user, org):
     c = org.customer(org.rep, name="面板客户")
     services.followup_log(actor=org.rep, customer=c, stage=1, summary="愿意听", signals=["interacts"])
     html = as_user(org.rep).get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
-    assert "愿意听" in html and "愿意听，有互动" in html  # the summary and the signal's text
+    assert "愿意听" in html and "有互动" in html  # the summary and the signal's text
     assert 'id="log-followup"' in html and 'id="release-box"' in html and 'id="sign-box"' in html
     assert "用销售工具" in html  # how to lift 1 → 2
     pooled = org.customer(None, name="公海")
