@@ -56,7 +56,7 @@ def test_agenda_api_runs_seven_queries(full_agenda):
     assert n == 7  # one of them: the open complaints, disputes and suggestions (issue 15)
 
 
-def test_agenda_page_runs_nine_queries(full_agenda):
+def test_agenda_page_runs_ten_queries(full_agenda):
     web = Client()
     web.force_login(full_agenda.rep)
     n, resp = count(lambda: web.get("/agenda/"))
@@ -65,4 +65,4 @@ def test_agenda_page_runs_nine_queries(full_agenda):
     assert "没接" in html  # each card shows its last note
     # the API's seven lists (open complaints among them), which years the holiday calendar knows
     # (the weekends-assumed note), the cards' last notes (one query for all cards), session and user
-    assert n == 9
+    assert n == 10

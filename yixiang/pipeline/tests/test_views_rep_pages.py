@@ -140,3 +140,15 @@ def test_an_overdue_next_contact_is_red_in_the_header(rep_client, org):
     html = rep_client.get(f"/customers/{c.pk}/").content.decode()
     head = html[html.index('id="head-next-due"') - 60 :]
     assert "is-overdue-date" in head[:200]
+
+
+def test_an_inline_rise_without_evidence_asks_to_confirm_and_saves_once_confirmed(rep_client, org):
+    c = set_state(org.customer(org.rep, name="王老板"), stage=1, next_due_on=timezone.localdate())
+    url = f"/customers/{c.pk}/follow-up/inline/"
+    r = rep_client.post(url, {"channel": "phone", "effective": "on", "stage": "3"}, HTTP_HX_REQUEST="true")
+    assert f'id="confirm-stage-{c.pk}"' in r.content.decode()  # the confirmation is offered in the card
+    assert not FollowUp.objects.filter(customer=c).exists()
+    rep_client.post(
+        url, {"channel": "phone", "effective": "on", "stage": "3", "confirm_stage": "on"}, HTTP_HX_REQUEST="true"
+    )
+    assert FollowUp.objects.get(customer=c).stage_after == 3
