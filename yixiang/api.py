@@ -23,13 +23,13 @@ from yixiang.aftercare import api_events as aftercare_events_api
 from yixiang.aftercare import api_money as aftercare_money_api
 from yixiang.aftercare import api_panel as aftercare_panel_api
 from yixiang.customers import api as customers_api
-from yixiang.customers import api_history as customers_history_api
 from yixiang.customers import api_import as customers_import_api
 from yixiang.customers import api_io as customers_io_api
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.incentives import api as incentives_api
 from yixiang.incentives import api_schemes as incentives_schemes_api
 from yixiang.pipeline import api as pipeline_api
+from yixiang.pipeline import api_history as customers_history_api
 from yixiang.pipeline import api_prospecting as pipeline_prospecting_api
 from yixiang.reports import api as reports_api
 

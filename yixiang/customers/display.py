@@ -125,20 +125,22 @@ class ChangeView:
     lines: list[ChangeLine] = field(default_factory=list)
 
 
+# Owner-change reasons are the pipeline's vocabulary: it registers their words at start-up
+# (pipeline/apps.py), so the archive shows them without importing a floor above it.
+RELEASE_REASON_WORDS: dict[str, Any] = {}
+OWNER_CHANGE_WORDS: dict[str, Any] = {}
+
+
 def _reason_line(code: str) -> ChangeLine:
     """An owner change's stored reason code ("release:no_rise", "recycle:overdue", "claim") in words:
     the next owner reads why the customer was let go, not a code."""
-    from yixiang.pipeline.models import OwnerChange, ReleaseReason  # the pipeline builds on the archive
-
     kind, _sep, detail = str(code).partition(":")
     if kind == "release":
-        why = dict(ReleaseReason.choices).get(detail, detail)
-        return ChangeLine(label=_("Release reason"), text=str(why))
+        return ChangeLine(label=_("Release reason"), text=str(RELEASE_REASON_WORDS.get(detail, detail)))
     if kind == "recycle":
         why = {"overdue": _("not contacted in time"), "held_too_long": _("held too long without signing")}
         return ChangeLine(label=_("Recycled to the pool"), text=str(why.get(detail, detail)))
-    reasons = dict(OwnerChange.Reason.choices)
-    return ChangeLine(label=_("Reason"), text=str(reasons.get(kind, code)))
+    return ChangeLine(label=_("Reason"), text=str(OWNER_CHANGE_WORDS.get(kind, code)))
 
 
 def _owner_text(value: Any) -> str:

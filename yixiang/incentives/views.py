@@ -89,10 +89,12 @@ def statements(request: HttpRequest) -> HttpResponse:
         ctx["no_scheme"] = exc.message
     else:
         # A line's customer opens the customer page, where the reader may see it (issue 14).
-        from yixiang.reports.managers import linkable_customers
+        from yixiang.customers.scoping import visible_customers
 
         named = {line.customer_id for s in ctx["view"].statements for line in s.lines if line.customer_id}
-        ctx["linkable"] = linkable_customers(request.user, named)
+        ctx["linkable"] = (
+            set(visible_customers(request.user).filter(pk__in=named).values_list("pk", flat=True)) if named else set()
+        )
     template = "incentives/_statements.html" if request.headers.get("HX-Request") else "incentives/statements.html"
     return render(request, template, ctx)
 

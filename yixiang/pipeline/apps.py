@@ -11,6 +11,12 @@ class PipelineConfig(AppConfig):
     def ready(self) -> None:
         # The statutory calendar is seeded from the chinesecalendar package after every migrate
         # (and every flush, which re-emits post_migrate), for the years the table lacks.
+        from yixiang.customers import display
         from yixiang.pipeline.holidays import seed_after_migrate
+        from yixiang.pipeline.models import OwnerChange, ReleaseReason
+
+        # The archive's history shows owner-change reasons in the pipeline's words.
+        display.RELEASE_REASON_WORDS.update(ReleaseReason.choices)
+        display.OWNER_CHANGE_WORDS.update(OwnerChange.Reason.choices)
 
         post_migrate.connect(seed_after_migrate, sender=self, dispatch_uid="pipeline_seed_holidays")

@@ -138,7 +138,7 @@ class ClaimState:
 
 
 def claim_state(*, user: User, today: dt.date | None = None) -> ClaimState:
-    from yixiang.pipeline.services import tracked_count
+    from yixiang.pipeline.pool import tracked_count
 
     today = today or timezone.localdate()
     return ClaimState(

@@ -57,7 +57,7 @@ def _parse_day(value: str | None) -> dt.date:
 
 @login_required
 def agenda(request: HttpRequest) -> HttpResponse:
-    from yixiang.reports.managers import team_overdue
+    from yixiang.pipeline.drilldown import team_overdue
 
     day = _parse_day(request.GET.get("date"))
     data = selectors.agenda(user=request.user, day=day)
@@ -507,7 +507,7 @@ def team_review(request: HttpRequest) -> HttpResponse:
     date_from = max(date_from, date_to - dt.timedelta(days=366))
     members = selectors.team_review(user=request.user, date_from=date_from, date_to=date_to)
     # Every figure links to the customers behind it (issue 14).
-    from yixiang.reports.managers import member_links
+    from yixiang.pipeline.drilldown import member_links
 
     rows = [(m, member_links(m.user_id, date_from, date_to)) for m in members]
     return render(

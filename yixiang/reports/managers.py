@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.db.models import Count
 from django.urls import reverse
@@ -17,26 +16,8 @@ from yixiang.accounts.models import Role, User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers.models import Customer
 from yixiang.pipeline import rules as pipeline_rules
+from yixiang.pipeline.drilldown import customers_url, member_links, team_overdue  # noqa: F401 (re-exported)
 from yixiang.reports import rules
-
-
-def customers_url(**params: object) -> str:
-    """The customer list narrowed to the customers behind a figure (see customers.selectors)."""
-    clean = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in params.items() if v not in (None, "")}
-    return f"{reverse('customer_list')}?{urlencode(clean)}"
-
-
-def member_links(user_id: int, date_from: dt.date, date_to: dt.date) -> dict[str, str]:
-    """Drill-down links of one member's review figures over the period date_from..date_to."""
-    period = {"by": user_id, "since": date_from, "until": date_to}
-    links = {
-        "overdue": customers_url(owner=user_id, due="overdue"),
-        "today": customers_url(owner=user_id, due="today"),
-        "owned": customers_url(owner=user_id),
-    }
-    for kind in ("followup", "effective", "rise", "drop", "signed", "hot", "moved"):
-        links[kind] = customers_url(did=kind, **period)
-    return links
 
 
 @dataclass
@@ -119,14 +100,6 @@ def team_home(*, user: User, now: dt.datetime | None = None) -> TeamHome:
     return TeamHome(date_from=monday, date_to=today, rows=rows)
 
 
-def team_overdue(user: User, today: dt.date | None = None) -> int:
-    """Overdue customers of the reps a lead or director manages (0 for a rep): the agenda must not
-    congratulate a manager whose team is behind."""
-    if user.is_rep:
-        return 0
-    today = today or timezone.localdate()
-    ids = staff_in_scope(user).filter(role=Role.REP).values("pk")
-    return Customer.objects.filter(owner_id__in=ids, deleted_at__isnull=True, next_due_on__lt=today).count()
 
 
 @dataclass
@@ -220,11 +193,3 @@ def region_home(*, user: User, now: dt.datetime | None = None) -> RegionHome:
         positions=positions,
         no_scheme=no_scheme,
     )
-
-
-def linkable_customers(user: User, ids: set[int]) -> set[int]:
-    """Which of these customers the user may open (statement lines may name a customer since
-    handed to the pool or another region)."""
-    from yixiang.accounts.scoping import visible_customers
-
-    return set(visible_customers(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()

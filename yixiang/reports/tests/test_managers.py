@@ -13,7 +13,8 @@ from yixiang.aftercare import services_contracts
 from yixiang.pipeline import services
 from yixiang.pipeline.tests.factories import set_state
 from yixiang.reports import managers
-from yixiang.reports.selectors import ReportFilters, weekly
+from yixiang.reports.selectors import ReportFilters
+from yixiang.reports.weekly_figures import weekly
 
 pytestmark = pytest.mark.django_db
 
