@@ -175,8 +175,9 @@ def test_incentive_statements_page_and_api(org, statements):
     month, grow = statements
     page = web(org.lead1)
     shown = html_rows("member")
-    # 15: the month's bounds (first scheme version) and its reward funds are read once each.
-    assert_flat(lambda: page(f"/incentives/?month={month:%Y-%m}"), grow, shown=shown, ceiling=15)
+    # 16: the month's bounds (first scheme version), its reward funds and which lines' customers the
+    # reader may open are read once each.
+    assert_flat(lambda: page(f"/incentives/?month={month:%Y-%m}"), grow, shown=shown, ceiling=16)
     get = api(org.lead1)
     assert_flat(
         lambda: get("/api/v1/incentives/statements", month=f"{month:%Y-%m}"),

@@ -76,13 +76,10 @@ def payout_mark_paid_undoable(*, actor: User, payout: Payout, paid_on: dt.date |
         )
     )
     paid = services.payout_mark_paid(actor=actor, payout=before, paid_on=paid_on)
-    AuditEvent.objects.create(
-        actor=actor,
-        action=PAYOUT_PAID,
-        target_type="payout",
-        target_id=str(payout.pk),
-        detail={"status_before": before.status, "paid_on": paid.paid_on.isoformat(), "closed_tasks": closing},
-    )
+    # The service audited the write; its row also keeps what an undo restores.
+    row = AuditEvent.objects.filter(action=PAYOUT_PAID, target_type="payout", target_id=str(payout.pk)).latest("pk")
+    row.detail = {**(row.detail or {}), "status_before": before.status, "closed_tasks": closing}
+    row.save(update_fields=["detail"])
     return paid
 
 

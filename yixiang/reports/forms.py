@@ -70,9 +70,7 @@ def make_filters(
 class ReportFilterForm(forms.Form):
     """The filter bar of the report pages; choices are limited to the viewer's scope."""
 
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=ISO_DATE
-    )
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=ISO_DATE)
     date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=ISO_DATE)
     date = forms.DateField(
         label=gettext_lazy("Funnel on"),

@@ -100,8 +100,6 @@ def team_home(*, user: User, now: dt.datetime | None = None) -> TeamHome:
     return TeamHome(date_from=monday, date_to=today, rows=rows)
 
 
-
-
 @dataclass
 class TeamFigures:
     team_id: int | None

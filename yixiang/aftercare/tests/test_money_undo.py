@@ -78,7 +78,8 @@ def test_mark_paid_then_undo_restores_the_payout_and_its_notice(org, payout):
     task.refresh_from_db()
     assert (payout.status, payout.paid_on) == (Payout.Status.SCHEDULED, None)
     assert task.done_at is None
-    assert list(AuditEvent.objects.filter(target_id=str(payout.pk)).values_list("action", flat=True)) == [
+    rows = AuditEvent.objects.filter(target_type="payout", target_id=str(payout.pk))
+    assert list(rows.values_list("action", flat=True)) == [
         undo.PAYOUT_PAID_UNDONE,
         undo.PAYOUT_PAID,
     ]

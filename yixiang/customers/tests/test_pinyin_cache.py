@@ -15,6 +15,7 @@ def pinyin_keys_uncached(name: str) -> tuple[str, str]:
     initials = "".join(s[0] for s in (rules._NON_ALNUM.sub("", s) for s in syllables) if s)
     return full, initials
 
+
 # Common and polyphonic surnames, characters that start phrases, Latin letters, digits, punctuation.
 pieces = st.sampled_from(
     ["张", "王", "李", "单", "曾", "解", "朴", "区", "仇", "长", "重庆", "银行", "行", "乐", "音乐", "了", "和",

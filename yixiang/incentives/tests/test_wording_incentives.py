@@ -44,7 +44,9 @@ def test_statement_reasons_are_printed_once_and_a_rep_is_not_called_a_manager(ap
 def test_scheme_pages_are_chinese_with_units(inc):
     html = client_for(inc.admin).get(reverse("incentive_versions")).content.decode()
     assert "The 2011 numbers" not in html
-    assert "沿用2011年度标准" in html  # the seeded note is Chinese (the monthly cost cap is gone: rewards are always paid)
+    assert (
+        "沿用2011年度标准" in html
+    )  # the seeded note is Chinese (the monthly cost cap is gone: rewards are always paid)
     edit = client_for(inc.admin).get(reverse("incentive_version_create")).content.decode()
     for help_text in ("每条临界线一行：临界线: 完成0个的扣款", "每条临界线一行：临界线: 打款坎级=奖励"):
         assert edit.count(help_text) == 1

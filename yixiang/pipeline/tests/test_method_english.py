@@ -52,9 +52,14 @@ def test_followup_form_and_customer_page_show_the_method_in_english_beside_the_c
     # A stage-3 signal, a judging question and a lifting tip toward stage 3, each with its original.
     for english, chinese in (
         ("Asks the price", "询问价格"),
-        ("Hand over the contract or another closing signal; not resented ⇒ stage 3", "递交合同等成交信号，客户不反感 ⇒ 3阶段"),
+        (
+            "Hand over the contract or another closing signal; not resented ⇒ stage 3",
+            "递交合同等成交信号，客户不反感 ⇒ 3阶段",
+        ),
         ("Know and believe in the product", "了解并相信自己的产品"),
     ):
-        assert f'<span class="method-en">{english}</span> <small class="method-zh" lang="zh-Hans">{chinese}</small>' in en
+        assert (
+            f'<span class="method-en">{english}</span> <small class="method-zh" lang="zh-Hans">{chinese}</small>' in en
+        )
     page = c.get(reverse("customer_detail", args=[customer.pk])).content.decode()
     assert '<span class="method-en">Stable income</span>' in page and "收入稳定" in page

@@ -133,5 +133,6 @@ def test_too_many_at_1_2_links_to_the_release_proposals(client, org, settings):
 def test_a_balanced_list_offers_no_step(client, org, settings):
     settings.YIXIANG = {**settings.YIXIANG, "BALANCE_TARGETS": {"0": 1, "1-2": 1, "3-4": 1}}
     for stage in (0, 1, 3):
-        set_state(org.customer(org.rep, name=f"阶段{stage}"), stage=stage)
+        # judged: a stage-0 customer counts in the balance once an effective contact judged it
+        set_state(org.customer(org.rep, name=f"阶段{stage}"), stage=stage, last_contact_at=timezone.now())
     assert "balance-next" not in _balance(_login(client, org.rep).get("/agenda/").content.decode())

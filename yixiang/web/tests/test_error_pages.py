@@ -20,9 +20,7 @@ def client_for(user, language: str) -> Client:
     return c
 
 
-@pytest.mark.parametrize(
-    ("language", "title"), [("zh-hans", "找不到这个页面"), ("en", "Page not found")]
-)
+@pytest.mark.parametrize(("language", "title"), [("zh-hans", "找不到这个页面"), ("en", "Page not found")])
 def test_404_is_styled_translated_and_has_the_navigation(org, language, title):
     c = client_for(org.rep, language)
     for url in ("/no-such-page/", reverse("customer_detail", args=[987654])):
