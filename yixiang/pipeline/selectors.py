@@ -231,6 +231,8 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
         )
         if recycle_on is not None and recycle_on > warn_until:
             recycle_on = None
+        elif recycle_on is not None and recycle_on < day:
+            recycle_on = day  # past its day: the next nightly run takes it, never a date behind us
         if stage not in purposes:
             purposes[stage] = pb.purpose(stage)
         items.append(

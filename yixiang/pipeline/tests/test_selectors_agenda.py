@@ -110,3 +110,10 @@ def test_the_agenda_costs_the_same_queries_for_3_or_30_customers(org, django_ass
     assert large[0] == small[0]
     with django_assert_num_queries(1):
         selectors.agenda_items(user=org.rep, day=timezone.localdate())
+
+
+def test_a_customer_past_its_recycling_day_is_shown_as_recycled_tonight_not_on_a_past_date(org):
+    today = timezone.localdate()
+    due(org, "久未联系", 1, 45)  # 45 days overdue: past the 30-day limit, the nightly run has not come yet
+    item = next(i for i in selectors.agenda_items(user=org.rep, day=today) if i.customer_name == "久未联系")
+    assert item.recycle_on == today
