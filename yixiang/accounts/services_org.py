@@ -120,7 +120,7 @@ def staff_update(*, actor: User, user: User, data: Mapping[str, Any]) -> User:
     if user.pk == actor.pk and (data.get("is_active") is False or data.get("role", Role.ADMIN) != Role.ADMIN):
         # An administrator cannot lock themselves out through the API.
         raise DomainError(_("You cannot deactivate yourself or take away your own administrator role."))
-    return _apply(actor, User.objects.select_for_update().get(pk=user.pk), data, created=False)
+    return _apply(actor, User.objects.select_for_update(no_key=True).get(pk=user.pk), data, created=False)
 
 
 @transaction.atomic

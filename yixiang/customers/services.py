@@ -318,7 +318,9 @@ def customer_create(
 
 
 def _lock(customer: Customer) -> Customer:
-    return Customer.objects.select_for_update().get(pk=customer.pk)
+    # NO KEY: writers of this customer take turns, but rows that merely point at it (a follow-up,
+    # a referral) may still be committed by others meanwhile — see pipeline.pool.serialise_rep.
+    return Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
 
 
 @_audits_lookups

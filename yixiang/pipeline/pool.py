@@ -104,6 +104,17 @@ def _claim_refusal_message(code: str) -> str:
     }
 
 
+def serialise_rep(user_id: int) -> None:
+    """Make one rep's limit-checked writes (claims, recycle locks) take turns.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: other transactions' foreign-key checks on the user row
+    (FOR KEY SHARE, run at commit for any row pointing at this rep — a customer they created, a
+    change they made) must not wait for it. With FOR UPDATE two reps claiming each other's former
+    customers deadlocked on PostgreSQL (the soak test's claim 500). SQLite has no row locks and
+    ignores this; its single writer already serialises."""
+    User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+
+
 def tracked_count(user: User) -> int:
     """Customers counted against the tracked-list limit: owned, not deleted, not yet signed."""
     return Customer.objects.filter(owner=user, deleted_at__isnull=True).exclude(stage=Stage.SIGNED).count()
@@ -118,7 +129,7 @@ def claim_from_pool(*, actor: User, customer: Customer) -> Customer:
     now = timezone.now()
     today = _local_date(now)
     # Serialise this rep's own claims so two tabs cannot both pass the limits.
-    User.objects.select_for_update().filter(pk=actor.pk).first()
+    serialise_rep(actor.pk)
     left = (
         OwnerChange.objects.filter(customer_id=customer.pk, from_owner=actor, to_owner__isnull=True)
         .order_by("-at")
@@ -161,7 +172,7 @@ def customer_set_recycle_lock(*, actor: User, customer: Customer, locked: bool) 
         return current
     if locked:
         # The limit is per owner: serialise locks of the same owner.
-        User.objects.select_for_update().filter(pk=current.owner_id).first()
+        serialise_rep(current.owner_id)
         count = Customer.objects.filter(owner_id=current.owner_id, recycle_locked=True).count()
         refusal = rules.lock_refusal(stage=current.stage, locked_count=count, max_locks=conf("RECYCLE_LOCKS_PER_REP"))
         if refusal == "signed":
