@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,8 +12,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from yixiang.accounts.models import User
 from yixiang.customers import rules
 from yixiang.customers.models import Customer, CustomerChange
+from yixiang.customers.selectors import customer_history
 
 SENSITIVE = {"bank_card": "bank_card_masked", "id_number": "id_number_masked"}
 # History keys that are not model fields.
@@ -120,15 +123,18 @@ class ChangeLine:
 
 @dataclass
 class ChangeView:
-    change: CustomerChange
+    at: dt.datetime
+    actor: User | None
     action: str
     lines: list[ChangeLine] = field(default_factory=list)
 
 
-# Owner-change reasons are the pipeline's vocabulary: it registers their words at start-up
-# (pipeline/apps.py), so the archive shows them without importing a floor above it.
+# Owner changes are the pipeline's record (its OwnerChange rows) and their reasons its vocabulary:
+# it registers the reader and the words at start-up (pipeline/apps.py), so the archive's timeline
+# shows them without importing a floor above it. A reader gives (customer, limit) → newest first.
 RELEASE_REASON_WORDS: dict[str, Any] = {}
 OWNER_CHANGE_WORDS: dict[str, Any] = {}
+OWNER_HISTORY: list[Callable[[Customer, int], list[ChangeView]]] = []
 
 
 def _reason_line(code: str) -> ChangeLine:
@@ -149,7 +155,7 @@ def _owner_text(value: Any) -> str:
 
 def describe_change(change: CustomerChange, *, kind: str = "individual") -> ChangeView:
     """One history row as an action label and readable 'field: old → new' lines."""
-    view = ChangeView(change=change, action=change.get_action_display())
+    view = ChangeView(at=change.at, actor=change.actor, action=change.get_action_display())
     data = change.changes if isinstance(change.changes, dict) else {}
     if data.get("source") in _SOURCES:  # written by a follow-up or a deal, not by editing the archive
         view.action = str(_SOURCES[data["source"]]())
@@ -171,3 +177,19 @@ def describe_change(change: CustomerChange, *, kind: str = "individual") -> Chan
         else:
             view.lines.append(ChangeLine(label=label, text=format_value(key, value, kind=kind)))
     return view
+
+
+def describe_owner_change(*, at: dt.datetime, actor: User | None, old: str, new: str, reason: str) -> ChangeView:
+    """An owner change as the timeline shows it: old → new owner ("" is the pool) and the reason
+    code ("release:no_rise", "recycle:overdue", "claim") in words."""
+    lines = [ChangeLine(label=field_label("owner"), old=_owner_text(old), new=_owner_text(new)), _reason_line(reason)]
+    return ChangeView(at=at, actor=actor, action=str(CustomerChange.Action.OWNER.label), lines=lines)
+
+
+def timeline(customer: Customer, limit: int) -> list[ChangeView]:
+    """The customer's newest ``limit`` history entries: archive changes and owner changes, described."""
+    views = [describe_change(c, kind=customer.kind) for c in customer_history(customer=customer, limit=limit)]
+    for read in OWNER_HISTORY:
+        views += read(customer, limit)
+    views.sort(key=lambda v: v.at, reverse=True)  # stable: equal times keep each source's order
+    return views[:limit]

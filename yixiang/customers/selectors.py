@@ -376,7 +376,8 @@ def customer_list(*, fetched_by: User, filters: CustomerFilters | None = None) -
 
 
 def customer_history(*, customer: Customer, limit: int = 100) -> QuerySet[CustomerChange]:
-    return customer.changes.select_related("actor")[:limit]
+    # Owner changes are the pipeline's OwnerChange rows; the "owner" rows written before are their twins.
+    return customer.changes.exclude(action=CustomerChange.Action.OWNER).select_related("actor")[:limit]
 
 
 def visible_tag_names(user: User) -> list[str]:

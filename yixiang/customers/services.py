@@ -445,19 +445,3 @@ def contact_remove(*, actor: User, customer: Customer, contact_id: int) -> None:
     CustomerChange.objects.create(
         customer=customer, actor=actor, action=CustomerChange.Action.CONTACTS, changes={"removed": name}
     )
-
-
-def customer_change_owner(*, actor: User | None, customer: Customer, new_owner: User | None, reason: str) -> Customer:
-    """Low-level owner change with a history row; pipeline services wrap this with their rules."""
-    old = customer.owner
-    customer.owner = new_owner
-    customer.version += 1
-    customer.updated_at = timezone.now()
-    customer.save(update_fields=["owner", "version", "updated_at"])
-    CustomerChange.objects.create(
-        customer=customer,
-        actor=actor,
-        action=CustomerChange.Action.OWNER,
-        changes={"owner": [old.label if old else None, new_owner.label if new_owner else None], "reason": reason},
-    )
-    return customer

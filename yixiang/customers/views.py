@@ -108,9 +108,9 @@ HISTORY_PAGE = 50
 
 def _history(customer: Customer, offset: int, count: int) -> tuple[list[display.ChangeView], int | None]:
     """``count`` history rows from ``offset`` on, described, and the offset of the next ones (None: no more)."""
-    rows = list(selectors.customer_history(customer=customer, limit=offset + count + 1)[offset:])
+    rows = display.timeline(customer, offset + count + 1)[offset:]
     more = offset + count if len(rows) > count else None
-    return [display.describe_change(c, kind=customer.kind) for c in rows[:count]], more
+    return rows[:count], more
 
 
 @login_required

@@ -14,9 +14,12 @@ class PipelineConfig(AppConfig):
         from yixiang.customers import display
         from yixiang.pipeline.holidays import seed_after_migrate
         from yixiang.pipeline.models import OwnerChange, ReleaseReason
+        from yixiang.pipeline.selectors import owner_history
 
-        # The archive's history shows owner-change reasons in the pipeline's words.
+        # The archive's history shows the owner changes, with their reasons in the pipeline's words.
         display.RELEASE_REASON_WORDS.update(ReleaseReason.choices)
         display.OWNER_CHANGE_WORDS.update(OwnerChange.Reason.choices)
+        if owner_history not in display.OWNER_HISTORY:
+            display.OWNER_HISTORY.append(owner_history)
 
         post_migrate.connect(seed_after_migrate, sender=self, dispatch_uid="pipeline_seed_holidays")

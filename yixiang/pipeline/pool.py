@@ -19,7 +19,6 @@ from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers.models import Customer, CustomerChange, Stage
 from yixiang.customers.scoping import editable_customers, visible_customers
-from yixiang.customers.services import customer_change_owner
 from yixiang.errors import Conflict, DomainError, LimitReached, ValidationFailed
 from yixiang.pipeline import rules
 from yixiang.pipeline.conf import conf
@@ -37,10 +36,10 @@ from yixiang.pipeline.models import (
 )
 from yixiang.pipeline.selectors import recycle_policy, recycle_q
 from yixiang.pipeline.services import (
+    _change_owner,
     _forget_pipeline_state,
     _local_date,
     _locked,
-    _record_owner_change,
     _start_of,
 )
 
@@ -74,18 +73,15 @@ def customer_release(*, actor: User, customer: Customer, reason: str, note: str 
         raise Conflict(_("This customer is already in the public pool."))
     if current.stage == Stage.SIGNED:
         raise DomainError(_("A signed (E-class) customer is not released to the pool; a lead can hand it over."))
-    old_owner = current.owner
-    customer_change_owner(actor=actor, customer=current, new_owner=None, reason=f"release:{reason}")
-    _leave_owner(current)
-    _record_owner_change(
-        customer=current,
-        from_owner=old_owner,
+    _change_owner(
+        current,
         to_owner=None,
         reason=OwnerChange.Reason.RELEASE,
         by=actor,
         detail=reason,
         note=note,
     )
+    _leave_owner(current)
     _forget_pipeline_state([current.pk])
     return current
 
@@ -153,11 +149,10 @@ def claim_from_pool(*, actor: User, customer: Customer) -> Customer:
     if won != 1:
         raise Conflict(_("Another rep claimed this customer first."), code="already_claimed")
     current = Customer.objects.get(pk=customer.pk)
-    # The row is ours now; present it as it was so the archive history reads "pool → actor".
+    # The row is ours now; present it as it was so the change reads "pool → actor" (and bumps the version).
     current.owner = None
-    customer_change_owner(actor=actor, customer=current, new_owner=actor, reason="claim")
+    _change_owner(current, to_owner=actor, reason=OwnerChange.Reason.CLAIM, by=actor)
     _take(current, next_due_on=today, now=now)
-    _record_owner_change(customer=current, from_owner=None, to_owner=actor, reason=OwnerChange.Reason.CLAIM, by=actor)
     _forget_pipeline_state([current.pk])
     return current
 
@@ -207,17 +202,8 @@ def customer_hand_over(*, actor: User, customer: Customer, to_user: User, note: 
     if current.owner_id == to_user.pk:
         return current
     now = timezone.now()
-    old_owner = current.owner
-    customer_change_owner(actor=actor, customer=current, new_owner=to_user, reason="handover")
+    _change_owner(current, to_owner=to_user, reason=OwnerChange.Reason.HANDOVER, by=actor, note=note.strip())
     _take(current, next_due_on=current.next_due_on or _local_date(now), now=now)
-    _record_owner_change(
-        customer=current,
-        from_owner=old_owner,
-        to_owner=to_user,
-        reason=OwnerChange.Reason.HANDOVER,
-        by=actor,
-        note=note.strip(),
-    )
     _forget_pipeline_state([current.pk])
     return current
 
@@ -291,18 +277,8 @@ def distribute_customers(
     due = _local_date(deadline)
     for customer_id, rep_id in pairs:
         current = _locked(customers[customer_id])
-        old_owner, rep = current.owner, reps[rep_id]
-        if old_owner != rep:
-            customer_change_owner(actor=actor, customer=current, new_owner=rep, reason="distribute")
+        _change_owner(current, to_owner=reps[rep_id], reason=OwnerChange.Reason.DISTRIBUTE, by=actor, distribution=dist)
         _take(current, next_due_on=min(due, current.next_due_on or due), now=now)
-        _record_owner_change(
-            customer=current,
-            from_owner=old_owner,
-            to_owner=rep,
-            reason=OwnerChange.Reason.DISTRIBUTE,
-            by=actor,
-            distribution=dist,
-        )
         ReleaseProposal.objects.filter(customer=current).delete()
         CustomerProfile.objects.update_or_create(
             customer=current, defaults={"first_contact_due_at": deadline, "updated_at": now}
@@ -339,7 +315,7 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
     become a proposal to the lead instead (each rule a setting, see selectors.recycle_policy).
 
     Works in batches of set-based statements so it scales to millions of customers; every owner
-    change leaves an OwnerChange and a CustomerChange row. Running it twice changes nothing more."""
+    change leaves an OwnerChange row. Running it twice changes nothing more."""
     now = timezone.now()
     today = today or _local_date(now)
     batch = conf("RECYCLE_BATCH_SIZE")
@@ -360,13 +336,7 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
             )
             if not rows:
                 break
-            labels = {
-                pk: display or username
-                for pk, display, username in User.objects.filter(pk__in={r[1] for r in rows}).values_list(
-                    "pk", "display_name", "username"
-                )
-            }
-            changes, history = [], []
+            changes = []
             for pk, owner_id, due in rows:
                 why = _recycle_why(due, due_before)
                 if why == rules.RECYCLE_OVERDUE:
@@ -383,15 +353,6 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
                         at=now,
                     )
                 )
-                history.append(
-                    CustomerChange(
-                        customer_id=pk,
-                        actor=None,
-                        action=CustomerChange.Action.OWNER,
-                        changes={"owner": [labels.get(owner_id), None], "reason": f"recycle:{why}"},
-                        at=now,
-                    )
-                )
             ids = [r[0] for r in rows]
             Customer.objects.filter(pk__in=ids).update(
                 owner=None,
@@ -402,7 +363,6 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
                 updated_at=now,
             )
             OwnerChange.objects.bulk_create(changes)
-            CustomerChange.objects.bulk_create(history)
             _forget_pipeline_state(ids)
             last_pk = ids[-1]
         if len(rows) < batch:
@@ -460,17 +420,8 @@ def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -
         raise DomainError(_("This customer's rep is not in your team."))
     now = timezone.now()
     if recycle:
-        old_owner = current.owner
-        customer_change_owner(actor=actor, customer=current, new_owner=None, reason=f"recycle:{prop.reason}")
+        _change_owner(current, to_owner=None, reason=OwnerChange.Reason.RECYCLE, by=actor, detail=prop.reason)
         _leave_owner(current)
-        _record_owner_change(
-            customer=current,
-            from_owner=old_owner,
-            to_owner=None,
-            reason=OwnerChange.Reason.RECYCLE,
-            by=actor,
-            detail=prop.reason,
-        )
         _forget_pipeline_state([current.pk])  # deletes the proposal: the history is the OwnerChange
         prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.RECYCLE, now, actor
         return prop

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
+from yixiang.customers import display as customer_display
 from yixiang.customers import rules as customer_rules
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import visible_customers
@@ -369,6 +370,22 @@ def customer_stage_changes(*, customer: Customer) -> QuerySet[StageChange]:
 
 def customer_owner_changes(*, customer: Customer) -> QuerySet[OwnerChange]:
     return customer.owner_changes.select_related("from_owner", "to_owner", "by").order_by("-at", "-id")
+
+
+def owner_history(customer: Customer, limit: int) -> list[customer_display.ChangeView]:
+    """The customer's owner changes as the archive's timeline shows them, newest first. "Created"
+    (the demo's) is left out: the archive's own "created" entry names the first owner."""
+    rows = customer_owner_changes(customer=customer).exclude(reason=OwnerChange.Reason.CREATED)[:limit]
+    return [
+        customer_display.describe_owner_change(
+            at=o.at,
+            actor=o.by,
+            old=o.from_owner.label if o.from_owner else "",
+            new=o.to_owner.label if o.to_owner else "",
+            reason=f"{o.reason}:{o.detail}" if o.detail else o.reason,
+        )
+        for o in rows
+    ]
 
 
 # The customer's one-to-one rows, when the caller joined them into its fetch (access_customer's

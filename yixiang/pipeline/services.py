@@ -99,10 +99,9 @@ def _record_stage_change(
     )
 
 
-def _record_owner_change(
-    *,
+def _change_owner(
     customer: Customer,
-    from_owner: User | None,
+    *,
     to_owner: User | None,
     reason: str,
     by: User | None,
@@ -110,6 +109,14 @@ def _record_owner_change(
     note: str = "",
     distribution: Distribution | None = None,
 ) -> OwnerChange:
+    """Give a locked customer a new owner (None: the pool) and record it. The OwnerChange row is the
+    one record of owner changes: the archive's timeline reads it too (pipeline/apps.py)."""
+    from_owner = customer.owner
+    if from_owner != to_owner:
+        customer.owner = to_owner
+        customer.version += 1
+        customer.updated_at = timezone.now()
+        customer.save(update_fields=["owner", "version", "updated_at"])
     return OwnerChange.objects.create(
         customer=customer,
         from_owner=from_owner,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from yixiang.accounts.models import User
-from yixiang.customers.models import CustomerChange, Stage
+from yixiang.customers.models import Customer, CustomerChange, Stage
 from yixiang.customers.scoping import visible_customers
+from yixiang.pipeline.models import OwnerChange
 
 
 @dataclass
@@ -34,10 +36,29 @@ def stage_counts(user: User) -> list[StageCount]:
     ]
 
 
-def recent_changes(user: User, *, limit: int = 10) -> QuerySet[CustomerChange]:
-    """The user's own latest changes on customers they can still see."""
-    return (
-        CustomerChange.objects.filter(actor=user, customer__in=visible_customers(user))
+@dataclass
+class RecentChange:
+    customer: Customer
+    at: dt.datetime
+    action: str
+
+
+def recent_changes(user: User, *, limit: int = 10) -> list[RecentChange]:
+    """The user's own latest changes on customers they can still see: archive changes and the owner
+    changes they made (the pipeline's OwnerChange rows, the one record of those)."""
+    visible = visible_customers(user)
+    changes = [
+        RecentChange(customer=c.customer, at=c.at, action=c.get_action_display())
+        for c in CustomerChange.objects.filter(actor=user, customer__in=visible)
+        .exclude(action=CustomerChange.Action.OWNER)  # the twins of OwnerChange rows, written before
         .select_related("customer")
         .order_by("-at", "-id")[:limit]
-    )
+    ]
+    changes += [
+        RecentChange(customer=o.customer, at=o.at, action=str(CustomerChange.Action.OWNER.label))
+        for o in OwnerChange.objects.filter(by=user, customer__in=visible)
+        .exclude(reason=OwnerChange.Reason.CREATED)
+        .select_related("customer")
+        .order_by("-at", "-id")[:limit]
+    ]
+    return sorted(changes, key=lambda c: c.at, reverse=True)[:limit]

@@ -4,10 +4,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yixiang.aftercare import services_contracts
 from yixiang.aftercare.models import Contract, Payment
+from yixiang.customers import display
 from yixiang.customers.models import CustomerChange, Stage
 from yixiang.errors import Conflict, DomainError, LimitReached, ValidationFailed
 from yixiang.pipeline import pool, services
@@ -34,7 +35,15 @@ def test_release_sends_the_customer_to_the_pool_with_its_history(org):
     change = OwnerChange.objects.get(customer=c)
     assert (change.from_owner, change.to_owner, change.reason, change.detail) == (org.rep, None, "release", "no_rise")
     assert c.follow_ups.count() == 1  # the history goes along
-    assert CustomerChange.objects.filter(customer=c, action="owner").exists()
+    # One record of the change: the timeline reads it, in words, with the release reason.
+    assert not CustomerChange.objects.filter(customer=c, action="owner").exists()
+    with translation.override("en"):
+        (entry,) = [v for v in display.timeline(c, 10) if v.action == "owner changed"]
+    assert entry.actor == org.rep
+    assert [(x.label, x.old, x.new, x.text) for x in entry.lines] == [
+        ("Owner", org.rep.label, "Public pool", ""),
+        ("Release reason", "", "", "Many contacts, the stage does not rise (polite refusal)"),
+    ]
 
 
 def test_release_other_needs_a_text_and_unknown_reasons_are_refused(org):

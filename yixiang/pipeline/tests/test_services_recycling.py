@@ -3,9 +3,10 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from yixiang.aftercare import services_contracts
+from yixiang.customers import display
 from yixiang.customers.models import Customer, CustomerChange
 from yixiang.errors import DomainError, LimitReached, ValidationFailed
 from yixiang.pipeline import pool, selectors, services
@@ -33,7 +34,15 @@ def test_overdue_more_than_thirty_days_returns_to_the_pool(org):
     assert kept.owner == org.rep
     change = OwnerChange.objects.get(customer=gone)
     assert (change.from_owner, change.to_owner, change.reason, change.detail) == (org.rep, None, "recycle", "overdue")
-    assert CustomerChange.objects.filter(customer=gone, action="owner", changes__reason="recycle:overdue").exists()
+    # One record of the change: the timeline reads it, in words.
+    assert not CustomerChange.objects.filter(customer=gone, action="owner").exists()
+    with translation.override("en"):
+        (entry,) = [v for v in display.timeline(gone, 10) if v.action == "owner changed"]
+    assert entry.actor is None
+    assert [(x.label, x.old, x.new, x.text) for x in entry.lines] == [
+        ("Owner", org.rep.label, "Public pool", ""),
+        ("Recycled to the pool", "", "", "not contacted in time"),
+    ]
 
 
 def test_held_more_than_180_days_without_signing_returns_to_the_pool(org):
