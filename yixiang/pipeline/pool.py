@@ -46,11 +46,15 @@ from yixiang.pipeline.services import (
 # --- The tracked list and the pool --------------------------------------------------------------
 
 
-def _leave_owner(customer: Customer) -> None:
+def _to_pool(customer: Customer, *, by: User, reason: str, detail: str, note: str = "") -> None:
+    """A locked customer leaves its owner for the public pool (a release or a confirmed recycling):
+    the owner change is recorded, the tracked-list state cleared and pending proposals dropped."""
+    _change_owner(customer, to_owner=None, reason=reason, by=by, detail=detail, note=note)
     customer.held_since = None
     customer.next_due_on = None
     customer.recycle_locked = False
     customer.save(update_fields=["held_since", "next_due_on", "recycle_locked"])
+    _forget_pipeline_state([customer.pk])
 
 
 def _take(customer: Customer, *, next_due_on: dt.date, now: dt.datetime) -> None:
@@ -73,16 +77,7 @@ def customer_release(*, actor: User, customer: Customer, reason: str, note: str 
         raise Conflict(_("This customer is already in the public pool."))
     if current.stage == Stage.SIGNED:
         raise DomainError(_("A signed (E-class) customer is not released to the pool; a lead can hand it over."))
-    _change_owner(
-        current,
-        to_owner=None,
-        reason=OwnerChange.Reason.RELEASE,
-        by=actor,
-        detail=reason,
-        note=note,
-    )
-    _leave_owner(current)
-    _forget_pipeline_state([current.pk])
+    _to_pool(current, by=actor, reason=OwnerChange.Reason.RELEASE, detail=reason, note=note)
     return current
 
 
@@ -420,9 +415,7 @@ def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -
         raise DomainError(_("This customer's rep is not in your team."))
     now = timezone.now()
     if recycle:
-        _change_owner(current, to_owner=None, reason=OwnerChange.Reason.RECYCLE, by=actor, detail=prop.reason)
-        _leave_owner(current)
-        _forget_pipeline_state([current.pk])  # deletes the proposal: the history is the OwnerChange
+        _to_pool(current, by=actor, reason=OwnerChange.Reason.RECYCLE, detail=prop.reason)  # drops the proposal
         prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.RECYCLE, now, actor
         return prop
     prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.KEEP, now, actor
