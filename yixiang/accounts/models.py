@@ -143,6 +143,10 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token.revoke"  # noqa: S105 - an action name
     PASSWORD_CHANGE = "password.change"  # noqa: S105 - an action name
     USER_PERMISSIONS = "user.permissions"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    ORG_REGION_SAVE = "org.region.save"
+    ORG_TEAM_SAVE = "org.team.save"
     CUSTOMER_UNMASK = "customer.unmask"
     CUSTOMER_EXPORT = "customer.export"
     CUSTOMER_IMPORT = "customer.import"
@@ -157,6 +161,8 @@ class AuditAction(models.TextChoices):
     CONTRACT_CREATE = "contract.create"
     PAYMENT_RECORD = "payment.record"
     PAYOUT_PAID = "payout.paid"
+    PAYOUT_PAID_UNDO = "payout.paid.undo"
+    PAYMENT_UNDO = "payment.undo"
     SHIPMENT_RECORD = "shipment.record"
     INCIDENT_UPDATE = "incident.update"
     INCENTIVE_SCHEME_SAVED = "incentive_scheme_saved"

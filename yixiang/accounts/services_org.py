@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import ApiToken, AuditEvent, Region, Role, Team, User
+from yixiang.accounts.models import ApiToken, AuditAction, Region, Role, Team, User
+from yixiang.accounts.services import audit
 from yixiang.errors import Conflict, DomainError, ValidationFailed
 
 # The staff fields the API may set (username and password only on creation).
@@ -26,16 +27,6 @@ def require_admin(actor: User) -> None:
     """Organisation changes are an administrator's; anyone else gets the shared 403."""
     if not actor.is_admin_role:
         raise DomainError(_("Only an administrator may do this."), code="forbidden")
-
-
-def _audit(actor: User, action: str, target: Any, **detail: Any) -> None:
-    AuditEvent.objects.create(
-        actor=actor,
-        action=action,
-        target_type=type(target).__name__.lower(),
-        target_id=str(target.pk),
-        detail=detail,
-    )
 
 
 def _clean_name(name: str) -> str:
@@ -55,7 +46,7 @@ def region_save(*, actor: User, name: str, region: Region | None = None) -> Regi
     region = region or Region()
     region.name = name
     region.save()
-    _audit(actor, "org.region.save", region, name=[before, name])
+    audit(actor, AuditAction.ORG_REGION_SAVE, target=region, name=[before, name])
     return region
 
 
@@ -72,7 +63,7 @@ def team_save(*, actor: User, name: str, region: Region, team: Team | None = Non
     team.save()
     if before[1] is not None and before[1] != region.pk:
         team.members.exclude(role=Role.DIRECTOR).update(region=region)
-    _audit(actor, "org.team.save", team, name=[before[0], name], region_id=[before[1], region.pk])
+    audit(actor, AuditAction.ORG_TEAM_SAVE, target=team, name=[before[0], name], region_id=[before[1], region.pk])
     return team
 
 
@@ -146,7 +137,9 @@ def _apply(actor: User, user: User, data: Mapping[str, Any], *, created: bool) -
     after = {f: getattr(user, f) for f in PERMISSION_FIELDS}
     diff = {f: [before.get(f), after[f]] for f in PERMISSION_FIELDS if before.get(f) != after[f]}
     other = {f: str(data[f]) for f in STAFF_FIELDS if f in data and f not in PERMISSION_FIELDS}
-    _audit(actor, "user.create" if created else "user.update", user, changes=diff, fields=other)
+    audit(
+        actor, AuditAction.USER_CREATE if created else AuditAction.USER_UPDATE, target=user, changes=diff, fields=other
+    )
     if diff and not created:
-        _audit(actor, "user.permissions", user, changes=diff)
+        audit(actor, AuditAction.USER_PERMISSIONS, target=user, changes=diff)
     return user

@@ -13,15 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditEvent, User
+from yixiang.accounts.models import AuditAction, AuditEvent, User
+from yixiang.accounts.services import audit
 from yixiang.aftercare import services_contracts as services
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import CareTask, Payment, Payout
 from yixiang.errors import DomainError
-
-PAYOUT_PAID = "payout.paid"
-PAYOUT_PAID_UNDONE = "payout.paid.undo"
-PAYMENT_UNDONE = "payment.undo"
 
 UNDO_NOT_YOURS = "undo_not_yours"
 UNDO_TOO_LATE = "undo_too_late"
@@ -77,7 +74,9 @@ def payout_mark_paid_undoable(*, actor: User, payout: Payout, paid_on: dt.date |
     )
     paid = services.payout_mark_paid(actor=actor, payout=before, paid_on=paid_on)
     # The service audited the write; its row also keeps what an undo restores.
-    row = AuditEvent.objects.filter(action=PAYOUT_PAID, target_type="payout", target_id=str(payout.pk)).latest("pk")
+    row = AuditEvent.objects.filter(
+        action=AuditAction.PAYOUT_PAID, target_type="payout", target_id=str(payout.pk)
+    ).latest("pk")
     row.detail = {**(row.detail or {}), "status_before": before.status, "closed_tasks": closing}
     row.save(update_fields=["detail"])
     return paid
@@ -87,12 +86,14 @@ def _last_paid_event(payout_id: int) -> AuditEvent | None:
     """The latest mark-paid of this payout, unless an undo came after it."""
     last = (
         AuditEvent.objects.filter(
-            target_type="payout", target_id=str(payout_id), action__in=[PAYOUT_PAID, PAYOUT_PAID_UNDONE]
+            target_type="payout",
+            target_id=str(payout_id),
+            action__in=[AuditAction.PAYOUT_PAID, AuditAction.PAYOUT_PAID_UNDO],
         )
         .order_by("-at", "-id")
         .first()
     )
-    return last if last is not None and last.action == PAYOUT_PAID else None
+    return last if last is not None and last.action == AuditAction.PAYOUT_PAID else None
 
 
 @transaction.atomic
@@ -109,16 +110,13 @@ def payout_paid_undo(*, actor: User, payout: Payout, now: dt.datetime | None = N
     CareTask.objects.filter(pk__in=event.detail.get("closed_tasks", []), done_by=actor).update(
         done_at=None, done_by=None, outcome=""
     )
-    AuditEvent.objects.create(
-        actor=actor,
-        action=PAYOUT_PAID_UNDONE,
-        target_type="payout",
-        target_id=str(current.pk),
-        detail={
-            "paid_on": event.detail.get("paid_on"),
-            "status_after": current.status,
-            "marked_at": event.at.isoformat(),
-        },
+    audit(
+        actor,
+        AuditAction.PAYOUT_PAID_UNDO,
+        target=current,
+        paid_on=event.detail.get("paid_on"),
+        status_after=current.status,
+        marked_at=event.at.isoformat(),
     )
     return current
 
@@ -129,13 +127,13 @@ def undoable_payouts(*, user: User, payout_ids: list[int], now: dt.datetime | No
     events = AuditEvent.objects.filter(
         target_type="payout",
         target_id__in=[str(i) for i in payout_ids],
-        action__in=[PAYOUT_PAID, PAYOUT_PAID_UNDONE],
+        action__in=[AuditAction.PAYOUT_PAID, AuditAction.PAYOUT_PAID_UNDO],
         at__gte=_window_start(now),
     ).order_by("at", "id")
     last: dict[str, AuditEvent] = {}
     for e in events:
         last[e.target_id] = e
-    return {int(t) for t, e in last.items() if e.action == PAYOUT_PAID and e.actor_id == user.pk}
+    return {int(t) for t, e in last.items() if e.action == AuditAction.PAYOUT_PAID and e.actor_id == user.pk}
 
 
 # --- Payment recorded ---------------------------------------------------------------------------
@@ -148,20 +146,17 @@ def payment_record_undo(*, actor: User, payment: Payment, now: dt.datetime | Non
     current = Payment.objects.select_for_update().filter(pk=payment.pk).first()
     _refuse(actor, current.recorded_by_id if current else None, current.created_at if current else None, now)
     assert current is not None
-    AuditEvent.objects.create(
-        actor=actor,
-        action=PAYMENT_UNDONE,
-        target_type="payment",
-        target_id=str(current.pk),
-        detail={
-            "customer": current.customer_id,
-            "contract": current.contract_id,
-            "amount": str(current.amount),
-            "paid_on": current.paid_on.isoformat(),
-            "category": current.category,
-            "note": current.note,
-            "recorded_at": current.created_at.isoformat(),
-        },
+    audit(
+        actor,
+        AuditAction.PAYMENT_UNDO,
+        target=current,
+        customer=current.customer_id,
+        contract=current.contract_id,
+        amount=str(current.amount),
+        paid_on=current.paid_on.isoformat(),
+        category=current.category,
+        note=current.note,
+        recorded_at=current.created_at.isoformat(),
     )
     current.delete()
 

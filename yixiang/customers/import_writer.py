@@ -30,7 +30,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connectio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditEvent
+from yixiang.accounts.models import AuditAction
+from yixiang.accounts.services import audit
 from yixiang.customers import services, uploads
 from yixiang.customers.columns import CHOICE_MAPS, bool_label, choice_label
 from yixiang.customers.import_files import ImportFileError, RawRow, Sheet, conf, file_error, open_sheet
@@ -413,12 +414,12 @@ class ImportRun:
                 msg = _("Already in the archive: %(name)s (%(no)s).") % {"name": name, "no": no}
             outcome.skipped.append((row.line, msg))
         if hidden:
-            AuditEvent.objects.create(
-                actor=self.actor,
-                action="customer.import_hidden_duplicates",
+            audit(
+                self.actor,
+                AuditAction.CUSTOMER_IMPORT_HIDDEN_DUPLICATES,
                 target_type="import_job",
                 target_id=str(self.job.pk),
-                detail={"count": hidden},
+                count=hidden,
             )
         return kept
 
@@ -657,12 +658,12 @@ def _preview_value(parser: RowParser, row: Prepared, fname: str) -> str:
 
 
 def audit_job(job: ImportJob) -> None:
-    AuditEvent.objects.create(
-        actor=job.created_by,
-        action="customer.import",
+    audit(
+        job.created_by,
+        AuditAction.CUSTOMER_IMPORT,
         target_type="import_job",
         target_id=str(job.pk),
-        detail={
+        **{
             "file": job.file_name,
             "kind": job.kind,
             "owner": job.owner.username if job.owner else None,

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from yixiang.accounts.models import AuditEvent
+from yixiang.accounts.models import AuditAction, AuditEvent
 from yixiang.aftercare import services_contracts as services
 from yixiang.aftercare import undo
 from yixiang.aftercare.models import CareTask, Payment, Payout
@@ -80,8 +80,8 @@ def test_mark_paid_then_undo_restores_the_payout_and_its_notice(org, payout):
     assert task.done_at is None
     rows = AuditEvent.objects.filter(target_type="payout", target_id=str(payout.pk))
     assert list(rows.values_list("action", flat=True)) == [
-        undo.PAYOUT_PAID_UNDONE,
-        undo.PAYOUT_PAID,
+        AuditAction.PAYOUT_PAID_UNDO,
+        AuditAction.PAYOUT_PAID,
     ]
     # Nothing left to undo a second time.
     with pytest.raises(DomainError):
@@ -100,7 +100,7 @@ def test_undo_is_refused_after_the_window_and_for_another_user(org, payout):
     # No undo button for the lead, nor for the rep once the window has passed.
     url = reverse("customer_aftercare_panel", args=[payout.contract.customer_id])
     assert "/paid/undo/" not in _client(org.lead1).get(url).content.decode()
-    AuditEvent.objects.filter(action=undo.PAYOUT_PAID).update(at=timezone.now() - LATER)
+    AuditEvent.objects.filter(action=AuditAction.PAYOUT_PAID).update(at=timezone.now() - LATER)
     assert "/paid/undo/" not in _client(org.rep).get(url).content.decode()
 
 
@@ -118,7 +118,7 @@ def test_payment_recorded_then_undone_by_its_recorder(org, payout):
     r = c.post(reverse("aftercare_payment_undo", args=[payment.pk]), headers=HTMX)
     assert "已撤销" in r.content.decode()
     assert not Payment.objects.filter(pk=payment.pk).exists()
-    event = AuditEvent.objects.get(action=undo.PAYMENT_UNDONE)
+    event = AuditEvent.objects.get(action=AuditAction.PAYMENT_UNDO)
     assert event.actor == org.rep and event.detail["amount"] == "12000.00"
 
 
@@ -131,7 +131,7 @@ def test_payment_undo_refused_for_another_user_and_after_the_window(org, payout)
     r = _client(org.rep).post(reverse("aftercare_payment_undo", args=[payment.pk]), headers=HTMX)
     assert "不能再撤销" in r.content.decode()
     assert Payment.objects.filter(pk=payment.pk).exists()
-    assert not AuditEvent.objects.filter(action=undo.PAYMENT_UNDONE).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.PAYMENT_UNDO).exists()
 
 
 def test_undo_window_is_a_setting(org, payout, settings):
