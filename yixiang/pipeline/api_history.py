@@ -17,14 +17,6 @@ router = Router(tags=["history"])
 routers = [("/customers", router)]
 
 
-class ErrorOut(Schema):
-    detail: str
-    code: str
-
-
-ERRORS = {404: ErrorOut, 422: ErrorOut}
-
-
 class PageParams(Schema):
     offset: int = Field(0, ge=0, le=1_000_000, description="Rows to skip (newest first).")
     limit: int = Field(50, ge=1, le=200)
@@ -105,7 +97,7 @@ def _customer(request: HttpRequest, customer_id: int):
 
 @router.get(
     "/{customer_id}/history/stages",
-    response={200: StagePage, **ERRORS},
+    response={200: StagePage},
     summary="A customer's stage changes, newest first",
 )
 def stage_history(request: HttpRequest, customer_id: int, params: Query[PageParams]):
@@ -119,7 +111,7 @@ def stage_history(request: HttpRequest, customer_id: int, params: Query[PagePara
 
 @router.get(
     "/{customer_id}/history/owners",
-    response={200: OwnerPage, **ERRORS},
+    response={200: OwnerPage},
     summary="A customer's owner changes (claim, release, recycle, hand-over, distribution), newest first",
 )
 def owner_history(request: HttpRequest, customer_id: int, params: Query[PageParams]):
@@ -133,7 +125,7 @@ def owner_history(request: HttpRequest, customer_id: int, params: Query[PagePara
 
 @router.get(
     "/{customer_id}/history/changes",
-    response={200: ChangePage, **ERRORS},
+    response={200: ChangePage},
     summary="Who changed which field of a customer and when (created, updated, unmasked …), newest first",
 )
 def change_history(request: HttpRequest, customer_id: int, params: Query[PageParams]):

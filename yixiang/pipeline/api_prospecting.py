@@ -18,14 +18,6 @@ router = Router(tags=["pipeline"])
 routers = [("", router)]
 
 
-class ErrorOut(Schema):
-    detail: str
-    code: str
-
-
-ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
 class ProfileIn(Schema):
     need_category_id: int | None = Field(None, description="null: not judged yet")
     internet_awareness: Literal[tuple(InternetAwareness.values)] | Literal[""] = ""  # type: ignore[valid-type]
@@ -39,7 +31,7 @@ class ProfileOut(Schema):
 
 @router.put(
     "/customers/{customer_id}/profile",
-    response={200: ProfileOut, **ERRORS},
+    response={200: ProfileOut},
     summary="Record the judged need category and internet awareness",
 )
 def update_profile(request: HttpRequest, customer_id: int, payload: ProfileIn):
@@ -56,7 +48,7 @@ def update_profile(request: HttpRequest, customer_id: int, payload: ProfileIn):
 
 @router.post(
     "/customers/{customer_id}/keep",
-    response={204: None, 404: ErrorOut, 422: ErrorOut},
+    response={204: None},
     summary="Keep a customer the release proposal named (the proposal stays quiet for a while)",
 )
 def keep_customer(request: HttpRequest, customer_id: int):
@@ -82,16 +74,14 @@ def list_need_categories(request: HttpRequest):
     return list(NeedCategory.objects.order_by("sort_order", "name"))
 
 
-@router.post(
-    "/need-categories", response={201: NeedCategoryOut, **ERRORS}, summary="Create a need category (administrators)"
-)
+@router.post("/need-categories", response={201: NeedCategoryOut}, summary="Create a need category (administrators)")
 def create_need_category(request: HttpRequest, payload: NeedCategoryIn):
     return Status(201, services.need_category_save(actor=request.user, **payload.model_dump()))
 
 
 @router.put(
     "/need-categories/{category_id}",
-    response={200: NeedCategoryOut, **ERRORS},
+    response={200: NeedCategoryOut},
     summary="Change a need category (administrators)",
 )
 def update_need_category(request: HttpRequest, category_id: int, payload: NeedCategoryIn):
