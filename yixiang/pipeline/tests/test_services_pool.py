@@ -46,6 +46,19 @@ def test_release_sends_the_customer_to_the_pool_with_its_history(org):
     ]
 
 
+def test_an_owner_row_written_before_beside_its_owner_change_shows_once(org):
+    c = org.customer(org.rep)
+    pool.customer_release(actor=org.rep, customer=c, reason="no_rise")
+    # Before, every owner change also wrote an archive "owner" row: old customers have both.
+    CustomerChange.objects.create(
+        customer=c, actor=org.rep, action="owner", changes={"owner": [org.rep.label, None], "reason": "release:no_rise"}
+    )
+    with translation.override("en"):
+        actions = [v.action for v in display.timeline(c, 10)]
+    assert actions.count("owner changed") == 1 and actions[-1] == "created"
+    assert all(r.action != "owner" for r in display.customer_history(customer=c))
+
+
 def test_release_other_needs_a_text_and_unknown_reasons_are_refused(org):
     c = org.customer(org.rep)
     with pytest.raises(ValidationFailed):

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from yixiang.customers import services
 from yixiang.customers.models import Customer, Stage
+from yixiang.pipeline import pool
 from yixiang.testing import PASSWORD
 from yixiang.web import selectors
 
@@ -75,6 +76,16 @@ def test_home_lists_my_recent_changes_only(org, client):
     html = client.get(reverse("home")).content.decode()
     assert "组长改的" in html and "我改的" not in html and "队友改的" not in html
     assert "修改" in html
+
+
+def test_home_lists_the_owner_changes_i_made(org, client):
+    handed = org.customer(org.rep, "交给队友的")
+    org.customer(org.rep, "没动的")
+    pool.customer_hand_over(actor=org.lead1, customer=handed, to_user=org.teammate)
+    client.force_login(org.lead1)
+    html = client.get(reverse("home")).content.decode()
+    assert "交给队友的" in html and "没动的" not in html and "更换负责人" in html
+    assert [c.customer.name for c in selectors.recent_changes(org.lead1)] == ["交给队友的"]
 
 
 def test_reps_land_on_the_agenda(org, client):
