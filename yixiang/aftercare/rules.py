@@ -378,7 +378,6 @@ LOYALTY_LEVELS: list[tuple[str, str, str]] = [
     ("angry", _("Angry"), _("Tells anyone who listens")),
     ("complaining", _("Complaining"), _("Tells the whole city: negative referrals")),
 ]
-LOYALTY_CODES = [code for code, _name, _desc in LOYALTY_LEVELS]
 NEGATIVE_LOYALTY = frozenset({"unhappy", "wronged", "angry", "complaining"})
 
 LIFECYCLE_STEPS: list[tuple[str, str]] = [
@@ -478,9 +477,6 @@ def render_message(template: str, values: Mapping[str, str]) -> str:
         return str(values.get(key) or "")
 
     return _PLACEHOLDER_RE.sub(fill, template)
-
-
-TEXT_CHANNELS = ("sms", "email", "wechat")
 
 
 def resolve_channel(

@@ -163,9 +163,7 @@ def describe_change(change: CustomerChange, *, kind: str = "individual") -> Chan
         label = field_label(key)
         if key == "source":
             continue
-        if key == "reason" and change.action == CustomerChange.Action.OWNER and isinstance(value, str):
-            view.lines.append(_reason_line(value))
-        elif key == "owner" and isinstance(value, list) and len(value) == 2:
+        if key == "owner" and isinstance(value, list) and len(value) == 2:
             view.lines.append(ChangeLine(label=label, old=_owner_text(value[0]), new=_owner_text(value[1])))
         elif key == "fields" and isinstance(value, list):
             view.lines.append(ChangeLine(label=label, text="、".join(field_label(v) for v in value)))

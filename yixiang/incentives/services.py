@@ -329,23 +329,6 @@ def _developed_in_scope(actor: User, developed_id: int) -> DevelopedCustomer:
     return row
 
 
-@transaction.atomic
-def developed_customer_update(
-    *, actor: User, developed_id: int, reported_on: dt.date | None = None, developer_id: int | None = None
-) -> DevelopedCustomer:
-    """Change the reported-on date (it does not rank) or the developer."""
-    _require_keeper(actor)
-    row = _developed_in_scope(actor, developed_id)
-    if reported_on is not None:
-        if rules.month_start(reported_on) != row.month:
-            raise ValidationFailed({"reported_on": [_("The reported order date must lie in the month developed.")]})
-        row.reported_on = reported_on
-    if developer_id is not None:
-        row.developer = _staff(actor, developer_id)
-    row.save()
-    return row
-
-
 def _month_rows_in_scope(actor: User, month: dt.date) -> list[DevelopedCustomer]:
     """The month's developed customers the actor keeps (a director: the region's), in reported order."""
     return list(

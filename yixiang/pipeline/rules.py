@@ -16,7 +16,6 @@ from yixiang.customers.stages import Stage
 
 REJECTING = Stage.REJECTING.value
 SIGNED = Stage.SIGNED.value
-PROSPECT_STAGES = tuple(s.value for s in Stage if s != Stage.SIGNED)
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
