@@ -423,6 +423,19 @@ def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -
     return prop
 
 
+def leaving_reason(customer: Customer) -> OwnerChange | None:
+    """Why the customer last left an owner (release or recycling): what the next owner reads,
+    ``get_detail_display()`` in words and ``note`` for "other"."""
+    return (
+        OwnerChange.objects.filter(
+            customer=customer, reason__in=[OwnerChange.Reason.RELEASE, OwnerChange.Reason.RECYCLE]
+        )
+        .select_related("from_owner", "by")
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
 def _release_candidates(now: dt.datetime) -> dict[int, tuple[int, str, int]]:
     """{customer id: (owner id, reason, contacts)} for today's release proposals (set-based)."""
     tracked = (
