@@ -33,6 +33,9 @@ NEW_OPERATIONS = [
     ("get", "/api/v1/regional-events"), ("post", "/api/v1/regional-events"),
     ("get", "/api/v1/campaigns/{campaign_id}/messages"), ("post", "/api/v1/campaign-messages/{message_id}/reply"),
     ("post", "/api/v1/campaign-messages/{message_id}/resend"),
+    ("get", "/api/v1/webhooks"), ("post", "/api/v1/webhooks"), ("get", "/api/v1/webhooks/{endpoint_id}"),
+    ("patch", "/api/v1/webhooks/{endpoint_id}"), ("delete", "/api/v1/webhooks/{endpoint_id}"),
+    ("get", "/api/v1/webhooks/{endpoint_id}/deliveries"), ("post", "/api/v1/webhooks/{endpoint_id}/test"),
 ]  # fmt: skip
 
 

@@ -14,14 +14,14 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts import permissions
-from yixiang.accounts.models import User
+from yixiang.accounts import permissions, webhooks
+from yixiang.accounts.models import User, WebhookEvent
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers.models import Customer, CustomerChange, Stage
 from yixiang.customers.scoping import editable_customers, visible_customers
 from yixiang.customers.services import customer_change_owner
 from yixiang.errors import Conflict, DomainError, LimitReached, ValidationFailed
-from yixiang.pipeline import rules
+from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
     CustomerProfile,
@@ -87,6 +87,11 @@ def customer_release(*, actor: User, customer: Customer, reason: str, note: str 
         note=note,
     )
     _forget_pipeline_state([current.pk])
+    events.hook(
+        WebhookEvent.CUSTOMER_RELEASED,
+        {"customer": events.customer_ref(current), "from_owner": {"id": old_owner.pk, "username": old_owner.username},
+         "reason": reason, "note": note, "by": {"id": actor.pk, "username": actor.username}},
+    )  # fmt: skip
     return current
 
 
@@ -159,6 +164,7 @@ def claim_from_pool(*, actor: User, customer: Customer) -> Customer:
     _take(current, next_due_on=today, now=now)
     _record_owner_change(customer=current, from_owner=None, to_owner=actor, reason=OwnerChange.Reason.CLAIM, by=actor)
     _forget_pipeline_state([current.pk])
+    events.hook(WebhookEvent.CUSTOMER_CLAIMED, {"customer": events.customer_ref(current, owner=actor)})
     return current
 
 
@@ -356,19 +362,22 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
                 Customer.objects.filter(cond, pk__gt=last_pk)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
-                .values_list("pk", "owner_id", "next_due_on")[:batch]
+                .values_list("pk", "owner_id", "next_due_on", "name", "stage")[:batch]
             )
             if not rows:
                 break
-            labels = {
-                pk: display or username
-                for pk, display, username in User.objects.filter(pk__in={r[1] for r in rows}).values_list(
-                    "pk", "display_name", "username"
-                )
-            }
-            changes, history = [], []
-            for pk, owner_id, due in rows:
+            staff = User.objects.filter(pk__in={r[1] for r in rows}).values_list("pk", "display_name", "username")
+            labels, usernames = {}, {}
+            for pk, display, username in staff:
+                labels[pk], usernames[pk] = display or username, username
+            changes, history, released = [], [], []
+            for pk, owner_id, due, name, stage in rows:
                 why = _recycle_why(due, due_before)
+                released.append({
+                    "customer": {"id": pk, "name": name, "stage": stage, "owner": None},
+                    "from_owner": {"id": owner_id, "username": usernames.get(owner_id)},
+                    "reason": f"recycle:{why}", "note": "", "by": None,
+                })  # fmt: skip
                 if why == rules.RECYCLE_OVERDUE:
                     result.overdue += 1
                 else:
@@ -404,6 +413,7 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
             OwnerChange.objects.bulk_create(changes)
             CustomerChange.objects.bulk_create(history)
             _forget_pipeline_state(ids)
+            webhooks.emit_many(WebhookEvent.CUSTOMER_RELEASED, released, occurred_at=now)
             last_pk = ids[-1]
         if len(rows) < batch:
             break
