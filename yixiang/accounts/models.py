@@ -109,6 +109,13 @@ class User(AbstractUser):
         return self.role == Role.ADMIN or self.is_superuser
 
     @property
+    def on_probation_today(self) -> bool:
+        """The account page's chip: the last day of probation decides when set, else the flag."""
+        if self.probation_until is None:
+            return self.on_probation
+        return self.probation_until >= timezone.localdate()
+
+    @property
     def may_unmask(self) -> bool:
         return self.can_unmask or self.is_admin_role
 

@@ -257,3 +257,16 @@ def test_test_event_is_delivered_and_shows_in_the_paged_log(org, api_as, django_
     admin.patch(f"{BASE}/{endpoint.pk}", {"is_active": False})
     r = admin.post(f"{BASE}/{endpoint.pk}/test")
     assert r.status_code == 409 and r.json()["code"] == "inactive"
+
+
+def test_the_admin_site_shows_the_delivery_log_read_only_and_not_to_a_rep(org, client):
+    endpoint = _endpoint(org, "https://example.com/hook")
+    webhooks.emit(FOLLOWUP, {"n": 1})
+    client.force_login(org.admin)
+    page = client.get("/admin/accounts/webhookdelivery/")
+    assert page.status_code == 200 and "followup.logged" in page.content.decode()
+    row = WebhookDelivery.objects.get()
+    assert client.post(f"/admin/accounts/webhookdelivery/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert SECRET not in client.get(f"/admin/accounts/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    client.force_login(org.rep)
+    assert client.get("/admin/accounts/webhookdelivery/").status_code == 302  # to the admin login
