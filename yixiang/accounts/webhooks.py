@@ -85,7 +85,8 @@ def emit_many(event: str, items: Iterable[Mapping[str, Any]], *, occurred_at: dt
 
 def _row(endpoint_id: int, event: str, data: Mapping[str, Any], occurred_at: dt.datetime) -> WebhookDelivery:
     delivery_id = uuid.uuid4()
-    payload = {"id": str(delivery_id), "event": event, "occurred_at": occurred_at.isoformat(), "data": dict(data)}
+    when = timezone.localtime(occurred_at).isoformat()  # the site's offset (+08:00), as the UI shows it
+    payload = {"id": str(delivery_id), "event": event, "occurred_at": when, "data": dict(data)}
     return WebhookDelivery(
         uuid=delivery_id,
         endpoint_id=endpoint_id,

@@ -49,7 +49,8 @@ def test_follow_up_reaches_the_receiver_signed_with_the_endpoint_secret(org, dja
     assert payload["id"] == str(row.uuid) == headers["X-Yixiang-Delivery"]
     assert payload["event"] == headers["X-Yixiang-Event"] == "followup.logged"
     assert payload["data"]["follow_up_id"] == fu.pk and payload["data"]["customer"]["name"] == "李四"
-    assert dt.datetime.fromisoformat(payload["occurred_at"]).tzinfo is not None
+    occurred = dt.datetime.fromisoformat(payload["occurred_at"])
+    assert occurred.utcoffset() == timezone.localtime().utcoffset()  # the site's offset, not UTC
     assert (row.status, row.attempts, row.response_status) == ("sent", 1, 200)
 
 
