@@ -116,6 +116,35 @@ def test_api_never_fails_on_any_input(case, fuzz_token):
     case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_token}"}, checks=CHECKS)
 
 
+# The webhook routes answer a rep 403 before anything else: fuzz them as the administrator too, with
+# a real endpoint id (on-commit sending never runs inside the test's transaction: nothing leaves).
+webhook_schema = schema.include(path_regex=r"^/api/v1/webhooks")
+
+
+@pytest.fixture
+def admin_fuzz_token(org):
+    from yixiang.accounts import webhooks
+
+    endpoint = webhooks.endpoint_create(actor=org.admin, url="http://127.0.0.1:9/hook", events=["followup.logged"])
+    webhooks.emit("followup.logged", {"n": 1})
+    REAL.clear()
+    REAL["endpoint_id"] = [endpoint.pk]
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        yield api_token_create(user=org.admin, name="fuzz")
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
+        REAL.clear()
+
+
+@webhook_schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=MAX_EXAMPLES, derandomize=True)
+def test_webhook_routes_never_fail_for_an_administrator(case, admin_fuzz_token):
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_fuzz_token}"}, checks=CHECKS)
+
+
 def test_api_stateful_workflows(fuzz_token):
     """Sequences of calls along the links schemathesis infers (a customer listed → read, patched,
     followed up, claimed, signed…): still no 5xx and no answer outside the schema."""

@@ -16,6 +16,7 @@ from ninja.security import HttpBearer
 
 from yixiang.accounts import api as accounts_api
 from yixiang.accounts import api_org as accounts_org_api
+from yixiang.accounts import api_webhooks as accounts_webhooks_api
 from yixiang.accounts.models import ApiToken
 from yixiang.aftercare import api as aftercare_api
 from yixiang.aftercare import api_care as aftercare_care_api
@@ -196,8 +197,8 @@ def _register_routers() -> None:
     api.add_router("/customers", customers_api.router)
     # J (issue 16): organisation, money, history, care, panel, import-job and scheme routes in modules of their own.
     modules = (
-        accounts_org_api, customers_io_api, customers_history_api, customers_import_api, pipeline_api,
-        pipeline_prospecting_api, aftercare_api, aftercare_money_api, aftercare_care_api, aftercare_panel_api,
+        accounts_org_api, accounts_webhooks_api, customers_io_api, customers_history_api, customers_import_api,
+        pipeline_api, pipeline_prospecting_api, aftercare_api, aftercare_money_api, aftercare_care_api, aftercare_panel_api,
         aftercare_events_api, incentives_api, incentives_schemes_api, reports_api,
     )  # fmt: skip
     for mod in modules:

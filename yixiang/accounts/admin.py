@@ -6,7 +6,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from yixiang.accounts.models import ApiToken, AuditAction, AuditEvent, Region, Team, User
+from yixiang.accounts.models import (
+    ApiToken,
+    AuditAction,
+    AuditEvent,
+    Region,
+    Team,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from yixiang.accounts.services import audit
 
 # Changes to these fields change what a person may see or do.
@@ -18,17 +27,30 @@ admin.site.site_title = _("Yixiang")
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ("username", "display_name", "role", "team", "region", "on_probation", "hire_date", "is_active")
+    list_display = (
+        "username",
+        "display_name",
+        "role",
+        "team",
+        "region",
+        "on_probation",
+        "probation_until",
+        "hire_date",
+        "is_active",
+    )
     list_filter = ("role", "team", "region", "on_probation", "is_active")
     search_fields = ("username", "display_name", "phone")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Sales organisation"), {"fields": ("display_name", "phone", "role", "team", "region", "hire_date",
-                                              "on_probation", "can_unmask")}),
+                                              "on_probation", "probation_until", "can_unmask")}),
     )  # fmt: skip
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Sales organisation"), {"fields": ("display_name", "role", "team", "region", "hire_date", "on_probation")}),
+        (
+            _("Sales organisation"),
+            {"fields": ("display_name", "role", "team", "region", "hire_date", "on_probation", "probation_until")},
+        ),
     )
 
     def save_model(self, request, obj, form, change):
@@ -80,3 +102,34 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Seen here, changed through the API (/api/v1/webhooks), whose writes are audited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(_ReadOnly):
+    list_display = ("url", "events", "is_active", "disabled_reason", "updated_at")
+    list_filter = ("is_active",)
+    exclude = ("secret",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnly):
+    """The delivery log: what was sent where, how it went and when it is tried next."""
+
+    list_display = ("created_at", "event", "endpoint", "status", "attempts", "response_status", "next_attempt_at",
+                    "error")  # fmt: skip
+    list_filter = ("status", "event", "endpoint")
+    search_fields = ("uuid", "event", "error")
+    list_select_related = ("endpoint",)

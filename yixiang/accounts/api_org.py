@@ -136,6 +136,7 @@ class StaffOut(Schema):
     region_id: int | None
     hire_date: dt.date | None
     on_probation: bool
+    probation_until: dt.date | None
     can_unmask: bool
     is_active: bool
     date_joined: dt.datetime
@@ -151,6 +152,11 @@ class StaffPatch(Schema):
     hire_date: IsoDate | None = None
     on_probation: bool | None = Field(
         None, description="On probation: incentive rewards and fines are scaled (see the scheme)."
+    )
+    probation_until: IsoDate | None = Field(
+        None,
+        description="Last day of probation. When set it decides, month by month, instead of on_probation: a "
+        "month is a probation month when probation still runs on its first day. null clears it.",
     )
     can_unmask: bool | None = None
     is_active: bool | None = Field(None, description="False: login and every API token stop working at once.")
@@ -170,7 +176,7 @@ class StaffParams(Schema):
 
 
 # Only these may be cleared with null; for the others null means "leave as is".
-NULLABLE = {"team_id", "region_id", "hire_date"}
+NULLABLE = {"team_id", "region_id", "hire_date", "probation_until"}
 
 
 def _nulls_out(data: dict) -> dict:

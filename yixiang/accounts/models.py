@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -61,6 +62,11 @@ class User(AbstractUser):
     )
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     on_probation = models.BooleanField(_("on probation"), default=False)
+    # When set, it decides probation month by month and the flag above is only the fallback
+    # (incentives.rules.on_probation_in): the staff record need not be edited when probation ends.
+    probation_until = models.DateField(
+        _("probation until"), null=True, blank=True, help_text=_("Last day of probation; empty: use the flag.")
+    )
     can_unmask = models.BooleanField(
         _("may unmask sensitive fields"), default=False, help_text=_("Bank card and ID numbers in full.")
     )
@@ -101,6 +107,13 @@ class User(AbstractUser):
     @property
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def on_probation_today(self) -> bool:
+        """The account page's chip: the last day of probation decides when set, else the flag."""
+        if self.probation_until is None:
+            return self.on_probation
+        return self.probation_until >= timezone.localdate()
 
     @property
     def may_unmask(self) -> bool:
@@ -172,6 +185,11 @@ class AuditAction(models.TextChoices):
     INCENTIVE_UNMARKED_FAKED = "incentive_unmarked_faked"
     INCENTIVE_MONTH_CLOSED = "incentive_month_closed"
     INCENTIVE_STATEMENTS_EXPORTED = "incentive_statements_exported"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_UPDATE = "webhook.update"
+    WEBHOOK_DELETE = "webhook.delete"
+    WEBHOOK_TEST = "webhook.test"
+    WEBHOOK_DISABLED = "webhook.disabled"  # by the system: the receiver answered 410 Gone
 
 
 class AuditEvent(models.Model):
@@ -188,3 +206,75 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-at"]
+
+
+class WebhookEvent(models.TextChoices):
+    """What an administrator's webhook may subscribe to (docs/API.md "Webhooks")."""
+
+    CUSTOMER_SIGNED = "customer.signed", _("Customer signed")
+    STAGE_CHANGED = "customer.stage_changed", _("Stage changed")
+    CUSTOMER_RELEASED = "customer.released", _("Customer released to the pool")
+    CUSTOMER_CLAIMED = "customer.claimed", _("Customer claimed from the pool")
+    FOLLOWUP_LOGGED = "followup.logged", _("Follow-up logged")
+    PAYOUT_OVERDUE = "payout.overdue", _("Payout overdue")
+
+
+# Sent by "send test event" only; no endpoint subscribes to it.
+WEBHOOK_TEST_EVENT = "webhook.test"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL an administrator registered to receive events, signed with its secret."""
+
+    url = models.CharField(_("URL"), max_length=500)
+    secret = models.CharField(_("secret"), max_length=200)
+    events = models.JSONField(_("events"), default=list, help_text=_("Names of the events sent to this URL."))
+    is_active = models.BooleanField(_("active"), default=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the exact body, and how sending it went (the delivery log).
+    Its status follows the outbox's state machine (yixiang.outbox.delivery)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(_("delivery id"), default=uuid.uuid4, unique=True, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    event = models.CharField(_("event"), max_length=50)
+    body = models.TextField(_("body"))  # the exact bytes signed and sent, the same on every attempt
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"

@@ -18,7 +18,7 @@ from yixiang.errors import Conflict, DomainError, ValidationFailed
 
 # The staff fields the API may set (username and password only on creation).
 STAFF_FIELDS = ("display_name", "phone", "email", "role", "team_id", "region_id", "hire_date", "on_probation",
-                "can_unmask", "is_active")  # fmt: skip
+                "probation_until", "can_unmask", "is_active")  # fmt: skip
 # Changes to these fields change what a person may see or do (same list as the admin site).
 PERMISSION_FIELDS = ("role", "team_id", "region_id", "can_unmask", "is_active")
 
@@ -77,6 +77,9 @@ def _check_staff(data: Mapping[str, Any]) -> dict[str, list[str]]:
         errors["team_id"] = [_("Unknown team.")]
     if region_id is not None and not Region.objects.filter(pk=region_id).exists():
         errors["region_id"] = [_("Unknown region.")]
+    hired, until = data.get("hire_date"), data.get("probation_until")
+    if hired is not None and until is not None and until < hired:
+        errors["probation_until"] = [_("Probation cannot end before the hire date.")]
     return errors
 
 

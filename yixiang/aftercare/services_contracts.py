@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditAction, User
+from yixiang.accounts import webhooks
+from yixiang.accounts.models import AuditAction, User, WebhookEvent
 from yixiang.accounts.services import audit
 from yixiang.aftercare import rules
 from yixiang.aftercare.conf import conf
@@ -244,9 +245,13 @@ def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
             continue
         customer = p.contract.customer
         with transaction.atomic():
-            Payout.objects.filter(pk=p.pk, status=Payout.Status.SCHEDULED).update(status=Payout.Status.LATE)
+            turned_late = Payout.objects.filter(pk=p.pk, status=Payout.Status.SCHEDULED).update(
+                status=Payout.Status.LATE
+            )
             _incident, created = PayoutIncident.objects.get_or_create(payout=p)
             incidents += int(created)
+            if turned_late:  # once per payout, whichever run (or worker) marked it late
+                webhooks.emit(WebhookEvent.PAYOUT_OVERDUE, _payout_overdue_data(p, today))
         late_rows.append(
             _task(
                 CareTask.Kind.PAYOUT_LATE, customer, customer.owner_id, due_on=today, occasion_on=p.due_date,
@@ -259,6 +264,15 @@ def payout_reminders_run(*, today: dt.date | None = None) -> dict[str, int]:
             )
         )  # fmt: skip
     return {"notices": notices, "late": tasks_create(late_rows), "incidents": incidents}
+
+
+def _payout_overdue_data(p: Payout, today: dt.date) -> dict:
+    customer = p.contract.customer
+    return {
+        "payout_id": p.pk, "contract_id": p.contract_id, "contract": p.contract.name, "amount": p.amount,
+        "due_date": p.due_date, "days_late": (today - p.due_date).days,
+        "customer": {"id": customer.pk, "name": customer.name, "owner_id": customer.owner_id},
+    }  # fmt: skip
 
 
 def renewal_reminders_run(*, today: dt.date | None = None) -> int:

@@ -273,7 +273,15 @@ class Engine:
         users = {
             u["id"]: u
             for u in User.objects.filter(Q(role=Role.DIRECTOR, is_active=True) | Q(pk__in=list(ids))).values(
-                "id", "username", "role", "team__region_id", "region_id", "hire_date", "on_probation", "is_active"
+                "id",
+                "username",
+                "role",
+                "team__region_id",
+                "region_id",
+                "hire_date",
+                "on_probation",
+                "probation_until",
+                "is_active",
             )
         }
         keep_set = set(keep)
@@ -291,7 +299,9 @@ class Engine:
                 days_on_staff=rules.days_on_staff(month, u["hire_date"])
                 if u["is_active"] or row is not None or uid in keep_set
                 else 0,
-                on_probation=row["on_probation"] if row else u["on_probation"],
+                on_probation=row["on_probation"]
+                if row
+                else rules.on_probation_in(month, flag=u["on_probation"], until=u["probation_until"]),
                 has_row=row is not None,
                 threshold=row["threshold"] if row else None,
                 performance_pay=row["performance_pay"] if row else None,

@@ -182,7 +182,7 @@ def assessment_save(
     now = timezone.now()
     if row is None:
         row = Assessment(user=user, month=month, target_filed_at=now, region_id=_region_id(user))
-        row.on_probation = user.on_probation if on_probation is None else on_probation
+        row.on_probation = _probation_default(user, month) if on_probation is None else on_probation
     elif row.threshold != threshold or row.target != target:
         row.target_filed_at = now
     if on_probation is not None:
@@ -194,6 +194,11 @@ def assessment_save(
     row.updated_by = actor
     row.save()
     return row
+
+
+def _probation_default(user: User, month: dt.date) -> bool:
+    """A new month row starts from the staff record: its last day of probation if set, else its flag."""
+    return rules.on_probation_in(month, flag=user.on_probation, until=user.probation_until)
 
 
 @transaction.atomic
@@ -219,7 +224,7 @@ def assessments_copy_forward(*, actor: User, month: dt.date) -> int:
             month=month,
             threshold=r.threshold,
             performance_pay=r.performance_pay,
-            on_probation=r.user.on_probation,
+            on_probation=_probation_default(r.user, month),
             region_id=_region_id(r.user),
             updated_by=actor,
         )

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 SENDING = "sending"
@@ -22,10 +22,14 @@ def claim(
     statuses: Iterable[str],
     max_attempts: int | None = None,
     now: dt.datetime | None = None,
+    where: Q | None = None,
 ) -> bool:
     """Take a row for sending: one of ``statuses`` → sending, in one UPDATE. The UPDATE is the lock:
-    of two workers racing for the same row exactly one sees ``1``."""
+    of two workers racing for the same row exactly one sees ``1``. ``where`` narrows it further
+    (a webhook delivery whose next attempt is due)."""
     qs = model._default_manager.filter(pk=pk, status__in=list(statuses))
+    if where is not None:
+        qs = qs.filter(where)
     if max_attempts is not None:
         qs = qs.filter(attempts__lt=max_attempts)
     return bool(qs.update(status=SENDING, claimed_at=now or timezone.now(), attempts=F("attempts") + 1))

@@ -1,8 +1,10 @@
-"""Plain functions for the WeCom (企业微信) and DingTalk (钉钉) group robots' documented formats."""
+"""Plain functions for the WeCom (企业微信) and DingTalk (钉钉) group robots' documented formats, and
+for the signature and retry schedule of the administrator's webhooks (docs/API.md "Webhooks")."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -57,3 +59,32 @@ def robot_reply_ok(body: bytes) -> tuple[bool, str]:
         return False, "not a JSON object"
     code = data.get("errcode")
     return code == 0, f"errcode={code} {data.get('errmsg', '')}".strip()
+
+
+# After the n-th failed attempt the next one waits WEBHOOK_RETRY_DELAYS[n-1]; after the last, the
+# delivery has failed (six attempts over about 14 and a half hours: the receiver's night is covered).
+WEBHOOK_RETRY_DELAYS: tuple[dt.timedelta, ...] = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=12),
+)
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``: the timestamp is in the signed
+    material so a captured request cannot be replayed later with a fresh timestamp header."""
+    mac = hmac.new(secret.encode("utf-8"), str(timestamp).encode("ascii") + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def webhook_retry_delay(attempts_made: int) -> dt.timedelta | None:
+    """How long to wait after ``attempts_made`` failed attempts; None once they are used up."""
+    if 1 <= attempts_made <= len(WEBHOOK_RETRY_DELAYS):
+        return WEBHOOK_RETRY_DELAYS[attempts_made - 1]
+    return None
+
+
+def webhook_max_attempts() -> int:
+    return len(WEBHOOK_RETRY_DELAYS) + 1

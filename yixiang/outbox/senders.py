@@ -1,5 +1,5 @@
-"""The one e-mail sender and the one WeCom/DingTalk robot sender. Each sends one message and says
-how it went:
+"""The one e-mail sender, the one WeCom/DingTalk robot sender and the one webhook POST. Each sends
+one message and says how it went:
 
 * returns — the server accepted the message;
 * raises ``TemporaryFailure`` — nothing was handed over (connection refused…): retry later;
@@ -101,3 +101,35 @@ def send_robot(url: str, payload: dict, *, kind: str, secret: str, timeout: floa
     ok, detail = rules.robot_reply_ok(raw)
     if status != 200 or not ok:
         raise PermanentFailure(f"HTTP {status} {detail}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook is POSTed where it was registered: a redirect is the receiver's answer, not a hop
+    (urllib would turn a POST into a bodiless GET on 301/302)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_webhook_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def send_webhook(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST one signed webhook body; returns the receiver's HTTP status (any status: the caller
+    decides what a 410 or a 500 means). No answer at all raises ``TemporaryFailure`` (refused) or
+    ``InDoubt`` (stopped answering: the receiver may have it, hence the delivery id header)."""
+    if not url.startswith(("http://", "https://")):
+        raise PermanentFailure(f"not an http(s) URL: {url!r}")
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - scheme checked
+    try:
+        with _webhook_opener.open(request, timeout=timeout) as response:
+            response.read(65536)  # the body is not used; read a little so keep-alive servers are happy
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
+            raise TemporaryFailure(f"receiver unreachable: {exc.reason}") from exc
+        raise InDoubt(f"receiver stopped answering: {exc.reason}") from exc
+    except (TimeoutError, OSError, ValueError) as exc:
+        raise InDoubt(f"receiver stopped answering: {exc}") from exc

@@ -2,7 +2,8 @@
 
 The pipeline sits below aftercare and incentives and imports neither. A signing is announced as a
 ``CustomerSigned`` event once the transaction commits (a rolled-back signing announces nothing);
-apps connect their receivers in ``AppConfig.ready``. The agenda asks the apps above for extra items
+apps connect their receivers in ``AppConfig.ready``. The same moments go to the administrator's
+webhooks (``accounts.webhooks``, queued in the write's transaction, sent after commit). The agenda asks the apps above for extra items
 (aftercare's care tasks) through ``agenda_sources``, and the sign page and API record the deal
 through the handler aftercare registers (``sign_customer``), in the same way.
 """
@@ -16,6 +17,9 @@ from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
+
+from yixiang.accounts import webhooks
+from yixiang.accounts.models import User, WebhookEvent
 
 # Sent with ``event=CustomerSigned(...)`` after the signing transaction committed.
 customer_signed = Signal()
@@ -33,6 +37,22 @@ def emit_customer_signed(*, customer_id: int, actor_id: int, signed_on: dt.date)
     # robust: a failing listener is logged by Django's dispatcher and does not undo the signing,
     # which has already committed; the daily after-sale run catches up what a listener missed.
     transaction.on_commit(lambda: customer_signed.send_robust(sender=CustomerSigned, event=event))
+
+
+def customer_ref(customer: Any, *, owner: User | None = None) -> dict[str, Any]:
+    """How a webhook names a customer: id, name, stage and the owner (None in the pool)."""
+    owner = owner if owner is not None else customer.owner
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "stage": customer.stage,
+        "owner": {"id": owner.pk, "username": owner.username} if owner else None,
+    }
+
+
+def hook(event: WebhookEvent, data: dict[str, Any]) -> None:
+    """Queue a webhook event with the caller's write (nothing, and one small query, if no one listens)."""
+    webhooks.emit(event, data)
 
 
 # The deal of a signing (contract, payment) is recorded by the app that keeps contracts (aftercare's

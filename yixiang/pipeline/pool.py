@@ -14,13 +14,13 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts import permissions
-from yixiang.accounts.models import User
+from yixiang.accounts import permissions, webhooks
+from yixiang.accounts.models import User, WebhookEvent
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers.models import Customer, CustomerChange, Stage
 from yixiang.customers.scoping import editable_customers, visible_customers
 from yixiang.errors import Conflict, DomainError, LimitReached, ValidationFailed
-from yixiang.pipeline import rules
+from yixiang.pipeline import events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
     CustomerProfile,
@@ -77,7 +77,13 @@ def customer_release(*, actor: User, customer: Customer, reason: str, note: str 
         raise Conflict(_("This customer is already in the public pool."))
     if current.stage == Stage.SIGNED:
         raise DomainError(_("A signed (E-class) customer is not released to the pool; a lead can hand it over."))
+    old_owner = current.owner
     _to_pool(current, by=actor, reason=OwnerChange.Reason.RELEASE, detail=reason, note=note)
+    events.hook(
+        WebhookEvent.CUSTOMER_RELEASED,
+        {"customer": events.customer_ref(current), "from_owner": {"id": old_owner.pk, "username": old_owner.username},
+         "reason": reason, "note": note, "by": {"id": actor.pk, "username": actor.username}},
+    )  # fmt: skip
     return current
 
 
@@ -149,6 +155,7 @@ def claim_from_pool(*, actor: User, customer: Customer) -> Customer:
     _change_owner(current, to_owner=actor, reason=OwnerChange.Reason.CLAIM, by=actor)
     _take(current, next_due_on=today, now=now)
     _forget_pipeline_state([current.pk])
+    events.hook(WebhookEvent.CUSTOMER_CLAIMED, {"customer": events.customer_ref(current, owner=actor)})
     return current
 
 
@@ -327,13 +334,19 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
                 Customer.objects.filter(cond, pk__gt=last_pk)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
-                .values_list("pk", "owner_id", "next_due_on")[:batch]
+                .values_list("pk", "owner_id", "next_due_on", "name", "stage")[:batch]
             )
             if not rows:
                 break
-            changes = []
-            for pk, owner_id, due in rows:
+            usernames = dict(User.objects.filter(pk__in={r[1] for r in rows}).values_list("pk", "username"))
+            changes, released = [], []
+            for pk, owner_id, due, name, stage in rows:
                 why = _recycle_why(due, due_before)
+                released.append({
+                    "customer": {"id": pk, "name": name, "stage": stage, "owner": None},
+                    "from_owner": {"id": owner_id, "username": usernames.get(owner_id)},
+                    "reason": f"recycle:{why}", "note": "", "by": None,
+                })  # fmt: skip
                 if why == rules.RECYCLE_OVERDUE:
                     result.overdue += 1
                 else:
@@ -359,6 +372,7 @@ def recycle_run(*, today: dt.date | None = None) -> RecycleResult:
             )
             OwnerChange.objects.bulk_create(changes)
             _forget_pipeline_state(ids)
+            webhooks.emit_many(WebhookEvent.CUSTOMER_RELEASED, released, occurred_at=now)
             last_pk = ids[-1]
         if len(rows) < batch:
             break

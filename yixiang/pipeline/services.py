@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yixiang.accounts import permissions
-from yixiang.accounts.models import User
+from yixiang.accounts.models import User, WebhookEvent
 from yixiang.customers.models import Customer, CustomerChange, Grade, Stage
 from yixiang.customers.services import history_value
 from yixiang.errors import Conflict, DomainError, ValidationFailed
@@ -85,7 +85,7 @@ def _record_stage_change(
     follow_up: FollowUp | None = None,
     mismatch: str = "",
 ) -> StageChange:
-    return StageChange.objects.create(
+    change = StageChange.objects.create(
         mismatch=mismatch,
         customer=customer,
         from_stage=from_stage,
@@ -97,6 +97,16 @@ def _record_stage_change(
         note=note,
         follow_up=follow_up,
     )
+    events.hook(
+        WebhookEvent.STAGE_CHANGED,
+        {
+            "stage_change_id": change.pk, "customer": {**events.customer_ref(customer), "stage": to_stage},
+            "from_stage": from_stage, "to_stage": to_stage, "at": at,
+            "by": {"id": by.pk, "username": by.username} if by else None,
+            "follow_up_id": follow_up.pk if follow_up else None,
+        },
+    )  # fmt: skip
+    return change
 
 
 def _change_owner(
@@ -368,6 +378,15 @@ def followup_log(
         first_contact_due_at=None
     )
     _close_visit_plan(customer=current, follow_up=fu, plan=visit_plan)
+    events.hook(
+        WebhookEvent.FOLLOWUP_LOGGED,
+        {
+            "follow_up_id": fu.pk, "customer": events.customer_ref(current), "rep": {"id": actor.pk,
+            "username": actor.username}, "at": fu.at, "channel": fu.channel, "effective": fu.effective,
+            "stage_before": fu.stage_before, "stage_after": fu.stage_after, "summary": fu.summary,
+            "next_contact_on": fu.next_contact_on,
+        },
+    )  # fmt: skip
     return fu
 
 
@@ -440,6 +459,11 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
     _record_pipeline_history(customer=current, actor=actor, before=before, source="sign")
     _forget_pipeline_state([current.pk])
     events.emit_customer_signed(customer_id=current.pk, actor_id=actor.pk, signed_on=signed_on)
+    events.hook(
+        WebhookEvent.CUSTOMER_SIGNED,
+        {"customer": events.customer_ref(current), "signed_on": signed_on, "signed_at": signed_at,
+         "by": {"id": actor.pk, "username": actor.username}},
+    )  # fmt: skip
     return current
 
 

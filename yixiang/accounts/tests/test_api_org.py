@@ -98,3 +98,23 @@ def test_hire_date_can_be_cleared(org, api_as):
     org.rep.refresh_from_db()
     assert org.rep.hire_date is None and org.rep.display_name == "阿代"
     assert org.rep.check_password(PASSWORD)
+
+
+def test_probation_until_is_set_checked_shown_and_cleared(org, api_as, client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    api = api_as(org.admin)
+    until = timezone.localdate() + dt.timedelta(days=20)
+    r = api.patch(f"/api/v1/org/staff/{org.rep.pk}", {"probation_until": until.isoformat()})
+    assert r.status_code == 200 and r.json()["probation_until"] == until.isoformat()
+    assert api.get(f"/api/v1/org/staff/{org.rep.pk}").json()["probation_until"] == until.isoformat()
+    client.force_login(User.objects.get(pk=org.rep.pk))
+    assert "试用期至" in client.get("/account/").content.decode()  # the flag is off: the date decides
+    r = api.patch(f"/api/v1/org/staff/{org.rep.pk}", {"hire_date": "2026-03-01", "probation_until": "2026-02-01"})
+    assert r.status_code == 400 and r.json()["field"] == "probation_until"
+    assert api.get(f"/api/v1/org/staff/{org.rep.pk}").json()["probation_until"] == until.isoformat()
+    r = api.patch(f"/api/v1/org/staff/{org.rep.pk}", {"probation_until": None})
+    assert r.status_code == 200 and r.json()["probation_until"] is None
+    assert "试用期" not in client.get("/account/").content.decode()

@@ -129,3 +129,21 @@ def test_payments_and_shipments_recorded(contract, org):
         )
     with pytest.raises(ValidationFailed):
         services_contracts.payment_record(actor=org.rep, customer=other, paid_on=D(2025, 1, 2), amount="-5")
+
+
+def test_a_payout_turning_late_queues_one_overdue_webhook(contract, org):
+    import json
+
+    from yixiang.accounts import webhooks
+    from yixiang.accounts.models import WebhookDelivery
+
+    webhooks.endpoint_create(actor=org.admin, url="http://127.0.0.1:9/hook", events=["payout.overdue"])
+    services_contracts.payout_reminders_run(today=D(2025, 6, 20))  # due today: not late yet
+    assert not WebhookDelivery.objects.exists()
+    services_contracts.payout_reminders_run(today=D(2025, 6, 21))
+    services_contracts.payout_reminders_run(today=D(2025, 6, 22))  # already late: no second event
+    (row,) = WebhookDelivery.objects.all()
+    data = json.loads(row.body)["data"]
+    assert row.event == "payout.overdue"
+    assert (data["due_date"], data["amount"], data["days_late"]) == ("2025-06-20", "5000.00", 1)
+    assert data["customer"]["name"] == "王五" and data["contract"] == "稳健项目"

@@ -58,7 +58,7 @@ from yixiang.incentives.rules.base import (  # noqa: F401
     STATEMENT_FIELDS, FakedFind, Funding, Line, MonthInput, MonthResult, NewCustomer, Person, Scheme,
     SchemeError, Statement, add_months, apply_factor, check_scheme, counts_toward_director, customer_units,
     days_on_staff, filed_late, format_penalties, format_reward_steps, in_reported_order, money_text,
-    month_bounds, month_end, month_in_bounds, month_start, parse_categories, parse_month, parse_penalties,
+    month_bounds, month_end, month_in_bounds, month_start, on_probation_in, parse_categories, parse_month, parse_penalties,
     parse_reward_steps, payment_counts, reward_step, target_due,
 )  # fmt: skip
 from yixiang.incentives.rules.corrections import (  # noqa: F401

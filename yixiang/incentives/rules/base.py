@@ -217,6 +217,16 @@ def days_on_staff(month: dt.date, hire_date: dt.date | None) -> int:
     return (last - hire_date).days + 1
 
 
+def on_probation_in(month: dt.date, *, flag: bool, until: dt.date | None) -> bool:
+    """Whether the staff record puts a person on probation for a month. An explicit last day of
+    probation decides when set: the month counts as a probation month when probation still runs on
+    its first day (confirmed on the 10th: that month is still scaled, the next is not). Without a
+    date the record's on/off flag decides, as before."""
+    if until is None:
+        return flag
+    return until >= month_start(month)
+
+
 def target_due(month: dt.date, due_day: int, due_time: dt.time, tz: dt.tzinfo) -> dt.datetime:
     """When the month's target must be filed (the 6th at 08:00 in the source)."""
     day = min(due_day, month_end(month).day)

@@ -382,3 +382,28 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_managers(inc):
     assert len(result(MAY).statements) >= 12
     assert many <= few + 8  # May also reads April (the fund chain), never per manager
     assert many < 40
+
+
+# --- Probation from the staff record ------------------------------------------------------------------
+
+
+def test_a_last_day_of_probation_on_the_staff_record_decides_month_by_month(inc):
+    """Director without a month row (the engine reads the staff record), and a new month row."""
+    for month in (APR, MAY):
+        assess(inc.rep, month)  # the region has a manager, so its director has a statement
+    User.objects.filter(pk=inc.director.pk).update(on_probation=False, probation_until=dt.date(2011, 4, 10))
+    assert statement(APR, inc.director).on_probation is True  # still on probation on April 1st
+    assert statement(MAY, inc.director).on_probation is False
+    User.objects.filter(pk=inc.director.pk).update(on_probation=True, probation_until=dt.date(2011, 3, 31))
+    assert statement(APR, inc.director).on_probation is False  # the date wins over the flag
+    User.objects.filter(pk=inc.director.pk).update(probation_until=None)
+    assert statement(APR, inc.director).on_probation is True  # no date: the flag, as before
+
+    mate = inc.teammate
+    User.objects.filter(pk=mate.pk).update(on_probation=False, probation_until=dt.date(2011, 4, 10))
+    save = services.assessment_save
+    assert save(actor=inc.director, user_id=mate.pk, month=APR, threshold=2, performance_pay=900).on_probation
+    assert not save(actor=inc.director, user_id=mate.pk, month=MAY, threshold=2, performance_pay=900).on_probation
+    # A month's own row, once filed, is what counts (the manager may still override it).
+    row = save(actor=inc.director, user_id=mate.pk, month=MAY, threshold=2, performance_pay=900, on_probation=True)
+    assert row.on_probation and statement(MAY, mate).on_probation is True

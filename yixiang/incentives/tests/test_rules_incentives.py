@@ -609,3 +609,12 @@ def test_a_statements_total_is_the_sum_of_its_lines(
     assert f.fund_after >= 0
     # Reproducible: the same inputs give the same statements.
     assert month(people, customers, settlements=settle, **inputs).statements == result.statements
+
+
+def test_a_last_day_of_probation_decides_over_the_flag_month_by_month():
+    apr, may = dt.date(2026, 4, 1), dt.date(2026, 5, 1)
+    assert r.on_probation_in(apr, flag=False, until=dt.date(2026, 4, 10)) is True
+    assert r.on_probation_in(may, flag=True, until=dt.date(2026, 4, 30)) is False
+    assert r.on_probation_in(may, flag=False, until=dt.date(2026, 5, 1)) is True  # its first day counts
+    assert r.on_probation_in(may, flag=True, until=None) is True
+    assert r.on_probation_in(may, flag=False, until=None) is False

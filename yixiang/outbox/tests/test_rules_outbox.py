@@ -43,3 +43,19 @@ def test_dingtalk_signature_is_hmac_sha256_of_timestamp_and_secret():
 
     expected = base64.b64encode(hmac.new(b"SEC", b"1700000000000\nSEC", hashlib.sha256).digest()).decode()
     assert rules.dingtalk_sign(1700000000000, "SEC") == expected
+
+
+def test_webhook_signature_is_hmac_sha256_of_timestamp_dot_body():
+    # Computed with `printf '1700000000.{"id":"x"}' | openssl dgst -sha256 -hmac whsec-0123456789abcdef`.
+    expected = "sha256=ffcc3087b2ccc7bc8c7614f2a2500a2cb8605108d6b4bb72c037de4f60d0bd08"
+    got = rules.webhook_signature("whsec-0123456789abcdef", 1700000000, b'{"id":"x"}')
+    assert got == expected
+    # Another timestamp with the same body signs differently: a replay cannot swap the timestamp.
+    assert rules.webhook_signature("whsec-0123456789abcdef", 1700000001, b'{"id":"x"}') != expected
+
+
+def test_webhook_retries_back_off_then_stop():
+    minutes = [rules.webhook_retry_delay(n).total_seconds() / 60 for n in range(1, 6)]
+    assert minutes == [1, 5, 30, 120, 720]
+    assert rules.webhook_retry_delay(6) is None and rules.webhook_retry_delay(0) is None
+    assert rules.webhook_max_attempts() == 6
