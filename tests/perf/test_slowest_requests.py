@@ -3,10 +3,12 @@ well inside the request ceiling on the demo data (both regions).
 
 Each route is asked with the widest parameters it allows: report periods of three years ending at
 the last month allowed (a year ahead), incentive statements at the furthest month allowed, the team
-review over a year, the care list over a year, exports of everything in scope. Wall time per request,
-measured after one warm-up request per client (template and URL loading are not the request's).
-BOUND is generous for a loaded, shared 2-core machine and still far below the 10 s ceiling; before
-the month bounds, the incentive routes at a month far ahead took from 17 s to minutes."""
+review over a year, the care list over a year, exports of everything in scope. Measured after one
+warm-up request per client (template and URL loading are not the request's). The bound is on this
+process's CPU time (the test client runs the request in-process; on SQLite that includes the
+queries), which a shared machine's load does not inflate; wall time is held to the 10 s request
+ceiling only. Before the month bounds, the incentive routes at a month far ahead took from 17 s to
+minutes of CPU."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from yixiang.testing import ApiClient
 
 pytestmark = pytest.mark.django_db
 
-BOUND = 2.0  # seconds, per request
+BOUND = 2.0  # seconds of CPU, per request
+CEILING = 10.0  # seconds of wall time, per request (the request ceiling)
 ROLES = ["admin", "director", "director2", "lead1", "rep1", "rep7"]
 
 
@@ -72,18 +75,14 @@ def test_the_slowest_request_of_any_role_is_under_two_seconds():
         for url in _routes(east):
             client = api.client if url.startswith("/api/") else web
             headers = api.headers if url.startswith("/api/") else {}
-            took = float("inf")
-            # Best of two when the first is over: the machine is shared, a stall is not the request's.
-            for _ in range(2):
-                t = time.perf_counter()
-                resp = client.get(url, headers=headers)
-                took = min(took, time.perf_counter() - t)
-                if took < BOUND:
-                    break
+            t, cpu = time.perf_counter(), time.process_time()
+            resp = client.get(url, headers=headers)
+            took, wall = time.process_time() - cpu, time.perf_counter() - t
             # Valid parameters: an answer, or "not yours" for a region out of scope; never a 5xx.
             assert resp.status_code in (200, 404), (username, url, resp.status_code, resp.content[:300])
             slowest.append((took, username, url, resp.status_code))
+            assert wall < CEILING, (username, url, wall)
     slowest.sort(reverse=True)
-    print("\nslowest requests:", *(f"{t:.3f}s {u} {url} {s}" for t, u, url, s in slowest[:8]), sep="\n  ")
+    print("\nslowest requests (CPU):", *(f"{t:.3f}s {u} {url} {s}" for t, u, url, s in slowest[:8]), sep="\n  ")
     over = [s for s in slowest if s[0] >= BOUND]
     assert not over, over

@@ -63,7 +63,7 @@ class Server:
     proc: subprocess.Popen
 
 
-def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4, timeout: float = 30) -> Server:
+def start_gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4, timeout: float = 120) -> Server:
     port = free_port()
     cmd = [
         sys.executable, "-m", "gunicorn", "yixiang.wsgi:application",
@@ -83,7 +83,9 @@ def wait_for(url: str, proc: subprocess.Popen, *, timeout: float) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before answering")
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            # A cold worker on a loaded machine can take many seconds to build the schema; a short
+            # per-try timeout would abandon that first request and queue another behind it.
+            with urllib.request.urlopen(url, timeout=30) as r:
                 if r.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

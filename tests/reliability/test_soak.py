@@ -56,7 +56,7 @@ def test_soak_mixed_load_has_no_errors_and_flat_memory(migrated_data, tmp_path):
         "--database-url", database_url(), "--data-dir", str(tmp_path / "data"), "--json", str(out),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in {"HUEY_IMMEDIATE", "YIXIANG_TESTING"}}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SECONDS * 2 + 240)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SECONDS * 2 + 600)
     print(proc.stdout)  # the figures, shown with -s or on failure
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     r = json.loads(out.read_text())
