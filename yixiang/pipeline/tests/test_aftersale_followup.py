@@ -128,6 +128,8 @@ def test_the_e_class_follow_up_form_offers_the_checklist_and_the_coaching_and_sa
     assert r.status_code == 302
     assert FollowUp.objects.get(customer=c).aftersale_checks == ["news_shared", "referral_asked"]
     assert ReferralAsk.objects.filter(customer=c, outcome="asked").count() == 1
+    history = client.get(f"/customers/{c.pk}/pipeline/panel/").content.decode()
+    assert "✓ 大胆的要求介绍" in history and "✓ 随时观察" not in history  # the ticks, read back
 
 
 @pytest.mark.django_db
