@@ -22,9 +22,9 @@ class ValidationFailed(DomainError):
     status = 400
     code = "invalid"
 
-    def __init__(self, errors: dict[str, list[str]], message: str | None = None):
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None, *, code: str | None = None):
         first = next((f"{k}: {v[0]}" for k, v in errors.items() if v), "")
-        super().__init__(message or first or "invalid input", field=next(iter(errors), None))
+        super().__init__(message or first or "invalid input", code=code, field=next(iter(errors), None))
         self.errors = errors
 
 

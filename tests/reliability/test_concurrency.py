@@ -155,6 +155,7 @@ def test_simultaneous_follow_ups_are_all_recorded_and_the_stage_history_chains(s
             "stage": i % 5,
             "at": (now - dt.timedelta(hours=i + 1)).isoformat(),
             "summary": f"第{i}次电话",
+            "confirm_stage": True,  # whichever order they land in, a rise has no evidence
             "effective": i != 3,
             "next_contact_on": (now.date() + dt.timedelta(days=2 + i)).isoformat(),
         }

@@ -1,18 +1,22 @@
-"""Care through the API: the care calendar for a date range and ticking a care task off (or reopening it).
+"""Care through the API: the care calendar for a date range, ticking a care task off (or reopening it)
+and recording a quick care greeting.
 The task list itself is GET /care (aftercare/api.py), already for any range up to 366 days."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from yixiang.aftercare import selectors, services
 from yixiang.aftercare.api import MAX_CARE_RANGE_DAYS, CareTaskOut
+from yixiang.aftercare.care_words import QUICK_CARE
 from yixiang.api_types import IsoDate
+from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
 
 router = Router(tags=["aftercare"])
@@ -87,3 +91,21 @@ def care_task_done(request: HttpRequest, task_id: int, payload: TaskDoneIn):
 def care_task_reopen(request: HttpRequest, task_id: int):
     task = selectors.care_task_access(request.user, task_id)
     return services.care_task_reopen(actor=request.user, task=task)
+
+
+class QuickCareIn(Schema):
+    kind: Literal[tuple(QUICK_CARE)]  # type: ignore[valid-type]
+    note: str = Field("", max_length=300, description="What you said or did (kept with the record).")
+
+
+@router.post(
+    "/customers/{customer_id}/care-actions",
+    response={201: CareTaskOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Record a care greeting just made for one of your own customers (rain, snow, fog, illness, "
+    "an elderly customer living alone)",
+)
+def record_quick_care(request: HttpRequest, customer_id: int, payload: QuickCareIn):
+    customer = access_customer(request.user, customer_id, for_change=True)
+    return Status(
+        201, services.care_quick_record(actor=request.user, customer=customer, kind=payload.kind, note=payload.note)
+    )

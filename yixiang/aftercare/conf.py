@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
         "mid_autumn",
         "national_day",
         "double_ninth",
+        "christmas",
     ],
     # --- Lapsing: no purchase and no contact for this long.
     "LAPSE_DAYS": 90,

@@ -210,6 +210,7 @@ class LifeEvent(models.Model):
         WEDDING = "wedding", _("Wedding")
         CONTRACT_MATURITY = "contract_maturity", _("Policy or contract maturity")
         YEAR_END_BONUS = "year_end_bonus", _("Year-end bonus")
+        PRIZE = "prize", _("Prize win")
         ILLNESS = "illness", _("Illness")
         MOVE = "move", _("Moving house")
         OTHER = "other", _("Other")
@@ -231,7 +232,9 @@ class LifeEvent(models.Model):
 
 
 class RegionalEvent(models.Model):
-    """A storm, flood, fire or accident in an area: every customer there needs a call or visit now."""
+    """A fire, flood, traffic accident, death or injury in an area (seed 003 地域的拜访): demand there
+    rises, so every customer there gets a visit that asks after them and explains what the
+    product is for."""
 
     class Kind(models.TextChoices):
         STORM = "storm", _("Storm")
@@ -241,6 +244,8 @@ class RegionalEvent(models.Model):
         SNOW = "snow", _("Snow or cold wave")
         EARTHQUAKE = "earthquake", _("Earthquake")
         EPIDEMIC = "epidemic", _("Epidemic")
+        DEATH = "death", _("Death")
+        INJURY = "injury", _("Injury or disability")
         OTHER = "other", _("Other")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -279,6 +284,7 @@ class CareTask(models.Model):
         MESSAGE_CHECK = "message_check", _("Check a message in doubt")
         REFERRAL_THANKS = "referral_thanks", _("Thank a referrer")
         LAPSE = "lapse", _("Lapsing customer")
+        QUICK_CARE = "quick_care", _("Care greeting")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="care_tasks")
@@ -420,6 +426,8 @@ class ReferralAsk(models.Model):
 
     class Outcome(models.TextChoices):
         NOT_ASKED = "not_asked", _("Not asked: keep maintaining")
+        # Ticked on an E-class follow-up's checklist; what came of it is in the follow-up's note.
+        ASKED = "asked", _("Asked (on a follow-up)")
         DECLINED = "declined", _("Declined")
         PROMISED = "promised", _("Promised to think of someone")
         GAVE_NAMES = "gave_names", _("Gave names")

@@ -137,6 +137,7 @@ class Festival:
     weekday: int = 0  # Monday = 0 … Sunday = 6 (for nth_weekday)
     nth: int = 0
     greeting: str = ""
+    card: bool = False  # a card day of seed 003 (生日卡、母亲卡、圣诞卡): send a card, not only a message
 
 
 FESTIVALS: dict[str, Festival] = {
@@ -147,7 +148,7 @@ FESTIVALS: dict[str, Festival] = {
         Festival("spring_festival", _("Spring Festival"), "lunar", 1, 1, greeting=_("Happy Spring Festival")),
         Festival("lantern", _("Lantern Festival"), "lunar", 1, 15, greeting=_("Happy Lantern Festival")),
         Festival("womens_day", _("Women's Day"), "solar", 3, 8, greeting=_("Happy Women's Day")),
-        Festival("mothers_day", _("Mother's Day"), "nth_weekday", 5, weekday=6, nth=2, greeting=_("Happy Mother's Day")),
+        Festival("mothers_day", _("Mother's Day"), "nth_weekday", 5, weekday=6, nth=2, greeting=_("Happy Mother's Day"), card=True),
         Festival("dragon_boat", _("Dragon Boat Festival"), "lunar", 5, 5, greeting=_("Happy Dragon Boat Festival")),
         Festival("fathers_day", _("Father's Day"), "nth_weekday", 6, weekday=6, nth=3, greeting=_("Happy Father's Day")),
         Festival("qixi", _("Qixi Festival"), "lunar", 7, 7, greeting=_("Happy Qixi Festival")),
@@ -155,6 +156,7 @@ FESTIVALS: dict[str, Festival] = {
         Festival("mid_autumn", _("Mid-Autumn Festival"), "lunar", 8, 15, greeting=_("Happy Mid-Autumn Festival")),
         Festival("national_day", _("National Day"), "solar", 10, 1, greeting=_("Happy National Day")),
         Festival("double_ninth", _("Double Ninth Festival"), "lunar", 9, 9, greeting=_("Wishing your family good health")),
+        Festival("christmas", _("Christmas"), "solar", 12, 25, greeting=_("Merry Christmas"), card=True),
     )
 }  # fmt: skip
 
@@ -379,6 +381,11 @@ LOYALTY_LEVELS: list[tuple[str, str, str]] = [
     ("complaining", _("Complaining"), _("Tells the whole city: negative referrals")),
 ]
 NEGATIVE_LOYALTY = frozenset({"unhappy", "wronged", "angry", "complaining"})
+
+# Life events that call for a closing visit (促成拜访), seed 003 拜访时机: promotion, raise, childbirth,
+# contract maturity, year-end bonus, a prize win (LifeEvent.Kind codes).
+CLOSING_VISIT_EVENTS = frozenset({"promotion", "raise", "childbirth", "contract_maturity", "year_end_bonus", "prize"})
+
 
 LIFECYCLE_STEPS: list[tuple[str, str]] = [
     ("suspect", _("Suspect")),

@@ -136,7 +136,8 @@ def care_calendar(
     out: list[Occasion] = []
     if festivals:
         out = [
-            Occasion(day, "festival", str(f.name)) for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
+            Occasion(day, "festival", _("%(festival)s: send a card") % {"festival": f.name} if f.card else str(f.name))
+            for day, f in rules.festival_occurrences(rules.FESTIVALS, start, end)
         ]
         labels = {"holiday": _("Statutory day off"), "workday": _("Make-up working day")}
         # Statutory days off come from the same calendar the due dates read (an admin's edits count).

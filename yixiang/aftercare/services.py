@@ -21,7 +21,13 @@ from django.utils.translation import gettext as _
 from yixiang.accounts import permissions
 from yixiang.accounts.models import Region, User
 from yixiang.aftercare import rules
-from yixiang.aftercare.care_words import yearly_day_title, yearly_day_wish
+from yixiang.aftercare.care_words import (
+    QUICK_CARE,
+    quick_care_label,
+    quick_care_message,
+    yearly_day_title,
+    yearly_day_wish,
+)
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -180,7 +186,8 @@ def care_calendar_generate(*, today: dt.date | None = None) -> int:
                 rows.append(
                     _task(
                         CareTask.Kind.FESTIVAL, c, c.owner_id, due_on=day - dt.timedelta(days=lead), occasion_on=day,
-                        title=_("%(festival)s greeting to %(name)s") % {"festival": fest.name, "name": c.name},
+                        title=(_("%(festival)s card to %(name)s") if fest.card else _("%(festival)s greeting to %(name)s"))
+                        % {"festival": fest.name, "name": c.name},
                         suggestion=_("%(greeting)s, %(name)s! Thank you for your trust; wishing you and your family all the best.")
                         % {"greeting": fest.greeting, "name": c.name},
                         key=f"festival:{fest.code}:{c.pk}:{day.isoformat()}",
@@ -201,7 +208,9 @@ def care_calendar_generate(*, today: dt.date | None = None) -> int:
                     )
                 )  # fmt: skip
 
-    # Life events on the archive: worth a visit.
+    # Life events on the archive. Seed 003 (拜访时机): a promotion, a raise, a child, a maturity, a
+    # year-end bonus or a prize win is the moment for a closing visit (促成拜访); illness gets a
+    # get-well visit, the other kinds congratulations.
     lead = _lead("life_event")
     events = LifeEvent.objects.select_related("customer").filter(
         customer__owner__isnull=False, customer__deleted_at__isnull=True
@@ -213,15 +222,38 @@ def care_calendar_generate(*, today: dt.date | None = None) -> int:
             rows.append(
                 _task(
                     CareTask.Kind.LIFE_EVENT, c, c.owner_id, due_on=max(day - dt.timedelta(days=lead), today), occasion_on=day,
-                    title=_("%(event)s: %(name)s on %(date)s") % {"event": ev.get_kind_display(), "name": c.name, "date": day.isoformat()},
-                    suggestion=_("%(name)s, I heard about your %(event)s — congratulations! May I drop by with a small gift?")
-                    % {"name": c.name, "event": ev.get_kind_display()}
-                    if ev.kind != LifeEvent.Kind.ILLNESS
-                    else _("%(name)s, I heard you are unwell. Take good care; may I visit?") % {"name": c.name},
+                    title=_life_event_title(ev, c, day), suggestion=_life_event_suggestion(ev, c),
                     key=f"life:{ev.pk}:{day.isoformat()}",
                 )
             )  # fmt: skip
     return tasks_create(rows)
+
+
+def _life_event_title(ev: LifeEvent, c: Customer, day: dt.date) -> str:
+    values = {"event": ev.get_kind_display(), "name": c.name, "date": day.isoformat()}
+    if ev.kind in rules.CLOSING_VISIT_EVENTS:
+        return _("Closing visit — %(event)s: %(name)s on %(date)s") % values
+    return _("%(event)s: %(name)s on %(date)s") % values
+
+
+def _life_event_suggestion(ev: LifeEvent, c: Customer) -> str:
+    if ev.kind == LifeEvent.Kind.ILLNESS:
+        return _("%(name)s, I heard you are unwell. Take good care; may I visit?") % {"name": c.name}
+    congratulations = _(
+        "%(name)s, I heard about your %(event)s — congratulations! May I drop by with a small gift?"
+    ) % {
+        "name": c.name,
+        "event": ev.get_kind_display(),
+    }
+    if ev.kind in rules.CLOSING_VISIT_EVENTS:
+        return (
+            congratulations
+            + " "
+            + _(
+                "A good moment for a closing visit (促成拜访): think about what the customer now wants, and bring a proposal."
+            )
+        )
+    return congratulations
 
 
 @transaction.atomic
@@ -275,8 +307,9 @@ def regional_event_record(
     city: str = "",
     description: str = "",
 ) -> RegionalEvent:
-    """A lead or director records a storm, flood, fire or accident for an area and a date; every
-    customer there in the actor's scope gets a care task on their rep's agenda."""
+    """A lead or director records a fire, flood, traffic accident, death or injury (or a storm …)
+    for an area and a date; every customer there in the actor's scope gets a task on their rep's
+    agenda: ask after them first, then explain what the product is for (seed 003 地域的拜访)."""
     if not permissions.may_record_regional_event(actor):
         raise DomainError(_("Only team leads and directors record regional events."), code="forbidden")
     province, city, title = province.strip(), city.strip(), title.strip()
@@ -307,9 +340,11 @@ def regional_event_record(
     rows = [
         _task(
             CareTask.Kind.REGIONAL, c, c.owner_id, due_on=max(on, today), occasion_on=on,
-            title=_("%(event)s: call or visit %(name)s") % {"event": event.title, "name": c.name},
-            suggestion=_("%(name)s, I heard about the %(event)s in your area. Are you and your family safe? "
-                         "Is there anything I can do to help?") % {"name": c.name, "event": event.title},
+            title=_("%(event)s: visit %(name)s") % {"event": event.title, "name": c.name},
+            suggestion=(_("%(name)s, I heard about the %(event)s in your area. Are you and your family safe? "
+                          "Is there anything I can do to help?") % {"name": c.name, "event": event.title}
+                        + " " + _("Demand for our product rises in the area after such an event (seed 003): once "
+                                  "they are safe, explain what the product is for and how it protects them.")),
             key=f"regional:{event.pk}:{c.pk}",
         )
         for c in customers
@@ -317,3 +352,30 @@ def regional_event_record(
     event.tasks_created = tasks_create(rows)
     event.save(update_fields=["tasks_created"])
     return event
+
+
+# --------------------------------------------------------------------------- quick care
+
+
+@transaction.atomic
+def care_quick_record(*, actor: User, customer: Customer, kind: str, note: str = "") -> CareTask:
+    """A rep records a care gesture just made for one of their own customers (a rain, snow or fog
+    greeting, a get-well call, care for an elderly customer living alone: seed 000). It is kept as
+    a care task done now, with the seed's suggested words, so it shows in the customer's care list
+    next to the generated ones."""
+    if kind not in QUICK_CARE:
+        raise ValidationFailed({"kind": [_("Choose a kind of care greeting.")]})
+    if customer.owner_id != actor.pk:
+        raise DomainError(_("Only the customer's own rep records a care greeting."), code="forbidden")
+    now = timezone.now()
+    task = _task(
+        CareTask.Kind.QUICK_CARE, customer, actor, due_on=_today(), occasion_on=_today(),
+        title=_("%(care)s: %(name)s") % {"care": quick_care_label(kind), "name": customer.name},
+        suggestion=quick_care_message(kind, customer.name),
+        key=f"quick:{customer.pk}:{kind}:{now.timestamp():.6f}",
+    )  # fmt: skip
+    task.done_at = now
+    task.done_by = actor
+    task.outcome = note.strip()[:300]
+    task.save()
+    return task

@@ -243,16 +243,49 @@ def referral_ask_log(
     note: str = "",
     follow_up: Any = None,
 ) -> ReferralAsk:
-    """Log a referral ask (or the decision not to ask yet) with the prerequisites that held."""
+    """Log a referral ask (or the decision not to ask yet) with the prerequisites that held.
+
+    When the customer gave names, the referrer is thanked at once (seed 001 ends its referral
+    steps with "谢谢"; seed 002: "表示感谢"): a thank-you task due today, not only once a name signs."""
     ticked = [code for code, _label in rules.REFERRAL_PREREQUISITES if code in set(prerequisites)]
     if outcome not in ReferralAsk.Outcome.values:
         raise ValidationFailed({"outcome": [_("Choose what came of the ask.")]})
     if follow_up is not None and follow_up.customer_id != customer.pk:
         raise ValidationFailed({"follow_up": [_("This follow-up belongs to another customer.")]})
-    return ReferralAsk.objects.create(
+    ask = ReferralAsk.objects.create(
         customer=customer, rep=actor, follow_up=follow_up, prerequisites=ticked, outcome=outcome,
         names_given=names_given.strip()[:300], note=note.strip()[:300],
     )  # fmt: skip
+    if outcome == ReferralAsk.Outcome.GAVE_NAMES:
+        _thank_for_names(ask, rep_id=customer.owner_id or actor.pk)
+    return ask
+
+
+def _thank_for_names(ask: ReferralAsk, *, rep_id: int) -> None:
+    customer = ask.customer
+    names = ask.names_given or _("the names they gave")
+    tasks_create(
+        [
+            _task(
+                CareTask.Kind.REFERRAL_THANKS, customer, rep_id, due_on=_today(),
+                title=_("Thank %(referrer)s for the referral: %(names)s") % {"referrer": customer.name, "names": names},
+                suggestion=_("%(referrer)s, thank you for introducing %(names)s to us; we will look after them well.")
+                % {"referrer": customer.name, "names": names},
+                key=f"referral-names:{ask.pk}",
+            )
+        ]
+    )  # fmt: skip
+
+
+def referral_ask_from_follow_up(*, follow_up_id: int, customer_id: int, rep_id: int) -> ReferralAsk:
+    """An E-class follow-up ticked "referral asked" on its after-sale checklist: the ask is kept with
+    the customer's other asks, linked to the follow-up (its note says what came of it)."""
+    ask, _created = ReferralAsk.objects.get_or_create(
+        follow_up_id=follow_up_id,
+        outcome=ReferralAsk.Outcome.ASKED,
+        defaults={"customer_id": customer_id, "rep_id": rep_id},
+    )
+    return ask
 
 
 def on_customer_signed(customer: Customer) -> CareTask | None:

@@ -32,6 +32,7 @@ from yixiang.aftercare import (
     services_loyalty,
     undo,
 )
+from yixiang.aftercare.care_words import QUICK_CARE
 from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
@@ -49,6 +50,7 @@ from yixiang.customers.models import Stage, ValueTier
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import DomainError, ValidationFailed
 from yixiang.formatting import format_yuan as yuan
+from yixiang.pipeline.aftersale_method import referral_coaching
 from yixiang.redirects import safe_next
 
 
@@ -163,7 +165,11 @@ def _panel(
             "loyalty_choices": LoyaltyLevel.choices,
             "referrer_type_choices": ReferrerType.choices,
             "life_event_kinds": LifeEvent.Kind.choices,
-            "ask_outcomes": ReferralAsk.Outcome.choices,
+            # "asked" is written by an E-class follow-up's checklist, not chosen here.
+            "ask_outcomes": [c for c in ReferralAsk.Outcome.choices if c[0] != ReferralAsk.Outcome.ASKED],
+            "referral": referral_coaching(),
+            "quick_care_kinds": list(QUICK_CARE.items()),
+            "may_record_care": customer.owner_id == request.user.pk,
             "tiers": ValueTier.choices,
             "incident_causes": PayoutIncident.Cause.choices,
             "can_edit": may_change_customer(request.user, customer),
@@ -234,6 +240,9 @@ PANEL_ACTIONS: dict[str, Any] = {
     ),
     "referrer_type": lambda r, c: services_loyalty.referrer_type_set(
         actor=r.user, customer=c, referrer_type=r.POST.get("referrer_type", "")
+    ),
+    "care": lambda r, c: services.care_quick_record(
+        actor=r.user, customer=c, kind=r.POST.get("kind", ""), note=r.POST.get("note", "")
     ),
     "referral_ask": lambda r, c: services_loyalty.referral_ask_log(
         actor=r.user, customer=c, prerequisites=r.POST.getlist("prerequisites"), outcome=r.POST.get("outcome", ""),

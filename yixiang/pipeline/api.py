@@ -17,7 +17,7 @@ from yixiang.api_types import Amount, AmountOrZero, IsoDate
 from yixiang.customers.models import Customer
 from yixiang.customers.scoping import access_customer
 from yixiang.errors import ValidationFailed
-from yixiang.pipeline import events, playbook, selectors, services
+from yixiang.pipeline import aftersale_method, events, playbook, selectors, services
 from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.models import FollowUp, VisitPlan
 
@@ -57,6 +57,14 @@ class FollowUpIn(Schema):
     next_contact_on: IsoDate | None = None
     decision_maker: Literal["", "reached", "missed"] = ""
     visit_plan_id: int | None = None
+    aftersale_checks: list[str] = Field(
+        [], description="A signed customer's after-sale checklist (codes from GET /method aftersale.checklist)"
+    )
+    confirm_stage: bool = Field(
+        False,
+        description="Confirm a raise with no signal ticked and no judging answer in the summary; "
+        "without it such a raise is refused (400, code stage_unconfirmed)",
+    )
 
 
 class FollowUpOut(Schema):
@@ -78,6 +86,7 @@ class FollowUpOut(Schema):
     expected_sign_month: dt.date | None
     next_contact_on: dt.date | None
     decision_maker: str
+    aftersale_checks: list[str]
 
 
 class ProposalIn(Schema):
@@ -164,6 +173,18 @@ class VisitPlanOut(Schema):
     @staticmethod
     def resolve_customer_name(obj: VisitPlan) -> str:
         return obj.customer.name
+
+
+class NearbyCustomerOut(Schema):
+    id: int
+    name: str
+    address: str
+
+
+class VisitPlanCreatedOut(VisitPlanOut):
+    nearby_signed: list[NearbyCustomerOut] = Field(
+        description="Your signed customers in the same city: visit them on the way (顺便拜访, seed 001)"
+    )
 
 
 class AgendaItemOut(Schema):
@@ -342,6 +363,8 @@ def create_followup(request: HttpRequest, customer_id: int, payload: FollowUpIn)
         next_contact_on=payload.next_contact_on,
         decision_maker=payload.decision_maker,
         visit_plan=plan,
+        aftersale_checks=payload.aftersale_checks,
+        confirm_stage=payload.confirm_stage,
     )
     return Status(201, FollowUp.objects.get(pk=fu.pk))
 
@@ -418,15 +441,18 @@ def hand_over(request: HttpRequest, customer_id: int, payload: HandOverIn):
 
 @customer_router.post(
     "/{customer_id}/visit-plans",
-    response={201: VisitPlanOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Plan a visit; it shows on the agenda",
+    response={201: VisitPlanCreatedOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Plan a visit; it shows on the agenda. The answer lists your signed customers nearby",
 )
 def create_visit_plan(request: HttpRequest, customer_id: int, payload: VisitPlanIn):
     customer = access_customer(request.user, customer_id, for_change=True)
     data = payload.model_dump()
     data["at"] = _aware(data["at"])
-    plan = services.visit_plan_create(actor=request.user, customer=customer, **data)
-    return Status(201, VisitPlan.objects.select_related("customer").get(pk=plan.pk))
+    plan = VisitPlan.objects.select_related("customer").get(
+        pk=services.visit_plan_create(actor=request.user, customer=customer, **data).pk
+    )
+    plan.nearby_signed = selectors.nearby_signed_customers(rep=request.user, customer=customer)
+    return Status(201, plan)
 
 
 # --- Routes: agenda, pool, review, distribution -------------------------------------------------
@@ -527,13 +553,31 @@ class MethodStageOut(Schema):
     purpose: TextOut
 
 
+class CodedTextOut(TextOut):
+    code: str
+
+
+class PitfallOut(Schema):
+    code: str
+    title: TextOut
+    remedy: TextOut
+
+
+class AftersaleMethodOut(Schema):
+    checklist: list[CodedTextOut] = Field(description="Seed 001's after-sale checklist of an E-class follow-up")
+    referral_courage: TextOut
+    referral_every_contact: TextOut
+    referral_pitfalls: list[PitfallOut] = Field(description="Seed 000's four mistakes (误区) of referral asking")
+
+
 class MethodOut(Schema):
     stages: list[MethodStageOut]
+    aftersale: AftersaleMethodOut
 
 
 @router.get("/method", response=MethodOut, summary="The intent-lifting method: per stage its signals, questions, tips")
 def get_method(request: HttpRequest):
-    return {"stages": playbook.method_outline()}
+    return {"stages": playbook.method_outline(), "aftersale": aftersale_method.aftersale_outline()}
 
 
 class RecycleProposalOut(Schema):

@@ -55,6 +55,25 @@ def hook(event: WebhookEvent, data: dict[str, Any]) -> None:
     webhooks.emit(event, data)
 
 
+# Sent with ``event=ReferralAsked(...)`` when a follow-up's after-sale checklist ticks "referral
+# asked"; aftercare records a referral ask linked to the follow-up. Sent inside the follow-up's
+# transaction, so the two rows are written together or not at all.
+referral_asked = Signal()
+
+
+@dataclass(frozen=True)
+class ReferralAsked:
+    follow_up_id: int
+    customer_id: int
+    rep_id: int
+
+
+def emit_referral_asked(*, follow_up_id: int, customer_id: int, rep_id: int) -> None:
+    referral_asked.send(
+        sender=ReferralAsked, event=ReferralAsked(follow_up_id=follow_up_id, customer_id=customer_id, rep_id=rep_id)
+    )
+
+
 # The deal of a signing (contract, payment) is recorded by the app that keeps contracts (aftercare's
 # ``services_contracts.customer_sign``, which marks the stage through ``services.customer_mark_signed``).
 # It registers itself in its ``AppConfig.ready``; the pipeline's sign page and API call it here.

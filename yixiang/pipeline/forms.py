@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.models import Grade, Stage
-from yixiang.pipeline import rules
+from yixiang.pipeline import aftersale_method, rules
 from yixiang.pipeline.models import (
     AppointmentWay,
     DecisionMakerContact,
@@ -86,6 +86,12 @@ class FollowUpForm(forms.Form):
     internet_awareness = forms.ChoiceField(
         label=_("Internet awareness"), required=False, choices=[("", "—"), *InternetAwareness.choices]
     )
+    aftersale_checks = forms.MultipleChoiceField(
+        label=_("After the sale: what did you do?"),
+        required=False,
+        choices=aftersale_method.AFTERSALE_CHECKLIST,
+        widget=forms.CheckboxSelectMultiple,
+    )
     confirm_stage = forms.BooleanField(
         label=_("I raise the stage without a ticked signal or a judging answer"),
         required=False,
@@ -118,6 +124,8 @@ class FollowUpForm(forms.Form):
         pb = get_playbook()
         self.fields["signals"].choices = [(s.code, s.text) for g in pb.stages.values() for s in g.signals]
         self.fields["stage"].choices = _stage_choices(signed=customer.stage == Stage.SIGNED)
+        if customer.stage != Stage.SIGNED:  # seed 001's after-sale checklist is for E-class customers
+            del self.fields["aftersale_checks"]
         self.fields["stage"].initial = customer.stage
         self.fields["at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 

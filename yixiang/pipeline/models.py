@@ -53,6 +53,9 @@ class FollowUp(models.Model):
     )
     # The keywords of the note that made the text proposal (shown next to it in the history).
     text_keywords = models.JSONField(default=list, blank=True)
+    # An E-class customer's after-sale checklist (seed 001 "成交之后"): the codes of
+    # rules.AFTERSALE_CHECKLIST the rep ticked; "referral_asked" is the referral ask of the contact.
+    aftersale_checks = models.JSONField(_("after-sale checklist"), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

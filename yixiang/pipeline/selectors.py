@@ -632,3 +632,26 @@ def judgment_mismatches(*, user: User, rep_id: int, date_from: dt.date, date_to:
         .select_related("customer", "by")
         .order_by("-at", "-id")
     )
+
+
+# --- Visiting old customers nearby (顺便拜访, seed 001) ----------------------------------------------
+
+NEARBY_SIGNED_LIMIT = 10
+
+
+def nearby_signed_customers(*, rep: User, customer: Customer, limit: int = NEARBY_SIGNED_LIMIT) -> list[Customer]:
+    """The rep's own signed customers in the same city as ``customer`` (and the same province when
+    both are known): seed 001 "利用出访的机会拜访附近的老客户". Offered when a visit is planned.
+    Nothing when the customer's city is unknown; the address is free text and not compared."""
+    if not customer.city:
+        return []
+    qs = visible_customers(rep, include_pool=False).filter(
+        owner=rep, stage=Stage.SIGNED, city=customer.city, deleted_at__isnull=True
+    )
+    if customer.province:
+        qs = qs.filter(Q(province=customer.province) | Q(province=""))
+    return list(
+        qs.exclude(pk=customer.pk)
+        .order_by("last_contact_at", "pk")
+        .only("id", "name", "address", "last_contact_at")[:limit]
+    )

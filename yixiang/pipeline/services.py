@@ -22,7 +22,7 @@ from yixiang.accounts.models import User, WebhookEvent
 from yixiang.customers.models import Customer, CustomerChange, Grade, Stage
 from yixiang.customers.services import history_value
 from yixiang.errors import Conflict, DomainError, ValidationFailed
-from yixiang.pipeline import events, rules
+from yixiang.pipeline import aftersale_method, events, rules
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import (
     AppointmentWay,
@@ -273,13 +273,20 @@ def followup_log(
     decision_maker: str = "",
     visit_plan: VisitPlan | None = None,
     history_import: bool = False,
+    aftersale_checks: Sequence[str] = (),
+    confirm_stage: bool = True,
 ) -> FollowUp:
     """Record a contact and the stage the rep judged after it.
 
     Stores the proposals (from signals and from the note) next to the rep's decision, writes a
     StageChange row when the stage moves, and reschedules the customer (last contact, next due).
     ``history_import``: an administrator's migration of past follow-ups, which may be older than
-    the back-dating limit (the caller checks the role)."""
+    the back-dating limit (the caller checks the role).
+    ``aftersale_checks``: a signed customer's after-sale checklist (seed 001); a ticked referral
+    ask is announced (``events.referral_asked``) so the after-sale app records it.
+    ``confirm_stage=False``: the rep has not confirmed a rise without evidence (no signal ticked,
+    no judging answer in the note), so such a rise is refused (code ``stage_unconfirmed``). The web
+    form asks the rep itself before calling; the API passes its client's ``confirm_stage``."""
     now = timezone.now()
     at = at or now
     summary = (summary or "").strip()
@@ -302,10 +309,20 @@ def followup_log(
         # A migration goes back to the earliest business date, not the back-dating limit.
         backdate_days=(now.date() - rules.EARLIEST_BUSINESS_DATE).days + 1 if history_import else None,
     )
+    checks = _validate_aftersale_checks(current, aftersale_checks)
     if current.owner_id is None:
         raise Conflict(_("This customer is in the public pool: claim it before recording follow-ups."))
     today = _local_date(now)
     new_stage = current.stage if stage is None else stage
+    if not confirm_stage and rules.needs_evidence_confirmation(
+        from_stage=current.stage, to_stage=new_stage, signals=signals, answer=proposals.from_text
+    ):
+        raise ValidationFailed(
+            {"confirm_stage": [_(
+                "No signal is ticked and the note records no answer to a judging question: tick what the customer showed, or confirm the stage."
+            )]},
+            code="stage_unconfirmed",
+        )  # fmt: skip
     if grade is None and expected_sign_month is not None:
         grade = rules.grade_for_month(expected_sign_month, today)
     fu = FollowUp.objects.create(
@@ -326,7 +343,10 @@ def followup_log(
         expected_sign_month=expected_sign_month,
         next_contact_on=next_contact_on,
         decision_maker=decision_maker,
+        aftersale_checks=checks,
     )
+    if aftersale_method.REFERRAL_ASKED in checks:
+        events.emit_referral_asked(follow_up_id=fu.pk, customer_id=current.pk, rep_id=actor.pk)
     if new_stage != current.stage:
         _record_stage_change(
             customer=current,
@@ -388,6 +408,21 @@ def followup_log(
         },
     )  # fmt: skip
     return fu
+
+
+def _validate_aftersale_checks(customer: Customer, codes: Sequence[str]) -> list[str]:
+    """The after-sale checklist belongs to signed customers and has only the seed's items."""
+    codes = list(codes)
+    if not codes:
+        return []
+    unknown = aftersale_method.unknown_checks(codes)
+    if unknown:
+        raise ValidationFailed(
+            {"aftersale_checks": [_("Unknown checklist items: %(codes)s") % {"codes": ", ".join(unknown)}]}
+        )
+    if customer.stage != Stage.SIGNED:
+        raise ValidationFailed({"aftersale_checks": [_("The after-sale checklist is for signed (E-class) customers.")]})
+    return aftersale_method.ordered_checks(codes)
 
 
 def _close_visit_plan(*, customer: Customer, follow_up: FollowUp, plan: VisitPlan | None) -> None:

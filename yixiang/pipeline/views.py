@@ -19,7 +19,7 @@ from yixiang.accounts import permissions
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.errors import DomainError, ValidationFailed
-from yixiang.pipeline import events, forms, pool_page, selectors, services
+from yixiang.pipeline import aftersale_method, events, forms, pool_page, selectors, services
 from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
@@ -137,6 +137,7 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_sign_month=d["expected_sign_month"],
                 next_contact_on=d["next_contact_on"],
                 decision_maker=d["decision_maker"] or "",
+                aftersale_checks=d.get("aftersale_checks") or [],
             )
             if "need_category" in form.changed_data or "internet_awareness" in form.changed_data:
                 services.profile_update(
@@ -165,9 +166,13 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
             "next_stage": Stage(customer.stage + 1).label if customer.stage < Stage.SIGNED else None,
             "other_signals": [s for g in pb.stages.values() for s in g.signals if s.code not in shown],
             "ticked": set(form["signals"].value() or []),
+            "ticked_checks": set(form["aftersale_checks"].value() or [])
+            if "aftersale_checks" in form.fields
+            else set(),
             "profile": profile,
             "categories": NeedCategory.objects.filter(active=True),
             "next": _next_url(request, ""),
+            "referral": aftersale_method.referral_coaching() if customer.stage == Stage.SIGNED else None,
         },
     )
 
@@ -401,8 +406,16 @@ def visit_plan_create(request: HttpRequest, pk: int) -> HttpResponse:
             _form_errors(form, exc)
         else:
             messages.success(request, _("Visit planned; it will show on the agenda."))
+            nearby = selectors.nearby_signed_customers(rep=request.user, customer=customer)
+            if nearby:  # seed 001 顺便拜访: the old customers on the way
+                messages.info(
+                    request,
+                    _("Visit old customers nearby while you are out: %(names)s")
+                    % {"names": "、".join(c.name for c in nearby)},
+                )
             return redirect(_next_url(request, _customer_page(customer)))
-    return render(request, "pipeline/visit_plan_form.html", {"customer": customer, "form": form})
+    nearby = selectors.nearby_signed_customers(rep=request.user, customer=customer)
+    return render(request, "pipeline/visit_plan_form.html", {"customer": customer, "form": form, "nearby": nearby})
 
 
 def _default_purpose(customer: Customer) -> str:
@@ -557,6 +570,8 @@ def _inline_context(request: HttpRequest, customer: Customer, form, day: dt.date
             inline=True,
         ),
         "day": day,
+        "ticked_checks": set(form["aftersale_checks"].value() or []) if "aftersale_checks" in form.fields else set(),
+        "referral": aftersale_method.referral_coaching() if customer.stage == Stage.SIGNED else None,
     }
 
 
@@ -584,6 +599,7 @@ def agenda_log(request: HttpRequest, pk: int) -> HttpResponse:
                 signals=d["signals"],
                 grade=d["grade"] or None,
                 next_contact_on=d["next_contact_on"],
+                aftersale_checks=d.get("aftersale_checks") or [],
             )
         except DomainError as exc:
             _form_errors(form, exc)

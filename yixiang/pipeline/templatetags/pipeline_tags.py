@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from yixiang.customers.models import Stage
 from yixiang.pipeline import selectors
+from yixiang.pipeline.aftersale_method import AFTERSALE_CHECKLIST
 from yixiang.pipeline.playbook import get_playbook
 
 register = template.Library()
@@ -31,6 +32,12 @@ def customer_url(customer_id: int) -> str:
 @register.filter
 def signal_text(code: str) -> str:
     return get_playbook().signal_text(code)
+
+
+@register.filter
+def aftersale_check_text(code: str) -> str:
+    """The words of an E-class checklist tick kept on a follow-up (the code itself if unknown)."""
+    return str(dict(AFTERSALE_CHECKLIST).get(code, code))
 
 
 @register.simple_tag

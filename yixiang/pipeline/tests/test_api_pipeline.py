@@ -98,7 +98,8 @@ def test_out_of_scope_customers_are_404_everywhere(org, api_as):
 def test_a_teammates_customer_is_404_for_a_rep_but_the_lead_may_log(org, api_as):
     c = org.customer(org.teammate)
     assert api_as(org.rep).post(f"/api/v1/customers/{c.pk}/follow-ups", {"stage": 1}).status_code == 404
-    assert api_as(org.lead1).post(f"/api/v1/customers/{c.pk}/follow-ups", {"stage": 1}).status_code == 201
+    ok = {"stage": 1, "signals": ["interacts"]}  # a rise with evidence (see test_aftersale_followup)
+    assert api_as(org.lead1).post(f"/api/v1/customers/{c.pk}/follow-ups", ok).status_code == 201
 
 
 def test_claim_release_claim_again_and_the_limits_say_which(org, api_as, settings):
@@ -163,7 +164,8 @@ def test_pool_lists_only_unowned_customers(org, api_as):
 
 def test_team_review(org, api_as):
     c = org.customer(org.rep)
-    api_as(org.rep).post(f"/api/v1/customers/{c.pk}/follow-ups", {"stage": 2})
+    r = api_as(org.rep).post(f"/api/v1/customers/{c.pk}/follow-ups", {"stage": 2, "confirm_stage": True})
+    assert r.status_code == 201, r.content
     today = timezone.localdate().isoformat()
     r = api_as(org.lead1).get("/api/v1/team/review", **{"from": today, "to": today})
     assert r.status_code == 200, r.content
