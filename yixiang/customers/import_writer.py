@@ -30,9 +30,9 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connectio
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import AuditEvent
+from yixiang.accounts.models import AuditEvent, User
 from yixiang.customers import services, uploads
-from yixiang.customers.columns import CHOICE_MAPS, bool_label, choice_label
+from yixiang.customers.columns import CHOICE_MAPS, bool_label, choice_label, stage_label
 from yixiang.customers.import_files import ImportFileError, RawRow, Sheet, conf, file_error, open_sheet
 from yixiang.customers.import_rows import Prepared, RowError, RowParser
 from yixiang.customers.models import Customer, CustomerChange, ImportJob, Tag
@@ -141,6 +141,18 @@ class _TableWriter:
 # History rows (one per created customer): compact, and Chinese kept as is rather than \u-escaped,
 # so a million of them take less room; every value there is already text, a list or None.
 _compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+# Stage judgments of imported rows: the pipeline app, which owns StageChange and sits above this
+# one, registers the writer (pipeline.apps). Called inside the batch's transaction with
+# (customer id, stage, owner id) per row that named a stage, the importer and the moment.
+StageRecorder = Callable[[list[tuple[int, int, int | None]], int, dt.datetime], None]
+_stage_recorders: list[StageRecorder] = []
+
+
+def register_stage_recorder(recorder: StageRecorder) -> None:
+    if recorder not in _stage_recorders:
+        _stage_recorders.append(recorder)
 
 
 class Superseded(Exception):
@@ -261,7 +273,7 @@ def _child_parse(rows: Iterator[RawRow], parser: RowParser, skip: int, size: int
 
 def _pack(chunk: _Parsed) -> tuple[Any, ...]:
     # Plain tuples pickle faster than dataclasses.
-    packed = [(p.line, p.data, p.tags, p.key, p.has_phone, p.history) for p in chunk.prepared]
+    packed = [(p.line, p.data, p.tags, p.key, p.has_phone, p.history, p.refused) for p in chunk.prepared]
     return chunk.rows, packed, chunk.errors, chunk.last_line
 
 
@@ -283,7 +295,7 @@ class ImportRun:
     def execute(self) -> None:
         try:
             with open_sheet(self.job.file_path) as sheet:
-                self.parser = RowParser(sheet.header, kind=sheet.kind, encoding=sheet.encoding)
+                self.parser = RowParser(sheet.header, kind=sheet.kind, encoding=sheet.encoding, actor=self.actor)
                 if self.job.processed_rows == 0:
                     notes = [*sheet.notes, *self.parser.warnings()]
                     self.pending_warnings = [(sheet.header_line, n) for n in notes]
@@ -351,6 +363,10 @@ class ImportRun:
             prepared = kept
         self.seen.add((row.key, row.line) for row in prepared)
         prepared = self._drop_existing(prepared, outcome)
+        if any(row.refused for row in prepared):
+            outcome.errors.extend((row.line, row.refused) for row in prepared if row.refused)
+            outcome.errors.sort()
+            prepared = [row for row in prepared if not row.refused]
         if self.job.dry_run:
             outcome.created = len(prepared)
             prepared = []
@@ -526,6 +542,14 @@ class ImportRun:
                 ],
             )
         owner_label = self.owner.label if self.owner else None
+        judged = [
+            (ids[number], row.data["stage"], row.data.get("owner_id", owner_id))
+            for row, number in zip(rows, numbers, strict=True)
+            if "stage" in row.data
+        ]
+        if judged:
+            for record in _stage_recorders:
+                record(judged, self.actor.pk, now)
         dumps = _compact_json
         self.changes.insert(
             {"actor_id": self.actor.pk, "action": CustomerChange.Action.IMPORT, "at": now},
@@ -542,7 +566,7 @@ class ImportRun:
         diff = dict(row.history)
         if row.tags:
             diff["tags"] = [[], row.tags]
-        diff["owner"] = [None, owner_label]
+        diff.setdefault("owner", [None, owner_label])  # the row's own owner column wins
         diff["import"] = [None, f"{self.job.file_name}:{row.line}"]
         return diff
 
@@ -584,7 +608,7 @@ class ImportRun:
         if job.dry_run and job.created_count > 0:
             # Kept on the job so the job page never opens the file again (a heavy file cost each
             # view seconds and a gigabyte before, in the web process).
-            shown = preview(job.file_path)
+            shown = preview(job.file_path, actor=job.created_by)
             job.preview = {"columns": shown.columns, "rows": shown.rows}
             ImportJob.objects.filter(pk=job.pk).update(preview=job.preview)
         audit_job(job)
@@ -622,11 +646,11 @@ class Preview:
     rows: list[tuple[int, list[tuple[str, str]], str]]  # (line, [(header, value)] per column, error)
 
 
-def preview(path: str | Path, *, limit: int | None = None) -> Preview:
+def preview(path: str | Path, *, limit: int | None = None, actor: User | None = None) -> Preview:
     """The first rows as the import will read them, for the page before the real import."""
     limit = limit or conf("IMPORT_PREVIEW_ROWS")
     with open_sheet(path) as sheet:
-        parser = RowParser(sheet.header, kind=sheet.kind, encoding=sheet.encoding)
+        parser = RowParser(sheet.header, kind=sheet.kind, encoding=sheet.encoding, actor=actor)
         columns = parser.mapped_columns()
         rows: list[tuple[int, list[tuple[str, str]], str]] = []
         for raw in itertools.islice(sheet.rows, limit):
@@ -634,6 +658,9 @@ def preview(path: str | Path, *, limit: int | None = None) -> Preview:
                 row = parser.parse(raw)
             except RowError as exc:
                 rows.append((raw.line, [], exc.message))
+                continue
+            if row.refused:
+                rows.append((row.line, [], row.refused))
                 continue
             rows.append((row.line, [(h, _preview_value(parser, row, f)) for f, h in columns], ""))
     return Preview(columns=columns, rows=rows)
@@ -644,6 +671,10 @@ def _preview_value(parser: RowParser, row: Prepared, fname: str) -> str:
         return "、".join(row.tags)
     if fname == "region":
         return parser.region_names.get(row.data.get("region_id"), "")
+    if fname == "owner":
+        return row.history.get("owner", [None, ""])[1] or str(_("Public pool"))
+    if fname == "stage":
+        return stage_label(row.data["stage"], chinese=parser.chinese) if "stage" in row.data else ""
     value = row.data.get(fname)
     if value is None:
         return ""
