@@ -236,7 +236,9 @@ class RowParser:
         if extra and isinstance(extra.get("owner"), RowError):
             refused = extra.pop("owner").message
         # The same rule as a customer created by hand: phone key and display, pinyin keys, history.
-        draft = services.customer_prepare(data, phone_region=self._region_phone)
+        draft = services.customer_prepare(
+            data, phone_region=self._region_phone, phone_key=data.pop("\x00phone_key", None)
+        )
         values = draft.values
         if extra:
             _apply_pipeline_values(extra, values, draft.history)
@@ -316,7 +318,7 @@ class RowParser:
                     % params
                 )
             try:
-                rules.normalize_phone(text, self._region_phone)  # normalised again by customer_prepare
+                data["\x00phone_key"] = rules.normalize_phone(text, self._region_phone)  # for customer_prepare
             except rules.PhoneError:
                 raise RowError(_("“%(value)s” in column %(column)s is not a valid phone number.") % params) from None
             data["phone"] = text
