@@ -75,6 +75,15 @@ _PLAIN_FIELD_TYPES = {
 }
 
 
+class _DatePrep:
+    """A date column's value for the database without the field's generic chain (to_python, prep,
+    adapt: a fifth of the writer's per-row conversion cost); imported dates are always dates."""
+
+    @staticmethod
+    def get_db_prep_save(value: Any, conn: Any) -> Any:
+        return conn.ops.adapt_datefield_value(value)
+
+
 class _TableWriter:
     """One INSERT per table and batch, every concrete column listed.
 
@@ -92,7 +101,10 @@ class _TableWriter:
         self.head = f"INSERT INTO {qn(model._meta.db_table)} ({columns})"  # noqa: S608 (model metadata only)
         self.copy_sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
         self.marks = ", ".join(["%s"] * len(self.fields))
-        self.prep = [None if type(f) in _PLAIN_FIELD_TYPES else f for f in self.fields]
+        self.prep = [
+            None if type(f) in _PLAIN_FIELD_TYPES else _DatePrep if type(f) is models.DateField else f
+            for f in self.fields
+        ]
 
     def defaults(self) -> dict[str, Any]:
         return {f.attname: f.get_default() for f in self.fields}
@@ -385,10 +397,34 @@ class ImportRun:
         existing: dict[str, tuple[int, str, str, bool]] = {}
         phones = [r.key for r in prepared if r.has_phone]
         if phones:
-            for pk, key, no, name, deleted in Customer.objects.filter(
-                phone_normalized__isnull=False, phone_normalized__in=phones
-            ).values_list("pk", "phone_normalized", "archive_no", "name", "deleted_at"):
-                existing[key] = (pk, no, name, deleted is not None)
+            # Raw SQL: the ORM prepares each value of a 2,000-long IN list one by one.
+            q = connection.ops.quote_name
+            sql = (
+                f"SELECT {q('id')}, {q('phone_normalized')}, {q('archive_no')}, {q('name')}, {q('deleted_at')} "  # noqa: S608 (model metadata only)
+                f"FROM {q(Customer._meta.db_table)} WHERE {q('phone_normalized')} IN "
+            )
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # One index probe per key. A plain IN list makes PostgreSQL's planner pick the
+                    # trigram index (search's customer_trgm_phone), whose common trigrams ('+86',
+                    # '861' …) match every row: 111 s for one 2,000-row batch against 100k
+                    # customers, against 56 ms here (EXPLAIN ANALYZE, 2026-12-02).
+                    cursor.execute(
+                        f"SELECT c.* FROM unnest(%s::varchar[]) AS k(phone) CROSS JOIN LATERAL ("  # noqa: S608 (model metadata only)
+                        f"SELECT {q('id')}, {q('phone_normalized')}, {q('archive_no')}, {q('name')}, {q('deleted_at')} "
+                        f"FROM {q(Customer._meta.db_table)} WHERE {q('phone_normalized')} = k.phone "
+                        f"AND {q('phone_normalized')} IS NOT NULL LIMIT 1) AS c",
+                        [phones],
+                    )
+                    rows = cursor.fetchall()
+                else:
+                    rows = []
+                    for i in range(0, len(phones), 900):  # within SQLite's limit of variables
+                        chunk = phones[i : i + 900]
+                        cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                        rows.extend(cursor.fetchall())
+                for pk, key, no, name, deleted in rows:
+                    existing[key] = (pk, no, name, deleted is not None)
         phoneless = [r for r in prepared if not r.has_phone]
         if phoneless:
             names = {r.data["name"] for r in phoneless}
