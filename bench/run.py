@@ -107,6 +107,9 @@ def run_child(args: argparse.Namespace) -> int:
             result["limit"] = {"what": lim["what"], "stats": lstats}
             if lstats.get("median"):
                 result["ratio"] = lstats["median"] / stats["median"] if rate else stats["median"] / lstats["median"]
+        if raw.get("limit_real_table"):  # the import's second floor (issue 17)
+            lim = raw["limit_real_table"]
+            result["limit_real_table"] = {"what": lim["what"], "stats": summary([s * scale for s in lim["samples"]])}
         if raw.get("cpu"):
             result["cpu_ms"] = summary([s * 1000 for s in raw["cpu"]])
         for key in ("queries", "rows", "note", "latency_ms", "db_replay_ms", "steps", "peer"):

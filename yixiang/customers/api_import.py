@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.customers import importing, tasks, uploads
+from yixiang.customers import import_template, importing, tasks, uploads
 from yixiang.customers.models import ImportJob
 from yixiang.errors import ValidationFailed
 
@@ -116,6 +116,37 @@ def create_import(
     return Status(201, _job_out(job))
 
 
+class TemplateParams(Schema):
+    format: Literal["xlsx", "csv"] = "xlsx"
+
+
+@router.get(
+    "/template",
+    response={200: None},
+    summary="The import template: the importable columns with Chinese headers and an example row",
+    description="`format=xlsx` (default; a second sheet explains each column and its allowed values) or `csv` "
+    "(UTF-8 with BOM).",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The template file",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in import_template.FORMATS.values()
+                },
+            }
+        }
+    },
+)
+def import_template_file(request: HttpRequest, params: Query[TemplateParams]):
+    response = HttpResponse(
+        import_template.build_template(params.format, user=request.user),
+        content_type=import_template.FORMATS[params.format],
+    )
+    response["Content-Disposition"] = import_template.content_disposition(params.format)
+    return response
+
+
 @router.get("", response=list[ImportJobOut], summary="Your latest import jobs")
 def list_imports(request: HttpRequest):
     return [_job_out(j) for j in ImportJob.objects.filter(created_by=request.user).order_by("-pk")[:50]]
@@ -130,6 +161,9 @@ class EntryOut(Schema):
     line: int | None = Field(None, description="The file's line (row) number.")
     reason: str
     kind: str
+    label: str = Field(
+        description="What happened to the line, in the request's language: 'Error: …', 'Skipped as a duplicate: …'."
+    )
 
 
 class EntriesOut(Schema):

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import translation
 
 from yixiang.customers.models import BirthdayCalendar, Channel, Gender, Grade, Kind, Source, ValueTier
+from yixiang.customers.stages import Stage
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("value_tier", "价值分级", "Value tier", ("价值等级",)),
     Column("tags", "标签", "Tags", ("tag",)),
     Column("notes", "备注", "Notes", ("说明", "remark", "remarks", "note", "comments")),
+    # Set only within the importer's scope (owner) and recorded as a judgment (stage): issue 14.
+    Column("owner", "负责人", "Owner", ("所属销售", "跟进人", "销售", "归属人")),
+    Column("stage", "意向阶段", "Intent stage", ("阶段", "意向", "stage")),
+    Column(
+        "next_due_on",
+        "下次联系日期",
+        "Next contact",
+        ("下次联系", "下次跟进", "下次跟进日期", "下次联系时间", "next contact date", "next_due_on"),
+    ),
 )
 
 # Columns the export writes that an import ignores on purpose (they are not the importer's to set).
 EXPORT_ONLY_COLUMNS: tuple[Column, ...] = (
     Column("archive_no", "档案编号", "Archive number"),
-    Column("owner", "负责人", "Owner"),
-    Column("stage", "意向阶段", "Intent stage"),
     Column("created_at", "创建时间", "Created"),
 )
 
@@ -169,6 +177,38 @@ def _build_choice_maps() -> dict[str, dict[str, str]]:
 
 
 CHOICE_MAPS = _build_choice_maps()
+
+
+# The stage as a file writes it: the export's labels (0阶段 … E类（已签约）), bare digits, 拒绝, E.
+STAGE_LABELS_ZH: dict[int, tuple[str, ...]] = {
+    Stage.REJECTING: ("拒绝", "拒绝阶段", "-1", "rejecting", "refuses"),
+    **{s: (f"{s.value}阶段", str(s.value), f"{s.value}级", f"{s.value}类") for s in Stage if 0 <= s.value <= 4},
+    Stage.SIGNED: ("E类（已签约）", "E", "E类", "E类客户", "已签约", "签约", "signed", "signed (e)"),
+}
+
+
+def _build_stage_map() -> dict[str, int]:
+    m: dict[str, int] = {}
+    with translation.override("en"):
+        for value, label in Stage.choices:
+            for text in (str(label), *STAGE_LABELS_ZH[value]):
+                m.setdefault(stage_key(text), int(value))
+    return m
+
+
+def stage_key(text: str) -> str:
+    """'E类(已签约)', 'e类（已签约）' and ' 0 阶段' read the same."""
+    return "".join(str(text).split()).casefold().replace("（", "(").replace("）", ")")
+
+
+STAGE_MAP = _build_stage_map()
+
+
+def stage_label(value: int, *, chinese: bool) -> str:
+    if chinese:
+        return STAGE_LABELS_ZH[value][0]
+    with translation.override("en"):
+        return str(Stage(value).label)
 
 
 def choice_label(fname: str, value: str, *, chinese: bool) -> str:

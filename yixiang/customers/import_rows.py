@@ -17,7 +17,8 @@ from django.core.validators import validate_email
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import Region
+from yixiang.accounts.models import Region, User
+from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import encoding as encoding_guess
 from yixiang.customers import rules, services
 from yixiang.customers.columns import (
@@ -25,8 +26,11 @@ from yixiang.customers.columns import (
     CHOICE_MAPS,
     EXPORT_ONLY_COLUMNS,
     HEADER_ALIASES,
+    STAGE_MAP,
     choice_label,
     header_key,
+    stage_key,
+    stage_label,
 )
 from yixiang.customers.import_files import RawRow, file_error, is_blank
 from yixiang.customers.models import Customer
@@ -53,6 +57,9 @@ class Prepared:
     key: str
     has_phone: bool
     history: dict[str, list[Any]]  # and its history of them
+    # An owner the importer may not name: reported as the row's error only if the row is no
+    # duplicate, so an exported file (its pool rows say 公海) still imports back as duplicates.
+    refused: str = ""
 
 
 def cell_text(value: Any) -> str:
@@ -85,7 +92,11 @@ _EXCEL_NUMBER = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 # Fields _convert has a rule for; the other text fields only have a length limit.
 _SPECIAL_FIELDS = frozenset(
     {"phone", "birth_date", "expected_sign_month", "family_supports", "funds_available", "email", "region"}
+    | {"stage", "owner", "next_due_on"}
 )
+# Not the archive's editable fields (customer_prepare drops them): set after it, recorded in the history.
+_PIPELINE_FIELDS = ("stage", "owner", "next_due_on")
+_POOL_WORDS = frozenset({"公海", "公海客户", "public pool", "pool"})
 _TEXT_LIMITS: dict[str, int | None] = {
     f.name: getattr(f, "max_length", None) for f in Customer._meta.concrete_fields if not f.primary_key
 }
@@ -106,7 +117,7 @@ def excel_date(value: Any) -> dt.date | None:
 class RowParser:
     """Maps a file's header to customer fields and turns each raw row into a ``Prepared`` row."""
 
-    def __init__(self, header: list[str], *, kind: str = "csv", encoding: str = ""):
+    def __init__(self, header: list[str], *, kind: str = "csv", encoding: str = "", actor: User | None = None):
         self.kind = kind
         self.encoding_label = encoding_guess.label(encoding or "utf-8")
         self.header = header
@@ -145,6 +156,9 @@ class RowParser:
         self.region_names = {r.pk: r.name for r in self.regions.values()}
         self._region_phone = settings.YIXIANG["DEFAULT_PHONE_REGION"]
         self.chinese = (translation.get_language() or "").startswith("zh")
+        self._pipeline_fields = [f for f in _PIPELINE_FIELDS if f in targets]
+        self.owners = _owners_by_name(actor) if "owner" in targets else {}
+        self.may_pool = bool(actor and actor.is_admin_role)
 
     def warnings(self) -> list[str]:
         out = []
@@ -217,17 +231,48 @@ class RowParser:
             problems.insert(0, _("The name is missing."))
         if problems:
             raise RowError(" ".join(problems))
+        extra = {f: data.pop(f) for f in self._pipeline_fields if f in data} if self._pipeline_fields else None
+        refused = ""
+        if extra and isinstance(extra.get("owner"), RowError):
+            refused = extra.pop("owner").message
         # The same rule as a customer created by hand: phone key and display, pinyin keys, history.
-        draft = services.customer_prepare(data, phone_region=self._region_phone)
+        draft = services.customer_prepare(
+            data, phone_region=self._region_phone, phone_key=data.pop("\x00phone_key", None)
+        )
         values = draft.values
+        if extra:
+            _apply_pipeline_values(extra, values, draft.history)
         phone_key = values.get("phone_normalized")
         if phone_key:
             key = phone_key
         else:
             key = "\x1f".join(("n", values["name"], values.get("company_name", ""), values.get("city", "")))
         return Prepared(
-            line=raw.line, data=values, tags=tags, key=key, has_phone=bool(phone_key), history=draft.history
+            line=raw.line,
+            data=values,
+            tags=tags,
+            key=key,
+            has_phone=bool(phone_key),
+            history=draft.history,
+            refused=refused,
         )
+
+    def _owner(self, text: str, params: dict[str, str]) -> tuple[int | None, str | None]:
+        """(user id, label) of the owner a row names, by username or display name; the pool is (None,
+        None). Unknown and out-of-scope names get the same message: the import is no user directory."""
+        folded = text.casefold()
+        if folded in _POOL_WORDS:
+            if not self.may_pool:
+                raise RowError(_("Only an administrator can import customers into the public pool."))
+            return None, None
+        found = self.owners.get(folded)
+        if found is None:
+            raise RowError(_("“%(value)s” in column %(column)s is not someone you may import customers for.") % params)
+        if found == _AMBIGUOUS:
+            raise RowError(
+                _("“%(value)s” in column %(column)s names more than one person: write the username.") % params
+            )
+        return found
 
     def _check_width(self, cells: list[Any]) -> None:
         if len(cells) < self.width:
@@ -273,7 +318,7 @@ class RowParser:
                     % params
                 )
             try:
-                rules.normalize_phone(text, self._region_phone)  # normalised again by customer_prepare
+                data["\x00phone_key"] = rules.normalize_phone(text, self._region_phone)  # for customer_prepare
             except rules.PhoneError:
                 raise RowError(_("“%(value)s” in column %(column)s is not a valid phone number.") % params) from None
             data["phone"] = text
@@ -286,6 +331,25 @@ class RowParser:
                     % {**params, "choices": "、".join(labels)}
                 )
             data[fname] = choice
+        elif fname == "stage":
+            stage = STAGE_MAP.get(stage_key(text))
+            if stage is None:
+                labels = [stage_label(v, chinese=self.chinese) for v in STAGE_VALUES]
+                raise RowError(
+                    _("“%(value)s” in column %(column)s is not one of: %(choices)s.")
+                    % {**params, "choices": "、".join(labels)}
+                )
+            data["stage"] = stage
+        elif fname == "owner":
+            try:
+                data["owner"] = self._owner(text, params)
+            except RowError as exc:
+                data["owner"] = exc  # see Prepared.refused
+        elif fname == "next_due_on":
+            day = self._date(value, text, params)
+            if abs((day - self.today).days) > 3 * 366:
+                raise RowError(_("“%(value)s” in column %(column)s is not a possible next contact date.") % params)
+            data["next_due_on"] = day
         elif fname == "birth_date":
             day = self._date(value, text, params)
             if day > self.today or day.year < 1900:
@@ -379,6 +443,38 @@ class RowParser:
         if amount is None:
             raise RowError(_("“%(value)s” in column %(column)s is not an amount in yuan.") % params)
         return amount
+
+
+STAGE_VALUES = sorted(set(STAGE_MAP.values()))
+_AMBIGUOUS = (None, "")
+
+
+def _owners_by_name(actor: User | None) -> dict[str, tuple[int | None, str | None]]:
+    """Staff the actor may import for (accounts.scoping), by username and by display name."""
+    if actor is None:
+        return {}
+    users = list(staff_in_scope(actor).only("pk", "username", "display_name"))
+    out: dict[str, tuple[int | None, str | None]] = {}
+    for user in users:
+        key = (user.display_name or "").strip().casefold()
+        if key:
+            out[key] = _AMBIGUOUS if key in out and out[key][0] != user.pk else (user.pk, user.label)
+    out.update({user.username.casefold(): (user.pk, user.label) for user in users})  # usernames win
+    return out
+
+
+def _apply_pipeline_values(extra: dict[str, Any], values: dict[str, Any], history: dict[str, list[Any]]) -> None:
+    """Owner, stage and next contact of a row, into the customer's values and its history row."""
+    if "owner" in extra:
+        pk, label = extra["owner"]
+        values["owner_id"] = pk
+        history["owner"] = [None, label]
+    if "stage" in extra:
+        values["stage"] = extra["stage"]
+        history["stage"] = [None, extra["stage"]]
+    if "next_due_on" in extra:
+        values["next_due_on"] = extra["next_due_on"]
+        history["next_due_on"] = [None, extra["next_due_on"].isoformat()]
 
 
 def parse_yuan(text: str) -> Decimal | None:

@@ -231,9 +231,22 @@ def purge_stale_uploads(*, now: dt.datetime | None = None) -> int:
     return removed
 
 
+def entry_label(kind: str, reason: str) -> str:
+    """What happened to a line, in words (the user's language): skipped as a duplicate of …, error: …"""
+    if kind == "duplicate":
+        return _("Skipped as a duplicate: %(reason)s") % {"reason": reason}
+    if kind == "warning":
+        return _("Note: %(reason)s") % {"reason": reason}
+    return _("Error: %(reason)s") % {"reason": reason}
+
+
 def job_entries(job: ImportJob, kind: str) -> list[dict[str, Any]]:
-    """Stored entries of one kind: "error", "duplicate" or "warning"."""
-    return [e for e in (job.errors or []) if e.get("kind", "error") == kind]
+    """Stored entries of one kind: "error", "duplicate" or "warning", each with its ``label``."""
+    return [
+        {**e, "label": entry_label(kind, e.get("reason", ""))}
+        for e in (job.errors or [])
+        if e.get("kind", "error") == kind
+    ]
 
 
 def job_entries_left_out(job: ImportJob, kind: str) -> int:

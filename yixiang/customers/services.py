@@ -224,17 +224,31 @@ _NEW_VALUES: dict[str, Any] = {
 }
 
 
-def customer_prepare(data: Mapping[str, Any], *, phone_region: str) -> CustomerDraft:
+# Looked up per field of every imported row: a set, and the defaults' history form worked out once.
+_EDITABLE = frozenset(EDITABLE_FIELDS)
+_NEW_HISTORY: dict[str, Any] = {f: history_value(f, v) for f, v in _NEW_VALUES.items()}
+
+
+def customer_prepare(data: Mapping[str, Any], *, phone_region: str, phone_key: str | None = None) -> CustomerDraft:
     """The one rule for a new customer's values, whoever creates it (form, API, import).
 
     Text trimmed, bank card and ID numbers without spaces, the phone's normalised key (the dedupe
     key) with the phone in its display form, the name's pinyin keys, and the history of what was
     set. Pure: reads no database; ``region`` is a Region instance (or None). Raises
-    ValidationFailed for a missing name, a phone that is no phone, too many qualification items."""
+    ValidationFailed for a missing name, a phone that is no phone, too many qualification items.
+    ``phone_key``: the key of ``data["phone"]`` when the caller has already normalised it (the
+    importer checks every phone first), so it is not worked out twice."""
     values: dict[str, Any] = {}
     history: dict[str, list[Any]] = {}
     for field, value in data.items():
-        if field not in EDITABLE_FIELDS:
+        if field not in _EDITABLE:
+            continue
+        # Plain text (most of an imported row) takes the short way; the rule is _clean's.
+        if type(value) is str and field not in SENSITIVE_FIELDS:
+            value = value.strip()
+            if value != _NEW_VALUES[field]:
+                values[field] = value
+                history[field] = [_NEW_HISTORY[field], value]
             continue
         value = _clean(field, value)
         if field == "region":
@@ -242,14 +256,17 @@ def customer_prepare(data: Mapping[str, Any], *, phone_region: str) -> CustomerD
                 values["region_id"] = value.pk
                 history["region"] = [None, history_value(field, value)]
             continue
-        old = _NEW_VALUES[field]
-        if value != old:
+        if value != _NEW_VALUES[field]:
             values[field] = value
-            history[field] = [history_value(field, old), history_value(field, value)]
+            history[field] = [_NEW_HISTORY[field], history_value(field, value)]
     name = values.get("name")
     if not name:
         raise ValidationFailed({"name": [_("The name is required.")]})
-    key = _phone_key(values.get("phone", ""), phone_region)
+    key = (
+        phone_key
+        if phone_key is not None and values.get("phone")
+        else _phone_key(values.get("phone", ""), phone_region)
+    )
     if key:
         values["phone_normalized"] = key
         values["phone"] = history["phone"][1] = rules.display_phone(key)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
-from yixiang.customers import exporting, importing, tasks, uploads
+from yixiang.customers import exporting, import_template, importing, tasks, uploads
 from yixiang.customers.models import ImportJob
 from yixiang.errors import DomainError
 
@@ -88,6 +88,19 @@ def customer_import(request: HttpRequest) -> HttpResponse:
     recent = ImportJob.objects.filter(created_by=request.user).select_related("owner")[:10]
     columns = [(c.zh, c.en) for c in importing.COLUMNS]
     return render(request, "customers/io/import.html", {"form": form, "recent": recent, "columns": columns})
+
+
+@login_required
+@require_GET
+def customer_import_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The template to fill in (导入模板): .xlsx with a sheet of explanations, or CSV."""
+    if fmt not in import_template.FORMATS:
+        raise Http404("no such template")
+    response = HttpResponse(
+        import_template.build_template(fmt, user=request.user), content_type=import_template.FORMATS[fmt]
+    )
+    response["Content-Disposition"] = import_template.content_disposition(fmt)
+    return response
 
 
 @login_required

@@ -22,4 +22,10 @@ class PipelineConfig(AppConfig):
         if owner_history not in display.OWNER_HISTORY:
             display.OWNER_HISTORY.append(owner_history)
 
+        # An imported stage is a judgment like a live one: one StageChange row per customer.
+        from yixiang.customers.import_writer import register_stage_recorder
+        from yixiang.pipeline.services import record_imported_stages
+
+        register_stage_recorder(record_imported_stages)
+
         post_migrate.connect(seed_after_migrate, sender=self, dispatch_uid="pipeline_seed_holidays")

@@ -109,6 +109,26 @@ def _record_stage_change(
     return change
 
 
+IMPORTED_STAGE_NOTE = "import"
+
+
+def record_imported_stages(rows: list[tuple[int, int, int | None]], by_id: int, at: dt.datetime) -> None:
+    """The stage rows of imported customers (customer id, stage, owner id), in one statement: the
+    judgment is the importer's, at the import's moment, with the note 'import' as its reason."""
+    StageChange.objects.bulk_create(
+        StageChange(
+            customer_id=customer_id,
+            from_stage=None,
+            to_stage=stage,
+            at=at,
+            by_id=by_id,
+            owner_id=owner_id,
+            note=IMPORTED_STAGE_NOTE,
+        )
+        for customer_id, stage, owner_id in rows
+    )
+
+
 def _change_owner(
     customer: Customer,
     *,
