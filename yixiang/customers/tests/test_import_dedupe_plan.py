@@ -4,7 +4,6 @@ common trigrams match every row: 111 s per batch against 100k customers)."""
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
