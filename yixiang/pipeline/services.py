@@ -59,7 +59,14 @@ def _locked(customer: Customer) -> Customer:
     return Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
 
 
-def _due_after_contact(customer: Customer, *, planned_next: dt.date | None, today: dt.date) -> dt.date:
+def _due_after_contact(
+    customer: Customer,
+    *,
+    planned_next: dt.date | None,
+    today: dt.date,
+    calendar: rules.WorkCalendar | None = None,
+) -> dt.date:
+    """``calendar``: one that covers the last contact's reach (a history import reads one per batch)."""
     last = _local_date(customer.last_contact_at) if customer.last_contact_at else None
     return rules.next_due_on(
         stage=customer.stage,
@@ -67,7 +74,7 @@ def _due_after_contact(customer: Customer, *, planned_next: dt.date | None, toda
         planned_next=planned_next,
         today=today,
         cadence=conf("CADENCE_DAYS"),
-        calendar=due_calendar(last or today),
+        calendar=calendar or due_calendar(last or today),
         shift_holidays=conf("HOLIDAY_SHIFT"),
         slower_shift=conf("HOLIDAY_SHIFT_SLOWER"),
     )
@@ -159,7 +166,7 @@ def propose_stage(*, signals: Iterable[str], text: str) -> StageProposals:
 # --- Follow-ups ---------------------------------------------------------------------------------
 
 
-def _validate_followup(
+def validate_followup(
     *,
     customer: Customer,
     at: dt.datetime,
@@ -224,18 +231,26 @@ def _validate_followup(
 _HISTORY_FIELDS = ("stage", "grade", "expected_sign_month", "next_due_on")
 
 
-def _history_snapshot(customer: Customer) -> dict[str, object]:
+def history_snapshot(customer: Customer) -> dict[str, object]:
     return {f: history_value(f, getattr(customer, f)) for f in _HISTORY_FIELDS}
 
 
-def _record_pipeline_history(*, customer: Customer, actor: User, before: dict[str, object], source: str) -> None:
-    after = _history_snapshot(customer)
+def pipeline_history_entry(
+    *, customer: Customer, actor: User, before: dict[str, object], source: str
+) -> CustomerChange | None:
+    """The history row (unsaved) of what changed since ``before``; None when nothing did."""
+    after = history_snapshot(customer)
     changes: dict[str, object] = {f: [before[f], after[f]] for f in _HISTORY_FIELDS if before[f] != after[f]}
-    if changes:
-        changes["source"] = source
-        CustomerChange.objects.create(
-            customer=customer, actor=actor, action=CustomerChange.Action.UPDATE, changes=changes
-        )
+    if not changes:
+        return None
+    changes["source"] = source
+    return CustomerChange(customer=customer, actor=actor, action=CustomerChange.Action.UPDATE, changes=changes)
+
+
+def _record_pipeline_history(*, customer: Customer, actor: User, before: dict[str, object], source: str) -> None:
+    entry = pipeline_history_entry(customer=customer, actor=actor, before=before, source=source)
+    if entry is not None:
+        entry.save(force_insert=True)
 
 
 @transaction.atomic
@@ -268,9 +283,9 @@ def followup_log(
     summary = (summary or "").strip()
     signals = list(dict.fromkeys(signals))
     current = _locked(customer)
-    before = _history_snapshot(current)
+    before = history_snapshot(current)
     proposals = propose_stage(signals=signals, text=summary)
-    _validate_followup(
+    validate_followup(
         customer=current,
         at=at,
         now=now,
@@ -286,12 +301,89 @@ def followup_log(
         backdate_days=(now.date() - rules.EARLIEST_BUSINESS_DATE).days + 1 if history_import else None,
     )
     if current.owner_id is None:
-        raise Conflict(_("This customer is in the public pool: claim it before recording follow-ups."))
+        raise Conflict(pool_followup_refusal())
     today = _local_date(now)
-    new_stage = current.stage if stage is None else stage
     if grade is None and expected_sign_month is not None:
         grade = rules.grade_for_month(expected_sign_month, today)
-    fu = FollowUp.objects.create(
+    fu, change, rose = judge_followup(
+        current,
+        actor=actor,
+        stage=stage,
+        at=at,
+        channel=channel,
+        duration_minutes=duration_minutes,
+        effective=effective,
+        summary=summary,
+        signals=signals,
+        proposals=proposals,
+        grade=grade,
+        expected_sign_month=expected_sign_month,
+        next_contact_on=next_contact_on,
+        decision_maker=decision_maker,
+    )
+    fu.save(force_insert=True)
+    if change is not None:
+        change.follow_up = fu
+        change.save(force_insert=True)
+    if rose:
+        ReleaseProposal.objects.filter(customer=current).delete()
+        RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).delete()
+    # The newest record's plan counts; a back-dated record does not override a later plan.
+    newest = current.follow_ups.order_by("-at", "-id").values_list("next_contact_on", flat=True).first()
+    current.next_due_on = _due_after_contact(current, planned_next=newest, today=today)
+    current.version += 1
+    current.updated_at = now
+    current.save(update_fields=FOLLOWUP_CUSTOMER_FIELDS)
+    _record_pipeline_history(customer=current, actor=actor, before=before, source="followup")
+    CustomerProfile.objects.filter(customer=current, first_contact_due_at__isnull=False).update(
+        first_contact_due_at=None
+    )
+    _close_visit_plan(customer=current, follow_up=fu, plan=visit_plan)
+    return fu
+
+
+def pool_followup_refusal() -> str:
+    """Why a pool customer's follow-up is refused (also a history import's row error)."""
+    return _("This customer is in the public pool: claim it before recording follow-ups.")
+
+
+# What recording a follow-up changes on the customer.
+FOLLOWUP_CUSTOMER_FIELDS = [
+    "stage",
+    "stage_rose_at",
+    "grade",
+    "expected_sign_month",
+    "last_contact_at",
+    "next_due_on",
+    "version",
+    "updated_at",
+]
+
+
+def judge_followup(
+    current: Customer,
+    *,
+    actor: User,
+    stage: int | None,
+    at: dt.datetime,
+    channel: str,
+    effective: bool,
+    summary: str,
+    signals: list[str],
+    proposals: StageProposals,
+    duration_minutes: int | None = None,
+    grade: str | None = None,
+    expected_sign_month: dt.date | None = None,
+    next_contact_on: dt.date | None = None,
+    decision_maker: str = "",
+) -> tuple[FollowUp, StageChange | None, bool]:
+    """A checked follow-up's rows, unsaved, and its effect on ``current`` (stage, rise, grade, last
+    contact; the caller sets the next due date): the follow-up, the stage change when the stage
+    moved (its ``follow_up`` set once the follow-up is saved) and whether the stage rose (the
+    customer's release and recycling proposals go). Shared by ``followup_log`` and the history
+    import (``services_history``), so an imported history is the one entered live."""
+    new_stage = current.stage if stage is None else stage
+    fu = FollowUp(
         customer=current,
         rep=actor,
         at=at,
@@ -310,16 +402,17 @@ def followup_log(
         next_contact_on=next_contact_on,
         decision_maker=decision_maker,
     )
+    change, rose = None, False
     if new_stage != current.stage:
-        _record_stage_change(
+        change = StageChange(
             customer=current,
             from_stage=current.stage,
             to_stage=new_stage,
-            by=actor,
             at=at,
-            signals=signals,
+            by=actor,
+            owner=current.owner,
+            signals=list(signals),
             note=summary,
-            follow_up=fu,
             mismatch=rules.judgment_mismatch(
                 from_stage=current.stage,
                 to_stage=new_stage,
@@ -328,8 +421,7 @@ def followup_log(
             ),
         )
         if rules.is_rise(current.stage, new_stage):
-            ReleaseProposal.objects.filter(customer=current).delete()
-            RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).delete()
+            rose = True
             if current.stage_rose_at is None or at > current.stage_rose_at:
                 current.stage_rose_at = at
         current.stage = new_stage
@@ -339,29 +431,7 @@ def followup_log(
         current.expected_sign_month = expected_sign_month.replace(day=1)
     if effective and (current.last_contact_at is None or at > current.last_contact_at):
         current.last_contact_at = at
-    # The newest record's plan counts; a back-dated record does not override a later plan.
-    newest = current.follow_ups.order_by("-at", "-id").values_list("next_contact_on", flat=True).first()
-    current.next_due_on = _due_after_contact(current, planned_next=newest, today=today)
-    current.version += 1
-    current.updated_at = now
-    current.save(
-        update_fields=[
-            "stage",
-            "stage_rose_at",
-            "grade",
-            "expected_sign_month",
-            "last_contact_at",
-            "next_due_on",
-            "version",
-            "updated_at",
-        ]
-    )
-    _record_pipeline_history(customer=current, actor=actor, before=before, source="followup")
-    CustomerProfile.objects.filter(customer=current, first_contact_due_at__isnull=False).update(
-        first_contact_due_at=None
-    )
-    _close_visit_plan(customer=current, follow_up=fu, plan=visit_plan)
-    return fu
+    return fu, change, rose
 
 
 def _close_visit_plan(*, customer: Customer, follow_up: FollowUp, plan: VisitPlan | None) -> None:
@@ -403,7 +473,7 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
     if current.owner_id is None:
         raise Conflict(_("This customer is in the public pool: claim it first."))
     signed_at = now if signed_on == today else timezone.make_aware(dt.datetime.combine(signed_on, dt.time(12)))
-    before = _history_snapshot(current)
+    before = history_snapshot(current)
     _record_stage_change(
         customer=current, from_stage=current.stage, to_stage=Stage.SIGNED, by=actor, at=signed_at, note=note
     )
