@@ -141,6 +141,7 @@ class _Reader:
         self.users = _users()
         self.signals = get_playbook().signal_stage
         self.region = settings.YIXIANG["DEFAULT_PHONE_REGION"]
+        self.channels = _channel_words()
 
     def check(self, raw: RawRow) -> HistoryRow:
         cells = raw.cells
@@ -169,7 +170,7 @@ class _Reader:
             take(f, lambda t, v: _day(t, v))
         for f in ("amount", "paid_amount"):
             take(f, lambda t, v: _money(t))
-        take("channel", _channel)
+        take("channel", lambda t, v: _channel(t, v, self.channels))
         take("effective", _yes_no)
         take("stage", _stage)
         take("signals", self._signals)
@@ -246,14 +247,22 @@ def _money(text: str) -> Decimal:
     return amount
 
 
-def _channel(text: str, _v: Any) -> str:
-    folded = text.strip().casefold()
-    if folded in FollowUpChannel.values:
-        return folded
+def _channel_words() -> dict[str, str]:
+    """Channel texts a file may use: the values, then the labels in the current language, then the
+    usual Chinese words (first wins). Built once per file: a label is translated on each str()."""
+    words: dict[str, str] = {}
+    for value in FollowUpChannel.values:
+        words.setdefault(value, value)
     for value, label in FollowUpChannel.choices:
-        if folded == str(label).casefold():
-            return value
-    found = _CHANNEL_WORDS.get(folded)
+        words.setdefault(str(label).casefold(), value)
+    for word, value in _CHANNEL_WORDS.items():
+        words.setdefault(word, value)
+    return words
+
+
+def _channel(text: str, _v: Any, words: dict[str, str] | None = None) -> str:
+    folded = text.strip().casefold()
+    found = (words or _channel_words()).get(folded)
     if found is None:
         raise RowError(_("“%(value)s” is not a follow-up channel.") % {"value": text[:40]})
     return found

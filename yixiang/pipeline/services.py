@@ -166,6 +166,14 @@ def propose_stage(*, signals: Iterable[str], text: str) -> StageProposals:
 # --- Follow-ups ---------------------------------------------------------------------------------
 
 
+# The choices' values, once: an enum's ``.values`` builds a new list on every call (a history
+# import checks 100,000 follow-ups).
+_CHANNELS = frozenset(FollowUpChannel.values)
+_STAGES = frozenset(Stage.values)
+_GRADES = frozenset((None, "", *Grade.values))
+_DECISION_MAKER = frozenset(DecisionMakerContact.values)
+
+
 def validate_followup(
     *,
     customer: Customer,
@@ -197,7 +205,7 @@ def validate_followup(
             errors["at"] = [
                 _("A follow-up can be back-dated at most %(days)s days.") % {"days": conf("FOLLOWUP_BACKDATE_DAYS")}
             ]
-    if channel not in FollowUpChannel.values:
+    if channel not in _CHANNELS:
         errors["channel"] = [_("Unknown channel.")]
     if duration_minutes is not None and not 0 <= duration_minutes <= 24 * 60:
         errors["duration_minutes"] = [_("The duration is between 0 and 1440 minutes.")]
@@ -206,9 +214,9 @@ def validate_followup(
             errors["stage"] = [_("A signed (E-class) customer stays E class.")]
         elif customer.stage != Stage.SIGNED and stage == Stage.SIGNED:
             errors["stage"] = [_("Use “Mark as signed” to record the deal.")]
-        elif stage not in Stage.values:
+        elif stage not in _STAGES:
             errors["stage"] = [_("Unknown stage.")]
-    if grade not in (None, "", *Grade.values):
+    if grade not in _GRADES:
         errors["grade"] = [_("The grade is A, B, C or D.")]
     if next_contact_on is not None and not errors.get("at") and next_contact_on < _local_date(at):
         errors["next_contact_on"] = [_("The next contact cannot be before this one.")]
@@ -216,7 +224,7 @@ def validate_followup(
         errors["next_contact_on"] = [
             _("Plan the next contact at most %(days)s days ahead.") % {"days": rules.NEXT_CONTACT_MAX_DAYS_AHEAD}
         ]
-    if decision_maker not in DecisionMakerContact.values:
+    if decision_maker not in _DECISION_MAKER:
         errors["decision_maker"] = [_("Unknown decision-maker answer.")]
     if len(summary) > 5000:
         errors["summary"] = [_("The summary is at most 5000 characters.")]
