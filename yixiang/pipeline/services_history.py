@@ -179,9 +179,11 @@ def followups_record_past(*, items: Sequence[PastFollowUp]) -> None:
         touched[current.pk] = current
     if not created:
         return
-    FollowUp.objects.bulk_create([i.follow_up for i in created], batch_size=500)  # type: ignore[misc]
-    StageChange.objects.bulk_create(changes, batch_size=500)
-    CustomerChange.objects.bulk_create(entries, batch_size=500)
+    _insert(FollowUp, [i.follow_up for i in created], returning=True)
+    for change in changes:
+        change.follow_up_id = change.follow_up.pk  # type: ignore[union-attr]
+    _insert(StageChange, changes)
+    _insert(CustomerChange, entries)
     _update_by_pk(Customer, list(touched.values()), FOLLOWUP_CUSTOMER_FIELDS)
     if risen:
         ReleaseProposal.objects.filter(customer_id__in=risen).delete()
@@ -244,3 +246,25 @@ def _update_by_pk(model: type[Model], objs: list, fields: list[str], size: int =
                 f"UPDATE {table} SET {sets} FROM v WHERE {table}.{q(pk.column)} = v.{q(pk.column)}",
                 params,
             )
+
+
+def _insert(model: type[Model], objs: list, *, returning: bool = False, size: int = 500) -> None:
+    """``bulk_create`` without its per-value compiling: one multi-row INSERT per ``size`` rows of
+    the values ``get_db_prep_save`` gives (what bulk_create sends), the new ids read back in order
+    with RETURNING like bulk_create does on SQLite and PostgreSQL."""
+    if not objs:
+        return
+    q = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    head = f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) VALUES "  # noqa: S608
+    tail = f" RETURNING {q(model._meta.pk.column)}" if returning else ""
+    with connection.cursor() as cur:
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            params = [f.get_db_prep_save(getattr(o, f.attname), connection) for o in chunk for f in fields]
+            cur.execute(head + ", ".join([row] * len(chunk)) + tail, params)
+            if returning:
+                for o, (pk,) in zip(chunk, cur.fetchall(), strict=True):
+                    o.pk = pk
+                    o._state.adding = False
