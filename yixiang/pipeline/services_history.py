@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -223,6 +223,7 @@ def _update_by_pk(model: type[Model], objs: list, fields: list[str], size: int =
     """``bulk_update`` in one statement per ``size`` rows: UPDATE … FROM a VALUES list (SQLite
     3.33+, PostgreSQL). Django's bulk_update builds a CASE per field and row in Python, which took
     most of the import's time."""
+    connection = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up on each use
     q = connection.ops.quote_name
     pk = model._meta.pk
     cols = [pk, *(model._meta.get_field(f) for f in fields)]
@@ -254,6 +255,7 @@ def _insert(model: type[Model], objs: list, *, returning: bool = False, size: in
     with RETURNING like bulk_create does on SQLite and PostgreSQL."""
     if not objs:
         return
+    connection = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up on each use
     q = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
