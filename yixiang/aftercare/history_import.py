@@ -1,11 +1,14 @@
 """Migration import ("bring your history"): a team's past follow-ups, contracts, payouts, payments
 and owner assignments from CSV/xlsx, for an administrator moving in from spreadsheets.
 
-Every row goes through the service a user's action goes through (pipeline.followup_log,
-aftercare customer_sign, contract_create, payout_add/payout_mark_paid, payment_record,
-customer_hand_over), in the order the history happened, so stage changes, due dates, the agenda,
-judgment accuracy and incentive activity come out exactly as if the history had been entered live.
-Only the follow-up back-dating limit is lifted (``history_import``), since past dates are the point.
+Every row goes through the service a user's action goes through (aftercare customer_sign,
+contract_create, payout_add/payout_mark_paid, payment_record, customer_hand_over), in the order the
+history happened, so stage changes, due dates, the agenda, judgment accuracy and incentive activity
+come out exactly as if the history had been entered live. Follow-ups, the big file (100,000 rows
+for a team's years), go set-based per batch through ``pipeline.services_history``, which checks
+and judges each row with ``followup_log``'s own functions and writes a batch in a few statements;
+the customers are looked up and duplicates found with one query each per batch. Only the
+follow-up back-dating limit is lifted, since past dates are the point.
 
 A job of one kind per file (ImportJob.kind). The file is read by the customer import's reader, so
 encodings, xlsx, merged cells and the upload gate are the same. Rows are checked first (line-numbered
@@ -40,8 +43,7 @@ from yixiang.customers.import_writer import Superseded, audit_job, remove_upload
 from yixiang.customers.models import Customer, ImportJob
 from yixiang.customers.stages import Stage
 from yixiang.errors import DomainError
-from yixiang.pipeline import pool
-from yixiang.pipeline import services as pipeline
+from yixiang.pipeline import pool, services_history
 from yixiang.pipeline.models import FollowUp, FollowUpChannel
 from yixiang.pipeline.playbook import get_playbook
 
@@ -139,6 +141,7 @@ class _Reader:
         self.users = _users()
         self.signals = get_playbook().signal_stage
         self.region = settings.YIXIANG["DEFAULT_PHONE_REGION"]
+        self.channels = _channel_words()
 
     def check(self, raw: RawRow) -> HistoryRow:
         cells = raw.cells
@@ -167,7 +170,7 @@ class _Reader:
             take(f, lambda t, v: _day(t, v))
         for f in ("amount", "paid_amount"):
             take(f, lambda t, v: _money(t))
-        take("channel", _channel)
+        take("channel", lambda t, v: _channel(t, v, self.channels))
         take("effective", _yes_no)
         take("stage", _stage)
         take("signals", self._signals)
@@ -244,14 +247,22 @@ def _money(text: str) -> Decimal:
     return amount
 
 
-def _channel(text: str, _v: Any) -> str:
-    folded = text.strip().casefold()
-    if folded in FollowUpChannel.values:
-        return folded
+def _channel_words() -> dict[str, str]:
+    """Channel texts a file may use: the values, then the labels in the current language, then the
+    usual Chinese words (first wins). Built once per file: a label is translated on each str()."""
+    words: dict[str, str] = {}
+    for value in FollowUpChannel.values:
+        words.setdefault(value, value)
     for value, label in FollowUpChannel.choices:
-        if folded == str(label).casefold():
-            return value
-    found = _CHANNEL_WORDS.get(folded)
+        words.setdefault(str(label).casefold(), value)
+    for word, value in _CHANNEL_WORDS.items():
+        words.setdefault(word, value)
+    return words
+
+
+def _channel(text: str, _v: Any, words: dict[str, str] | None = None) -> str:
+    folded = text.strip().casefold()
+    found = (words or _channel_words()).get(folded)
     if found is None:
         raise RowError(_("“%(value)s” is not a follow-up channel.") % {"value": text[:40]})
     return found
@@ -304,28 +315,6 @@ class _Replay:
             return
         customer = self.customer(values)
         getattr(self, f"_{kind}")(customer, values, at)
-
-    def _followups(self, customer: Customer, v: dict[str, Any], at: dt.datetime) -> None:
-        channel = v.get("channel", FollowUpChannel.PHONE)
-        note = v.get("note", "")
-        if FollowUp.objects.filter(customer=customer, at=at, channel=channel, summary=note.strip()).exists():
-            raise _Duplicate
-        stage = v.get("stage")
-        if stage == Stage.SIGNED:
-            if customer.stage != Stage.SIGNED:
-                raise RowError(_("A signing is imported with the contracts file (签约), not as a follow-up."))
-            stage = None
-        pipeline.followup_log(
-            actor=v.get("rep") or customer.owner or self.actor,
-            customer=customer,
-            stage=stage,
-            at=at,
-            channel=channel,
-            effective=v.get("effective", True),
-            summary=note,
-            signals=v.get("signals", ()),
-            history_import=True,
-        )
 
     def _contracts(self, customer: Customer, v: dict[str, Any], at: dt.datetime) -> None:
         number = v.get("number", "")
@@ -470,9 +459,14 @@ def _dry_run(job: ImportJob, checked: _Checked, progress: Callable[[ImportJob], 
         pass
 
     counts: tuple[int, list[tuple[int, str]], list[tuple[int, str]]] = (0, [], [])
+    size = max(int(conf("IMPORT_BATCH_SIZE")), 1)
     try:
         with transaction.atomic():
-            counts = _apply_all(_Replay(job), job.kind, checked.rows)
+            created, skipped, errors = 0, [], []
+            for start in range(0, len(checked.rows), size):  # the batches of the real run
+                c, s, e = _apply_all(_Replay(job), job.kind, checked.rows[start : start + size])
+                created, skipped, errors = created + c, skipped + s, errors + e
+            counts = (created, skipped, errors)
             raise _Rollback
     except _Rollback:
         pass
@@ -486,8 +480,10 @@ def _dry_run(job: ImportJob, checked: _Checked, progress: Callable[[ImportJob], 
 
 
 def _apply_all(
-    replay: _Replay, kind: str, rows: Iterable[HistoryRow]
+    replay: _Replay, kind: str, rows: list[HistoryRow]
 ) -> tuple[int, list[tuple[int, str]], list[tuple[int, str]]]:
+    if kind == Kind.FOLLOWUPS:
+        return _apply_followups(rows)
     created, skipped, errors = 0, [], []
     for row in rows:
         try:
@@ -501,6 +497,100 @@ def _apply_all(
         except DomainError as exc:
             errors.append((row.line, _messages(exc)))
     return created, skipped, errors
+
+
+def _apply_followups(rows: list[HistoryRow]) -> tuple[int, list[tuple[int, str]], list[tuple[int, str]]]:
+    """A batch of follow-up rows (oldest first), as ``_Replay`` would one by one: the customer, a
+    duplicate of what is stored (or of an earlier row of the file), a signing, then the pipeline's
+    checks and judgment, set-based."""
+    found = _customers(rows)
+    outcome: dict[int, str | services_history.PastFollowUp] = {}  # line → error text or the item
+    items: list[services_history.PastFollowUp] = []
+    first_of: dict[tuple, services_history.PastFollowUp] = {}
+    followers: dict[int, services_history.PastFollowUp] = {}  # line → the same row earlier in the batch
+    stored = _stored_keys(found.values(), rows)
+    for row in rows:
+        v = row.values
+        customer = found.get(v.get("customer") or v.get("phone"))
+        if customer is None:
+            key = v.get("customer") or v.get("phone")
+            outcome[row.line] = _("No customer %(key)s in the archive; import the customers first.") % {"key": key}
+            continue
+        channel = v.get("channel", FollowUpChannel.PHONE)
+        note = v.get("note", "")
+        same = (customer.pk, row.at, channel, note.strip())
+        if same in stored:
+            outcome[row.line] = _DUPLICATE
+            continue
+        stage = v.get("stage")
+        if stage == Stage.SIGNED:
+            if customer.stage != Stage.SIGNED:
+                outcome[row.line] = _("A signing is imported with the contracts file (签约), not as a follow-up.")
+                continue
+            stage = None
+        if same in first_of:
+            followers[row.line] = first_of[same]
+            continue
+        item = services_history.PastFollowUp(
+            customer_id=customer.pk,
+            at=row.at,
+            actor=v.get("rep"),
+            channel=channel,
+            effective=v.get("effective", True),
+            summary=note,
+            signals=v.get("signals", ()),
+            stage=stage,
+        )
+        first_of[same] = outcome[row.line] = item
+        items.append(item)
+    services_history.followups_record_past(items=items)
+    created, skipped, errors = 0, [], []
+    for row in rows:
+        result = outcome.get(row.line)
+        if row.line in followers:  # a repeat: a duplicate once its first is stored, else the same error
+            first = followers[row.line]
+            result = _DUPLICATE if first.follow_up is not None else first.error
+        if isinstance(result, services_history.PastFollowUp):
+            if result.follow_up is not None:
+                created += 1
+            else:
+                errors.append((row.line, str(result.error)))
+        elif result is _DUPLICATE:
+            skipped.append((row.line, _("Already in the archive.")))
+        else:
+            errors.append((row.line, str(result)))
+    return created, skipped, errors
+
+
+_DUPLICATE = object()
+
+
+def _customers(rows: list[HistoryRow]) -> dict[str, Customer]:
+    """The batch's customers by the key its rows name them by (archive number, else phone): what
+    ``_Replay.customer`` finds for each row, in two queries."""
+    numbers = {r.values["customer"] for r in rows if r.values.get("customer")}
+    phones = {r.values["phone"] for r in rows if not r.values.get("customer") and r.values.get("phone")}
+    live = Customer.objects.filter(deleted_at__isnull=True).order_by("-pk")  # the lowest pk wins, as first()
+    found: dict[str, Customer] = {}
+    if numbers:
+        found.update((c.archive_no, c) for c in live.filter(archive_no__in=numbers))
+    if phones:
+        found.update((c.phone_normalized, c) for c in live.filter(phone_normalized__in=phones))
+    return found
+
+
+def _stored_keys(customers: Iterable[Customer], rows: list[HistoryRow]) -> set[tuple]:
+    """(customer, time, channel, note) of the follow-ups already stored for the batch's customers in
+    its time span (a sorted batch spans little time), in one query."""
+    ids = {c.pk for c in customers}
+    if not ids or not rows:
+        return set()
+    ats = [r.at for r in rows]
+    return set(
+        FollowUp.objects.filter(customer_id__in=ids, at__gte=min(ats), at__lte=max(ats)).values_list(
+            "customer_id", "at", "channel", "summary"
+        )
+    )
 
 
 def _claim(job: ImportJob) -> None:

@@ -59,7 +59,14 @@ def _locked(customer: Customer) -> Customer:
     return Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
 
 
-def _due_after_contact(customer: Customer, *, planned_next: dt.date | None, today: dt.date) -> dt.date:
+def _due_after_contact(
+    customer: Customer,
+    *,
+    planned_next: dt.date | None,
+    today: dt.date,
+    calendar: rules.WorkCalendar | None = None,
+) -> dt.date:
+    """``calendar``: one that covers the last contact's reach (a history import reads one per batch)."""
     last = _local_date(customer.last_contact_at) if customer.last_contact_at else None
     return rules.next_due_on(
         stage=customer.stage,
@@ -67,7 +74,7 @@ def _due_after_contact(customer: Customer, *, planned_next: dt.date | None, toda
         planned_next=planned_next,
         today=today,
         cadence=conf("CADENCE_DAYS"),
-        calendar=due_calendar(last or today),
+        calendar=calendar or due_calendar(last or today),
         shift_holidays=conf("HOLIDAY_SHIFT"),
         slower_shift=conf("HOLIDAY_SHIFT_SLOWER"),
     )
@@ -97,16 +104,21 @@ def _record_stage_change(
         note=note,
         follow_up=follow_up,
     )
+    _hook_stage_changed(change, customer)
+    return change
+
+
+def _hook_stage_changed(change: StageChange, customer: Customer) -> None:
+    by = change.by
     events.hook(
         WebhookEvent.STAGE_CHANGED,
         {
-            "stage_change_id": change.pk, "customer": {**events.customer_ref(customer), "stage": to_stage},
-            "from_stage": from_stage, "to_stage": to_stage, "at": at,
+            "stage_change_id": change.pk, "customer": {**events.customer_ref(customer), "stage": change.to_stage},
+            "from_stage": change.from_stage, "to_stage": change.to_stage, "at": change.at,
             "by": {"id": by.pk, "username": by.username} if by else None,
-            "follow_up_id": follow_up.pk if follow_up else None,
+            "follow_up_id": change.follow_up_id,
         },
     )  # fmt: skip
-    return change
 
 
 IMPORTED_STAGE_NOTE = "import"
@@ -196,7 +208,15 @@ def propose_stage(*, signals: Iterable[str], text: str) -> StageProposals:
 # --- Follow-ups ---------------------------------------------------------------------------------
 
 
-def _validate_followup(
+# The choices' values, once: an enum's ``.values`` builds a new list on every call (a history
+# import checks 100,000 follow-ups).
+_CHANNELS = frozenset(FollowUpChannel.values)
+_STAGES = frozenset(Stage.values)
+_GRADES = frozenset((None, "", *Grade.values))
+_DECISION_MAKER = frozenset(DecisionMakerContact.values)
+
+
+def validate_followup(
     *,
     customer: Customer,
     at: dt.datetime,
@@ -227,7 +247,7 @@ def _validate_followup(
             errors["at"] = [
                 _("A follow-up can be back-dated at most %(days)s days.") % {"days": conf("FOLLOWUP_BACKDATE_DAYS")}
             ]
-    if channel not in FollowUpChannel.values:
+    if channel not in _CHANNELS:
         errors["channel"] = [_("Unknown channel.")]
     if duration_minutes is not None and not 0 <= duration_minutes <= 24 * 60:
         errors["duration_minutes"] = [_("The duration is between 0 and 1440 minutes.")]
@@ -236,9 +256,9 @@ def _validate_followup(
             errors["stage"] = [_("A signed (E-class) customer stays E class.")]
         elif customer.stage != Stage.SIGNED and stage == Stage.SIGNED:
             errors["stage"] = [_("Use “Mark as signed” to record the deal.")]
-        elif stage not in Stage.values:
+        elif stage not in _STAGES:
             errors["stage"] = [_("Unknown stage.")]
-    if grade not in (None, "", *Grade.values):
+    if grade not in _GRADES:
         errors["grade"] = [_("The grade is A, B, C or D.")]
     if next_contact_on is not None and not errors.get("at") and next_contact_on < _local_date(at):
         errors["next_contact_on"] = [_("The next contact cannot be before this one.")]
@@ -246,7 +266,7 @@ def _validate_followup(
         errors["next_contact_on"] = [
             _("Plan the next contact at most %(days)s days ahead.") % {"days": rules.NEXT_CONTACT_MAX_DAYS_AHEAD}
         ]
-    if decision_maker not in DecisionMakerContact.values:
+    if decision_maker not in _DECISION_MAKER:
         errors["decision_maker"] = [_("Unknown decision-maker answer.")]
     if len(summary) > 5000:
         errors["summary"] = [_("The summary is at most 5000 characters.")]
@@ -261,18 +281,26 @@ def _validate_followup(
 _HISTORY_FIELDS = ("stage", "grade", "expected_sign_month", "next_due_on")
 
 
-def _history_snapshot(customer: Customer) -> dict[str, object]:
+def history_snapshot(customer: Customer) -> dict[str, object]:
     return {f: history_value(f, getattr(customer, f)) for f in _HISTORY_FIELDS}
 
 
-def _record_pipeline_history(*, customer: Customer, actor: User, before: dict[str, object], source: str) -> None:
-    after = _history_snapshot(customer)
+def pipeline_history_entry(
+    *, customer: Customer, actor: User, before: dict[str, object], source: str
+) -> CustomerChange | None:
+    """The history row (unsaved) of what changed since ``before``; None when nothing did."""
+    after = history_snapshot(customer)
     changes: dict[str, object] = {f: [before[f], after[f]] for f in _HISTORY_FIELDS if before[f] != after[f]}
-    if changes:
-        changes["source"] = source
-        CustomerChange.objects.create(
-            customer=customer, actor=actor, action=CustomerChange.Action.UPDATE, changes=changes
-        )
+    if not changes:
+        return None
+    changes["source"] = source
+    return CustomerChange(customer=customer, actor=actor, action=CustomerChange.Action.UPDATE, changes=changes)
+
+
+def _record_pipeline_history(*, customer: Customer, actor: User, before: dict[str, object], source: str) -> None:
+    entry = pipeline_history_entry(customer=customer, actor=actor, before=before, source=source)
+    if entry is not None:
+        entry.save(force_insert=True)
 
 
 @transaction.atomic
@@ -312,9 +340,9 @@ def followup_log(
     summary = (summary or "").strip()
     signals = list(dict.fromkeys(signals))
     current = _locked(customer)
-    before = _history_snapshot(current)
+    before = history_snapshot(current)
     proposals = propose_stage(signals=signals, text=summary)
-    _validate_followup(
+    validate_followup(
         customer=current,
         at=at,
         now=now,
@@ -331,7 +359,7 @@ def followup_log(
     )
     checks = _validate_aftersale_checks(current, aftersale_checks)
     if current.owner_id is None:
-        raise Conflict(_("This customer is in the public pool: claim it before recording follow-ups."))
+        raise Conflict(pool_followup_refusal())
     today = _local_date(now)
     new_stage = current.stage if stage is None else stage
     if not confirm_stage and rules.needs_evidence_confirmation(
@@ -345,7 +373,99 @@ def followup_log(
         )  # fmt: skip
     if grade is None and expected_sign_month is not None:
         grade = rules.grade_for_month(expected_sign_month, today)
-    fu = FollowUp.objects.create(
+    fu, change, rose = judge_followup(
+        current,
+        actor=actor,
+        stage=stage,
+        at=at,
+        channel=channel,
+        duration_minutes=duration_minutes,
+        effective=effective,
+        summary=summary,
+        signals=signals,
+        proposals=proposals,
+        grade=grade,
+        expected_sign_month=expected_sign_month,
+        next_contact_on=next_contact_on,
+        decision_maker=decision_maker,
+        aftersale_checks=checks,
+    )
+    fu.save(force_insert=True)
+    if change is not None:
+        change.follow_up = fu
+        change.save(force_insert=True)
+        _hook_stage_changed(change, current)
+    if aftersale_method.REFERRAL_ASKED in checks:
+        events.emit_referral_asked(follow_up_id=fu.pk, customer_id=current.pk, rep_id=actor.pk)
+    if rose:
+        ReleaseProposal.objects.filter(customer=current).delete()
+        RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).delete()
+    # The newest record's plan counts; a back-dated record does not override a later plan.
+    newest = current.follow_ups.order_by("-at", "-id").values_list("next_contact_on", flat=True).first()
+    current.next_due_on = _due_after_contact(current, planned_next=newest, today=today)
+    current.version += 1
+    current.updated_at = now
+    current.save(update_fields=FOLLOWUP_CUSTOMER_FIELDS)
+    _record_pipeline_history(customer=current, actor=actor, before=before, source="followup")
+    CustomerProfile.objects.filter(customer=current, first_contact_due_at__isnull=False).update(
+        first_contact_due_at=None
+    )
+    _close_visit_plan(customer=current, follow_up=fu, plan=visit_plan)
+    events.hook(
+        WebhookEvent.FOLLOWUP_LOGGED,
+        {
+            "follow_up_id": fu.pk, "customer": events.customer_ref(current), "rep": {"id": actor.pk,
+            "username": actor.username}, "at": fu.at, "channel": fu.channel, "effective": fu.effective,
+            "stage_before": fu.stage_before, "stage_after": fu.stage_after, "summary": fu.summary,
+            "next_contact_on": fu.next_contact_on,
+        },
+    )  # fmt: skip
+    return fu
+
+
+def pool_followup_refusal() -> str:
+    """Why a pool customer's follow-up is refused (also a history import's row error)."""
+    return _("This customer is in the public pool: claim it before recording follow-ups.")
+
+
+# What recording a follow-up changes on the customer.
+FOLLOWUP_CUSTOMER_FIELDS = [
+    "stage",
+    "stage_rose_at",
+    "grade",
+    "expected_sign_month",
+    "last_contact_at",
+    "next_due_on",
+    "version",
+    "updated_at",
+]
+
+
+def judge_followup(
+    current: Customer,
+    *,
+    actor: User,
+    stage: int | None,
+    at: dt.datetime,
+    channel: str,
+    effective: bool,
+    summary: str,
+    signals: list[str],
+    proposals: StageProposals,
+    duration_minutes: int | None = None,
+    grade: str | None = None,
+    expected_sign_month: dt.date | None = None,
+    next_contact_on: dt.date | None = None,
+    decision_maker: str = "",
+    aftersale_checks: Sequence[str] = (),
+) -> tuple[FollowUp, StageChange | None, bool]:
+    """A checked follow-up's rows, unsaved, and its effect on ``current`` (stage, rise, grade, last
+    contact; the caller sets the next due date): the follow-up, the stage change when the stage
+    moved (its ``follow_up`` set once the follow-up is saved) and whether the stage rose (the
+    customer's release and recycling proposals go). Shared by ``followup_log`` and the history
+    import (``services_history``), so an imported history is the one entered live."""
+    new_stage = current.stage if stage is None else stage
+    fu = FollowUp(
         customer=current,
         rep=actor,
         at=at,
@@ -363,20 +483,19 @@ def followup_log(
         expected_sign_month=expected_sign_month,
         next_contact_on=next_contact_on,
         decision_maker=decision_maker,
-        aftersale_checks=checks,
+        aftersale_checks=list(aftersale_checks),
     )
-    if aftersale_method.REFERRAL_ASKED in checks:
-        events.emit_referral_asked(follow_up_id=fu.pk, customer_id=current.pk, rep_id=actor.pk)
+    change, rose = None, False
     if new_stage != current.stage:
-        _record_stage_change(
+        change = StageChange(
             customer=current,
             from_stage=current.stage,
             to_stage=new_stage,
-            by=actor,
             at=at,
-            signals=signals,
+            by=actor,
+            owner=current.owner,
+            signals=list(signals),
             note=summary,
-            follow_up=fu,
             mismatch=rules.judgment_mismatch(
                 from_stage=current.stage,
                 to_stage=new_stage,
@@ -385,8 +504,7 @@ def followup_log(
             ),
         )
         if rules.is_rise(current.stage, new_stage):
-            ReleaseProposal.objects.filter(customer=current).delete()
-            RecycleProposal.objects.filter(customer=current, decided_at__isnull=True).delete()
+            rose = True
             if current.stage_rose_at is None or at > current.stage_rose_at:
                 current.stage_rose_at = at
         current.stage = new_stage
@@ -396,38 +514,7 @@ def followup_log(
         current.expected_sign_month = expected_sign_month.replace(day=1)
     if effective and (current.last_contact_at is None or at > current.last_contact_at):
         current.last_contact_at = at
-    # The newest record's plan counts; a back-dated record does not override a later plan.
-    newest = current.follow_ups.order_by("-at", "-id").values_list("next_contact_on", flat=True).first()
-    current.next_due_on = _due_after_contact(current, planned_next=newest, today=today)
-    current.version += 1
-    current.updated_at = now
-    current.save(
-        update_fields=[
-            "stage",
-            "stage_rose_at",
-            "grade",
-            "expected_sign_month",
-            "last_contact_at",
-            "next_due_on",
-            "version",
-            "updated_at",
-        ]
-    )
-    _record_pipeline_history(customer=current, actor=actor, before=before, source="followup")
-    CustomerProfile.objects.filter(customer=current, first_contact_due_at__isnull=False).update(
-        first_contact_due_at=None
-    )
-    _close_visit_plan(customer=current, follow_up=fu, plan=visit_plan)
-    events.hook(
-        WebhookEvent.FOLLOWUP_LOGGED,
-        {
-            "follow_up_id": fu.pk, "customer": events.customer_ref(current), "rep": {"id": actor.pk,
-            "username": actor.username}, "at": fu.at, "channel": fu.channel, "effective": fu.effective,
-            "stage_before": fu.stage_before, "stage_after": fu.stage_after, "summary": fu.summary,
-            "next_contact_on": fu.next_contact_on,
-        },
-    )  # fmt: skip
-    return fu
+    return fu, change, rose
 
 
 def _validate_aftersale_checks(customer: Customer, codes: Sequence[str]) -> list[str]:
@@ -484,7 +571,7 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
     if current.owner_id is None:
         raise Conflict(_("This customer is in the public pool: claim it first."))
     signed_at = now if signed_on == today else timezone.make_aware(dt.datetime.combine(signed_on, dt.time(12)))
-    before = _history_snapshot(current)
+    before = history_snapshot(current)
     _record_stage_change(
         customer=current, from_stage=current.stage, to_stage=Stage.SIGNED, by=actor, at=signed_at, note=note
     )
