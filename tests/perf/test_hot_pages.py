@@ -309,13 +309,18 @@ def test_team_review_reads_by_the_members(org):
 # --- Reports -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("past", [False, True])
+@pytest.mark.parametrize("past", [False, True, "snapshot"])
 def test_funnel_api_for_a_region(org, past):
-    """The funnel now and at a past date (rebuilt from stage changes): a fixed number of queries."""
+    """The funnel now and at a past date (rebuilt from stage changes, or read from the nightly
+    snapshot): a fixed number of queries."""
     _busy_team(org, 2, 0)
     params = {"region": org.north.pk}
     if past:
         params["date"] = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    if past == "snapshot":
+        from yixiang.reports.funnel_snapshots import funnel_snapshots_refresh
+
+        funnel_snapshots_refresh()
     get = api(org.director)
     counter = iter(range(2, 1000, 3))
     assert_flat(

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     # ... and a page recounts it itself when it is missing or older than this (the worker is down):
     # so the figures shown lag the history by at most this long.
     "WIN_RATE_SNAPSHOT_MAX_AGE_MINUTES": 60,
+    # The nightly funnel snapshot (reports.funnel_snapshots) also fills days it missed (a worker
+    # that was down), at most this many days back; older gaps are replayed live or backfilled.
+    "FUNNEL_SNAPSHOT_CATCHUP_DAYS": 7,
     # Rows listed in the "due" tables (payouts, renewals, lapsing) of a report page.
     "REPORT_LIST_LIMIT": 100,
     # Points drawn on the Pareto curve (the curve is sampled, the top share is exact).

@@ -30,6 +30,7 @@ from yixiang.pipeline.models import OwnerChange, StageChange
 from yixiang.replica import replica_reads
 from yixiang.reports import history, rules
 from yixiang.reports.conf import conf
+from yixiang.reports.models import FunnelSnapshot, FunnelSnapshotDay
 
 # --- Filters and the staff they select ------------------------------------------------------------
 
@@ -235,6 +236,19 @@ def _counts_at(ids: list[int], when: dt.datetime) -> dict[int, dict[int, int]]:
     return out
 
 
+def _counts_snapshot(ids: list[int], day: dt.date) -> dict[int, dict[int, int]] | None:
+    """Customers per owner and stage at the end of ``day`` from the nightly snapshot
+    (reports.funnel_snapshots), or None when that day has not been snapshotted."""
+    if not FunnelSnapshotDay.objects.filter(day=day).exists():
+        return None
+    out: dict[int, dict[int, int]] = defaultdict(dict)
+    for owner, stage, n in FunnelSnapshot.objects.filter(day=day, owner_id__in=ids).values_list(
+        "owner_id", "stage", "customers"
+    ):
+        out[owner][stage] = n
+    return out
+
+
 @replica_reads()
 def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> FunnelReport:
     """Customers per intent stage now or at ``f.as_of``, per rep, team and region, against the
@@ -243,7 +257,12 @@ def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> Fun
     staff = selected_staff(user, f)
     ids = [u.pk for u in staff]
     past = f.as_of is not None and f.as_of < today
-    per_owner = _counts_at(ids, _end_of(f.as_of)) if past else _counts_now(ids)
+    # A past day reads its nightly snapshot; a day not snapshotted yet is replayed from the history.
+    snap = _counts_snapshot(ids, f.as_of) if past else None
+    if snap is not None:
+        per_owner = snap
+    else:
+        per_owner = _counts_at(ids, _end_of(f.as_of)) if past else _counts_now(ids)
     targets = dict(pipeline_conf("BALANCE_TARGETS"))
     tolerance = pipeline_conf("BALANCE_TOLERANCE")
 

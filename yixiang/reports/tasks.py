@@ -1,4 +1,4 @@
-"""Background work of the reports app (Huey): the morning digest, the win-rate snapshots."""
+"""Background work of the reports app (Huey): the morning digest, the win-rate and funnel snapshots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from django.dispatch import receiver
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from yixiang.reports import services, win_rates
+from yixiang.pipeline.tasks import local_crontab
+from yixiang.reports import funnel_snapshots, services, win_rates
 from yixiang.reports.conf import conf
 
 
@@ -32,3 +33,11 @@ def digest_tick() -> int:
 @db_periodic_task(crontab(minute=f"*/{conf('WIN_RATE_SNAPSHOT_MINUTES')}"))
 def win_rate_snapshot_tick() -> dict[str, str]:
     return win_rates.win_rate_snapshots_refresh()
+
+
+# The funnel's counts at the end of yesterday (a past date's funnel reads them instead of replaying
+# the history). Enqueued once per night across the consumers (yixiang.jobs); changes made between
+# midnight and the run are after the day's end and so not counted in it.
+@db_periodic_task(local_crontab(0, 20))
+def funnel_snapshot_daily() -> dict:
+    return funnel_snapshots.funnel_snapshots_refresh()
