@@ -12,6 +12,7 @@ but the output folder."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -27,17 +29,43 @@ PASSWORD = "yixiang-demo"  # noqa: S105 (the documented demo password)
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
+def _first_link(page, pattern: str) -> str:
+    """The first link on the current page whose path matches ``pattern`` (a JS regex). The plain
+    "/customers/…/" selector took the top bar's "/customers/" link: the shot showed the list."""
+    href = page.eval_on_selector_all(
+        "a[href]", "(els, p) => els.map(e => e.getAttribute('href')).find(h => new RegExp(p).test(h))", pattern
+    )
+    if not href:
+        raise SystemExit(f"no link matching {pattern} on {page.url}")
+    return href
+
+
 def _first_customer(page) -> str:
-    """The first customer on the current page (the agenda's first card)."""
-    return page.locator('a[href^="/customers/"][href$="/"]').first.get_attribute("href") or "/customers/"
+    """The first customer of the agenda's cards: the customer page a rep opens first."""
+    page.goto("/agenda/")
+    return _first_link(page, r"^/customers/\d+/$")
+
+
+def _first_mismatches(page) -> str:
+    """The judgments without evidence of the first member of the last 30 days' team review who
+    has any (the first row is often the lead, who judges nobody)."""
+    today = dt.datetime.now(tz=ZoneInfo("Asia/Shanghai")).date()  # the demo's time zone
+    since = (today - dt.timedelta(days=29)).isoformat()
+    page.goto(f"/team/review/?from={since}")
+    link = page.locator("a.fig-mismatch:has(.chip-danger)").first
+    if link.count():
+        return link.get_attribute("href") or ""
+    return _first_link(page, r"^/team/review/\d+/mismatches/")
 
 
 # (screen, user, path or a function of the logged-in page giving the path)
 SCREENS = [
     ("agenda", "rep1", "/agenda/"),
-    ("customer", "rep1", lambda page: (page.goto("/agenda/"), _first_customer(page))[1]),
+    ("customer", "rep1", _first_customer),
     ("lead-home", "lead1", "/"),
     ("team-review", "lead1", "/team/review/"),
+    ("recycle-proposals", "lead1", "/team/recycle-proposals/"),
+    ("mismatches", "lead1", _first_mismatches),
     ("director-home", "director", "/"),
     ("statements", "director", "/incentives/"),
 ]

@@ -1,7 +1,8 @@
 """The agenda (issue 7's hot read): its exact query budget with every list it shows filled, over the
 API and as the web page. test_hot_pages.py checks the counts stay flat as rows grow; this pins them.
 
-API: the token (with its user and team) + due customers + visits + care + balance + proposals.
+API: the token (with its user and team) + due customers + visits + care + balance + proposals +
+the items' last notes.
 Page: the session + its user + the same five + the statutory calendar's known years + the cards'
 last notes (one query for all cards)."""
 
@@ -48,12 +49,17 @@ def count(fn) -> tuple[int, object]:
     return len(ctx.captured_queries), resp
 
 
-def test_agenda_api_runs_seven_queries(full_agenda):
+def test_agenda_api_runs_eight_queries(full_agenda):
     api = ApiClient(full_agenda.rep)
     n, resp = count(lambda: api.get("/api/v1/agenda"))
     body = resp.json()
     assert (len(body["items"]), len(body["visits"]), len(body["care"]), len(body["proposals"])) == (6, 6, 6, 6)
-    assert n == 7  # one of them: the open complaints, disputes and suggestions (issue 15)
+    assert all(i["last_note"] == "没接" for i in body["items"])
+    # One of them: the open complaints, disputes and suggestions (issue 15); one: every item's
+    # last note. The stage guides (include=guide) are the playbook's: no query more.
+    assert n == 8
+    n, resp = count(lambda: api.get("/api/v1/agenda", include="guide"))
+    assert n == 8 and all(i["guide"]["questions"] for i in resp.json()["items"] if i["stage"] in (0, 2, 3, 4))
 
 
 def test_agenda_page_runs_ten_queries(full_agenda):

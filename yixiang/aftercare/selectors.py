@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yixiang.accounts.models import User
+from yixiang.accounts.models import Role, User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.aftercare import loyalty_ladder, rules
 from yixiang.aftercare.conf import conf
@@ -24,6 +24,7 @@ from yixiang.aftercare.models import (
     CareTask,
     Contract,
     CustomerCare,
+    CustomerIssue,
     Gift,
     LifeEvent,
     LoyaltyChange,
@@ -289,6 +290,7 @@ def _present(customer: Customer) -> dict[str, bool]:
         "asks": Exists(ReferralAsk.objects.filter(**mine)),
         "rewards": Exists(ReferralReward.objects.filter(referrer=OuterRef("pk"))),
         "referred": Exists(Customer.objects.filter(referrer=OuterRef("pk"), deleted_at__isnull=True)),
+        "issues": Exists(CustomerIssue.objects.filter(**mine)),
     }
     # Prefixed: the bare names are the customer's reverse relations.
     row = Customer.objects.filter(pk=customer.pk).values(**{f"has_{k}": v for k, v in checks.items()}).first() or {}
@@ -345,7 +347,29 @@ def customer_panel(user: User, customer: Customer, *, today: dt.date | None = No
         "asks": rows("asks", customer.referral_asks.select_related("rep")[:10]),
         "tree": tree,
         "rewards": rows("rewards", customer.referral_rewards.select_related("referred")),
+        # Open ones first (they are on the handler's agenda until resolved), then the latest resolved.
+        "issues": sorted(
+            rows("issues", customer.issues.select_related("handler")[:ISSUE_ROWS]),
+            key=lambda i: i.resolved_at is not None,
+        ),
     }
+
+
+ISSUE_ROWS = 20
+
+
+def issue_handlers(user: User, customer: Customer) -> QuerySet[User]:
+    """Who may be named to handle a customer's complaint, dispute or suggestion: the staff the user
+    sees, the customer's rep, and the lead of that rep's team (a rep hands a dispute up)."""
+    extra = Q(pk__in=[])
+    if customer.owner_id:
+        owner_team = User.objects.filter(pk=customer.owner_id, team__isnull=False).values("team_id")
+        extra = Q(pk=customer.owner_id) | Q(team_id__in=owner_team, role=Role.LEAD)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk__in=staff_in_scope(user).values("pk")) | extra)
+        .order_by("role", "username")
+    )
 
 
 # --------------------------------------------------------------------------- referrals

@@ -34,6 +34,8 @@ def issue_record(
         raise ValidationFailed({"kind": [_("Choose complaint, dispute or suggestion.")]})
     if not what:
         raise ValidationFailed({"what": [_("Say what the customer raised.")]})
+    if raised_on is not None and raised_on > timezone.localdate():
+        raise ValidationFailed({"raised_on": [_("The day it was raised cannot be in the future.")]})
     issue = CustomerIssue.objects.create(
         customer=customer,
         kind=kind,

@@ -29,6 +29,7 @@ from yixiang.aftercare import (
     services,
     services_campaigns,
     services_contracts,
+    services_issues,
     services_loyalty,
     undo,
 )
@@ -37,6 +38,7 @@ from yixiang.aftercare.conf import conf
 from yixiang.aftercare.models import (
     CareTask,
     Contract,
+    CustomerIssue,
     LifeEvent,
     LoyaltyLevel,
     Message,
@@ -173,8 +175,11 @@ def _panel(
             "tiers": ValueTier.choices,
             "incident_causes": PayoutIncident.Cause.choices,
             "can_edit": may_change_customer(request.user, customer),
+            "issue_kinds": CustomerIssue.Kind.choices,
         }
     )
+    if ctx["can_edit"]:
+        ctx["issue_handlers"] = list(selectors.issue_handlers(request.user, customer))
     return render(request, "aftercare/panel.html", ctx, status=status)
 
 
@@ -213,7 +218,32 @@ def _contract_of(request: HttpRequest, customer) -> Contract | None:
     return contract
 
 
+def _issue_from_post(request: HttpRequest, customer) -> None:
+    post = request.POST
+    handler = selectors.issue_handlers(request.user, customer).filter(pk=post.get("handler") or 0).first()
+    if handler is None:
+        raise ValidationFailed({"handler": [_("Choose who handles it.")]})
+    services_issues.issue_record(
+        actor=request.user,
+        customer=customer,
+        kind=post.get("kind", ""),
+        what=post.get("what", ""),
+        handler=handler,
+        raised_on=_date(post.get("raised_on"), "raised_on", required=False),
+    )
+
+
+def _issue_resolve_from_post(request: HttpRequest, customer) -> None:
+    raw = request.POST.get("issue", "")
+    issue = customer.issues.filter(pk=int(raw)).first() if raw.isdigit() else None
+    if issue is None:
+        raise ValidationFailed({"issue": [_("Unknown complaint, dispute or suggestion.")]})
+    services_issues.issue_resolve(actor=request.user, issue=issue, resolution=request.POST.get("resolution", ""))
+
+
 PANEL_ACTIONS: dict[str, Any] = {
+    "issue": _issue_from_post,
+    "issue_resolve": _issue_resolve_from_post,
     "contract": _contract_from_post,
     "payment": lambda r, c: services_contracts.payment_record(
         actor=r.user, customer=c, paid_on=_date(r.POST.get("paid_on"), "paid_on"),

@@ -157,11 +157,14 @@ def describe_change(change: CustomerChange, *, kind: str = "individual") -> Chan
     """One history row as an action label and readable 'field: old → new' lines."""
     view = ChangeView(at=change.at, actor=change.actor, action=change.get_action_display())
     data = change.changes if isinstance(change.changes, dict) else {}
-    if data.get("source") in _SOURCES:  # written by a follow-up or a deal, not by editing the archive
-        view.action = str(_SOURCES[data["source"]]())
+    # "source" is two things: a follow-up's or a deal's marker (a string), or the archive's own
+    # 来源 field edited ([old, new]: a list, which crashed the lookup and the customer page 500'd).
+    marker = data.get("source")
+    if isinstance(marker, str) and marker in _SOURCES:  # written by a follow-up or a deal
+        view.action = str(_SOURCES[marker]())
     for key, value in data.items():
         label = field_label(key)
-        if key == "source":
+        if key == "source" and not isinstance(value, list):
             continue
         if key == "owner" and isinstance(value, list) and len(value) == 2:
             view.lines.append(ChangeLine(label=label, old=_owner_text(value[0]), new=_owner_text(value[1])))

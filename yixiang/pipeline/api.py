@@ -187,6 +187,20 @@ class VisitPlanCreatedOut(VisitPlanOut):
     )
 
 
+class TextOut(Schema):
+    zh: str
+    en: str
+
+
+class AgendaGuideOut(Schema):
+    """What the agenda card shows during the call: the judging questions of the customer's stage
+    and the tips to lift it to the next one (the texts GET /method serves)."""
+
+    questions: list[TextOut]
+    lift_tips: list[TextOut] = Field(description="How to lift the customer from its stage to next_stage")
+    next_stage: int | None
+
+
 class AgendaItemOut(Schema):
     customer_id: int
     customer_name: str
@@ -206,6 +220,8 @@ class AgendaItemOut(Schema):
     url: str
     followup_url: str
     referred: bool = Field(False, description="Brought by a referrer: first in its band")
+    last_note: str = Field("", description="The first line of the customer's latest follow-up note")
+    guide: AgendaGuideOut | None = Field(None, description="With include=guide: the stage's questions and tips")
 
 
 class CareItemOut(Schema):
@@ -458,10 +474,30 @@ def create_visit_plan(request: HttpRequest, customer_id: int, payload: VisitPlan
 # --- Routes: agenda, pool, review, distribution -------------------------------------------------
 
 
+def _agenda_guides() -> dict[int, dict]:
+    def both(texts: tuple[str, ...]) -> list[dict[str, str]]:
+        return [{"zh": t, "en": playbook.english_of(t)} for t in texts]
+
+    return {
+        stage: {"questions": both(g.questions), "lift_tips": both(g.lift_tips), "next_stage": g.next_stage}
+        for stage, g in selectors.call_guides().items()
+    }
+
+
 @router.get("/agenda", response=AgendaOut, summary="The day's agenda: overdue and due customers, visits, care")
-def get_agenda(request: HttpRequest, date: IsoDate | None = None):
+def get_agenda(
+    request: HttpRequest,
+    date: IsoDate | None = None,
+    include: Literal["guide"] | None = Query(None, description="guide: each item carries its stage's call guide"),
+):
     day = date or timezone.localdate()
     a = selectors.agenda(user=request.user, day=day)
+    # One query for every item's last note; the guides are the playbook's, per stage, no query.
+    notes = selectors.last_notes(i.customer_id for i in a.items)
+    guides = _agenda_guides() if include == "guide" else {}
+    for i in a.items:
+        i.last_note = notes.get(i.customer_id, "")
+        i.guide = guides.get(i.stage)
     return {
         "date": day,
         "items": a.items,
@@ -535,11 +571,6 @@ def distribute(request: HttpRequest, payload: DistributionIn):
 # --- The method and the lead's recycling confirmations (issue 15) ---------------------------------
 
 
-class TextOut(Schema):
-    zh: str
-    en: str
-
-
 class SignalTextOut(TextOut):
     code: str
 
@@ -584,13 +615,17 @@ class RecycleProposalOut(Schema):
     customer_id: int
     customer_name: str = Field(alias="customer.name")
     owner_id: int
+    owner_name: str = Field(alias="owner.label")
     stage: int
     reason: Literal["overdue", "held_too_long"]
     proposed_at: dt.datetime
+    held_since: dt.datetime | None = Field(None, alias="customer.held_since")
+    note: str = Field("", description="The lead's note with the decision (empty while open)")
 
 
 class RecycleDecisionIn(Schema):
     recycle: bool = Field(description="true: to the pool; false: keep it with the rep")
+    note: str = Field("", max_length=2000, description="Optional: why (kept on the owner change or the kept proposal)")
 
 
 @router.get(
@@ -609,7 +644,9 @@ def list_recycle_proposals(request: HttpRequest):
 )
 def decide_recycling(request: HttpRequest, customer_id: int, payload: RecycleDecisionIn):
     customer = access_customer(request.user, customer_id)
-    prop = pool_services.recycle_proposal_decide(actor=request.user, customer=customer, recycle=payload.recycle)
+    prop = pool_services.recycle_proposal_decide(
+        actor=request.user, customer=customer, recycle=payload.recycle, note=payload.note
+    )
     prop.customer = customer
     return prop
 

@@ -31,6 +31,11 @@ def member_links(user_id: int, date_from: dt.date, date_to: dt.date) -> dict[str
     }
     for kind in ("followup", "effective", "rise", "drop", "signed", "hot", "moved"):
         links[kind] = customers_url(did=kind, **period)
+    # Not a customer list: the rises themselves, with the evidence each lacked.
+    links["mismatch"] = (
+        f"{reverse('judgment_mismatches', args=[user_id])}?"
+        f"{urlencode({'from': date_from.isoformat(), 'to': date_to.isoformat()})}"
+    )
     return links
 
 

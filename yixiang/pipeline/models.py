@@ -311,6 +311,8 @@ class RecycleProposal(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Why the lead kept the customer (optional): the rep and the next decision read it.
+    note = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("recycling proposal")

@@ -416,9 +416,19 @@ def recycle_proposals_for(user: User) -> list[RecycleProposal]:
     )
 
 
+def recycle_proposal_count(user: User) -> int:
+    """How many recycling proposals wait for this lead (0 for a rep): the home page's count."""
+    if not permissions.can_manage(user):
+        return 0
+    return RecycleProposal.objects.filter(decided_at__isnull=True, owner__in=staff_in_scope(user)).count()
+
+
 @transaction.atomic
-def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -> RecycleProposal:
-    """The lead confirms the recycling of a stage 3–4 customer (it goes to the pool) or keeps it."""
+def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool, note: str = "") -> RecycleProposal:
+    """The lead confirms the recycling of a stage 3–4 customer (it goes to the pool with the rule's
+    reason) or keeps it with the rep; the optional note says why (kept on the owner change or on
+    the kept proposal)."""
+    note = (note or "").strip()[:2000]
     if not permissions.can_manage(actor):
         raise DomainError(_("Only a lead can confirm the recycling of a stage 3–4 customer."))
     current = _locked(customer)
@@ -429,11 +439,15 @@ def recycle_proposal_decide(*, actor: User, customer: Customer, recycle: bool) -
         raise DomainError(_("This customer's rep is not in your team."))
     now = timezone.now()
     if recycle:
-        _to_pool(current, by=actor, reason=OwnerChange.Reason.RECYCLE, detail=prop.reason)  # drops the proposal
+        _to_pool(
+            current, by=actor, reason=OwnerChange.Reason.RECYCLE, detail=prop.reason, note=note
+        )  # drops the proposal
         prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.RECYCLE, now, actor
+        prop.note = note
         return prop
     prop.decision, prop.decided_at, prop.decided_by = RecycleProposal.Decision.KEEP, now, actor
-    prop.save(update_fields=["decision", "decided_at", "decided_by"])
+    prop.note = note
+    prop.save(update_fields=["decision", "decided_at", "decided_by", "note"])
     return prop
 
 

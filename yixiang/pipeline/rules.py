@@ -496,10 +496,16 @@ def judgment_mismatch(
     a rise above what they support is 'above_evidence'. Signing is its own evidence."""
     if to_stage == SIGNED or not is_rise(from_stage, to_stage):
         return ""
-    supported = [s for s in (from_signals, from_answer) if s is not None]
-    if not supported:
+    supported = supported_stage(from_signals, from_answer)
+    if supported is None:
         return MISMATCH_NO_EVIDENCE
-    return MISMATCH_ABOVE_EVIDENCE if to_stage > max(supported) else ""
+    return MISMATCH_ABOVE_EVIDENCE if to_stage > supported else ""
+
+
+def supported_stage(from_signals: int | None, from_answer: int | None) -> int | None:
+    """The highest stage the evidence carries (ticked signals, judging answer); None without any."""
+    supported = [s for s in (from_signals, from_answer) if s is not None]
+    return max(supported) if supported else None
 
 
 def needs_evidence_confirmation(

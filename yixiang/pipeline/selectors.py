@@ -629,7 +629,7 @@ def judgment_mismatches(*, user: User, rep_id: int, date_from: dt.date, date_to:
             at__lt=_start_of(date_to + dt.timedelta(days=1)),
         )
         .exclude(mismatch="")
-        .select_related("customer", "by")
+        .select_related("customer", "by", "follow_up")
         .order_by("-at", "-id")
     )
 

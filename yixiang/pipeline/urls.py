@@ -1,11 +1,14 @@
 from django.urls import path
 
-from yixiang.pipeline import holiday_views, views
+from yixiang.pipeline import holiday_views, lead_views, views
 
 urlpatterns = [
     path("agenda/", views.agenda, name="agenda"),
     path("pool/", views.pool, name="pool"),
     path("team/review/", views.team_review, name="team_review"),
+    path("team/review/<int:rep_id>/mismatches/", lead_views.judgment_mismatches, name="judgment_mismatches"),
+    path("team/recycle-proposals/", lead_views.recycle_proposals, name="recycle_proposals"),
+    path("customers/<int:pk>/recycle-decision/", lead_views.recycle_decide, name="recycle_decide"),
     path("customers/<int:pk>/follow-up/", views.followup_create, name="followup_create"),
     path("customers/<int:pk>/follow-up/inline/", views.agenda_log, name="agenda_log"),
     path("customers/<int:pk>/follow-up/proposal/", views.followup_proposal, name="followup_proposal"),

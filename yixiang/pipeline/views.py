@@ -91,6 +91,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
             "known_years": selectors.known_calendar_years(i.due_on for i in due),
             "team_overdue": team_overdue(request.user) if not due else 0,
+            # A manager's crowded band can also thin through the team's recycling proposals.
+            "recycle_count": pool_services.recycle_proposal_count(request.user),
         },
     )
 

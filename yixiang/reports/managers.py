@@ -35,6 +35,9 @@ class RepRow:
     hot_pending: int
     hot_accuracy: float | None
     links: dict[str, str]
+    # Rises the evidence did not carry, of all rises: opens the rep's mismatch list.
+    mismatches: int = 0
+    rises: int = 0
 
 
 @dataclass
@@ -93,6 +96,8 @@ def team_home(*, user: User, now: dt.datetime | None = None) -> TeamHome:
             hot_pending=m.hot_pending,
             hot_accuracy=m.hot_accuracy,
             links=member_links(m.user_id, monday, today),
+            mismatches=m.mismatches,
+            rises=m.rises,
         )
         for m in members
     ]

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 
+from yixiang.pipeline import pool as pool_services
 from yixiang.reports import managers
 from yixiang.web import selectors
 
@@ -24,6 +25,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "recent_changes": selectors.recent_changes(request.user),
     }
     # Managers start from "who is behind?" (issue 14): a lead sees the team, a director the region.
+    # Stage 3–4 customers a recycling rule would take wait for the manager (issue 15).
+    ctx["recycle_count"] = pool_services.recycle_proposal_count(request.user)
     if request.user.is_lead:
         ctx["team"] = managers.team_home(user=request.user)
     elif request.user.is_director or request.user.is_admin_role:

@@ -180,6 +180,17 @@ def test_detail_shows_history_with_readable_chinese_labels(org, as_user):
     assert "A：本月签约" in html  # the grade's label, not its code
 
 
+def test_detail_shows_an_edited_source_field_in_the_history(org, as_user):
+    """The archive's 来源 field shares its name with the follow-up marker "source": its [old, new]
+    pair crashed the history (unhashable list) and the whole customer page answered 500."""
+    c = org.customer(org.rep, "张三", source="event")
+    services.customer_update(actor=org.rep, customer=c, data={"source": "referral"})
+    response = as_user(org.rep).get(reverse("customer_detail", args=[c.pk]))
+    assert response.status_code == 200
+    history = response.content.decode()
+    assert "来源" in history
+
+
 def test_detail_query_count_does_not_grow_with_history_contacts_and_tags(org, as_user):
     c = org.customer(org.rep, "张三")
     client = as_user(org.rep)

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
 def schema_body(user, day: dt.date) -> dict:
     """The agenda as Ninja renders a schema-validated response."""
     a = selectors.agenda(user=user, day=day)
+    notes = selectors.last_notes(i.customer_id for i in a.items)
+    for i in a.items:
+        i.last_note, i.guide = notes.get(i.customer_id, ""), None
     data = {"date": day, "items": a.items, "visits": a.visits, "care": a.care, "balance": a.balance}
     data["proposals"] = a.proposals
     dumped = AgendaOut.model_validate(data).model_dump()
@@ -55,3 +58,21 @@ def test_the_agenda_body_is_what_its_schema_gives_with_every_list_filled(org, ap
     assert any(i["last_attempt_at"] for i in body["items"])
     assert body == schema_body(org.rep, today)
     assert "phone" not in body["items"][0]  # only the schema's fields
+
+
+def test_each_item_carries_its_last_note_and_on_request_its_stage_guide(org, api_as):
+    """What the agenda card shows during the call, for a phone app: the last note's first line, the
+    judging questions of the stage and the tips towards the next (the texts GET /method serves)."""
+    today = timezone.localdate()
+    c = set_state(org.customer(org.rep, name="二阶段"), stage=2, next_due_on=today)
+    services.followup_log(actor=org.rep, customer=c, effective=False, summary="他问了价格\n第二行不显示")
+    set_state(c, next_due_on=today)
+    api = api_as(org.rep)
+    item = api.get("/api/v1/agenda").json()["items"][0]
+    assert (item["last_note"], item["guide"]) == ("他问了价格", None)
+    item = api.get("/api/v1/agenda", include="guide").json()["items"][0]
+    method = {s["stage"]: s for s in api.get("/api/v1/method").json()["stages"]}
+    assert item["guide"]["questions"] == method[2]["questions"] and item["guide"]["questions"]
+    assert item["guide"]["next_stage"] == 3
+    assert item["guide"]["lift_tips"] == method[3]["lift_tips"] and item["guide"]["lift_tips"]
+    assert api.get("/api/v1/agenda", include="everything").status_code == 422

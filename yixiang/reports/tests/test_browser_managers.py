@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from yixiang.incentives.tests.conftest import seeded  # noqa: F401 (the shipped scheme, a fixture)
 from yixiang.incentives.tests.factories import assess, developed
@@ -85,3 +86,46 @@ def test_team_review_names_stay_on_one_line(org, page, login, width):
     line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight) || 24")
     assert cell.bounding_box()["height"] < 1.6 * line
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_lead_releases_one_proposal_and_keeps_another_on_a_phone(org, page, login):
+    """From home's count to the recycling proposals (issue 15) at 390px: release one customer to the
+    pool (confirming the dialog), keep another with a note; each row turns into its outcome in place."""
+    from yixiang.customers.models import Customer
+    from yixiang.pipeline import pool
+    from yixiang.pipeline.models import OwnerChange, RecycleProposal
+    from yixiang.pipeline.tests.factories import days_ago
+
+    today = timezone.localdate()
+    go = set_state(
+        org.customer(org.rep, name="回收这个"),
+        stage=3,
+        next_due_on=today - dt.timedelta(days=40),
+        held_since=days_ago(90),
+    )
+    keep = set_state(
+        org.customer(org.teammate, name="保留这个"),
+        stage=4,
+        next_due_on=today - dt.timedelta(days=35),
+        held_since=days_ago(60),
+    )
+    assert pool.recycle_run().proposed_to_lead == 2
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(org.lead1)
+    page.goto("/")
+    assert page.locator("#recycle-proposals-link strong").inner_text() == "2"
+    page.click("#recycle-proposals-link")
+    page.wait_for_url("**/team/recycle-proposals/")
+    assert page.locator("#recycle-table tbody tr").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.once("dialog", lambda d: d.accept())
+    page.locator(f"#recycle-{go.pk} .recycle-release").click()
+    expect(page.locator(f"#recycle-{go.pk}.recycle-done")).to_contain_text("回收到公海")
+    page.locator(f'#recycle-{keep.pk} input[name="note"]').fill("月底签，决策人出差")
+    page.locator(f"#recycle-{keep.pk} .recycle-keep").click()
+    expect(page.locator(f"#recycle-{keep.pk}.recycle-done")).to_contain_text("继续由")
+    assert Customer.objects.get(pk=go.pk).owner_id is None
+    assert OwnerChange.objects.get(customer=go).by == org.lead1
+    assert Customer.objects.get(pk=keep.pk).owner == org.teammate
+    assert RecycleProposal.objects.get(customer=keep).note == "月底签，决策人出差"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

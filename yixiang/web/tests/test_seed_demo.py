@@ -42,3 +42,27 @@ def test_the_readme_search_examples_find_customers(demo):
     found = [c.name for c in customer_results(fetched_by=rep1, filters=CustomerFilters(q="zs"))[0:20]]
     assert "张三" in found and "张松" in found
     assert [c.name for c in customer_results(fetched_by=rep1, filters=CustomerFilters(q="zhangsan"))[0:5]] == ["张三"]
+
+
+def test_lead1_has_stage_3_4_customers_to_confirm_for_recycling():
+    """rep2's and rep3's hot customers that fell five weeks behind wait for lead1 (issue 15), and
+    their story moved back whole: the last follow-up is older than the recycling limit. (Six
+    customers a rep give rep2 and rep3 no stage 3–4 customer: this test loads more.)"""
+    from yixiang.pipeline import pool
+
+    call_command("seed_demo", customers_per_rep=15, pool=0, verbosity=0)
+
+    lead1 = User.objects.get(username="lead1")
+    proposals = pool.recycle_proposals_for(lead1)
+    assert proposals and {p.owner.username for p in proposals} <= {"rep2", "rep3"}
+    for p in proposals:
+        last = FollowUp.objects.filter(customer=p.customer).order_by("-at").first()
+        assert p.customer.stage in (3, 4) and p.customer.owner == p.owner
+        assert (p.proposed_at - last.at).days >= 30
+    # rep3's two rises on a hunch: lead1 opens them from the team review.
+    from yixiang.pipeline.models import StageChange
+
+    kinds = sorted(
+        StageChange.objects.filter(owner__username="rep3").exclude(mismatch="").values_list("mismatch", flat=True)
+    )
+    assert kinds == ["above_evidence", "no_evidence"]

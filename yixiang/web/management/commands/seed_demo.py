@@ -81,6 +81,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._after_sale(admin)
             self._incentives(admin)
+            self._recycling_for_the_lead(reps)
+            self._judgments_without_evidence(reps)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {len(reps)} reps, {n} customers."))
 
     def _staff(self) -> tuple[list[User], User]:
@@ -230,6 +232,48 @@ class Command(BaseCommand):
         if rep is None and owner is not None:
             # A former rep let it go: the pool customer keeps its history and the reason.
             pool.customer_release(actor=owner, customer=customer, reason=ReleaseReason.NO_RISE)
+
+    def _recycling_for_the_lead(self, reps: list[User]) -> None:
+        """rep2 and rep3 (华东一组) each let a stage 3–4 customer fall five weeks behind: its whole
+        story moves 40 days back (nobody called since), and the nightly recycling proposes it to
+        lead1 instead of taking it (issue 15's confirmation list)."""
+        from yixiang.pipeline.models import FollowUp, StageChange
+
+        back = dt.timedelta(days=40)
+        for rep in reps[1:3]:
+            hot = Customer.objects.filter(owner=rep, stage__in=[3, 4], recycle_locked=False).order_by("pk").first()
+            if hot is None:
+                continue
+            for model in (FollowUp, StageChange, OwnerChange, CustomerChange):
+                for row in model.objects.filter(customer=hot):
+                    model.objects.filter(pk=row.pk).update(at=row.at - back)
+            Customer.objects.filter(pk=hot.pk).update(
+                **{
+                    f: getattr(hot, f) - back
+                    for f in ("created_at", "held_since", "stage_rose_at", "last_contact_at", "next_due_on")
+                    if getattr(hot, f) is not None
+                }
+            )
+        pool.recycle_run()
+
+    def _judgments_without_evidence(self, reps: list[User]) -> None:
+        """rep3 raises two stage-1 customers today on a hunch: one with nothing ticked and no judging
+        answer in the note, one to stage 3 on a stage-2 signal. The team review counts both and
+        lead1 opens them (issue 15: a judgment needs evidence)."""
+        from yixiang.pipeline import services as pipeline_services
+
+        rep = reps[2]
+        ones = list(Customer.objects.filter(owner=rep, stage=1).order_by("pk")[:2])
+        for customer, stage, signals, note in zip(
+            ones,
+            (2, 3),
+            ((), ("asks_how",)),
+            ("聊了聊近况，感觉还行。", "他问了具体怎么做，我觉得快成了。"),
+            strict=False,
+        ):
+            pipeline_services.followup_log(
+                actor=rep, customer=customer, stage=stage, signals=signals, summary=note, channel="phone"
+            )
 
     def _payouts(self, contract: Contract, customer: Customer, signed: dt.date) -> None:
         card = Customer.objects.get(pk=customer.pk).bank_card or ""
