@@ -20,7 +20,7 @@ from yixiang.accounts.models import User
 from yixiang.accounts.scoping import staff_in_scope
 from yixiang.customers import import_template, importing, tasks, uploads
 from yixiang.customers.models import ImportJob
-from yixiang.errors import ValidationFailed
+from yixiang.errors import DomainError, ValidationFailed
 
 router = Router(tags=["imports"])
 routers = [("/imports", router)]
@@ -30,6 +30,9 @@ class ErrorOut(Schema):
     detail: str
     code: str
 
+
+# The kinds of file (ImportJob.Kind): customers, or a migrated history (aftercare/history_import.py).
+KindT = Literal[tuple(ImportJob.Kind.values)]  # type: ignore[valid-type]
 
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
@@ -96,7 +99,9 @@ def _owner(request: HttpRequest, owner_id: int | None, pool: bool) -> User | Non
     summary="Upload a customer file (CSV or .xlsx) and start an import job",
     description="Multipart form: `file`; `dry_run` (default true: check only, nothing saved); `owner_id` "
     "(default yourself; staff in your scope) or `pool=true` (administrators). Small files are finished "
-    "when the reply comes; big ones run in the worker: poll GET /imports/{id}.",
+    "when the reply comes; big ones run in the worker: poll GET /imports/{id}. `kind` other than "
+    "`customers` is the migration import of a history (followups, contracts, payouts, payments, owners; "
+    "administrators only; `owner_id` and `pool` do not apply).",
 )
 def create_import(
     request: HttpRequest,
@@ -104,12 +109,17 @@ def create_import(
     dry_run: Form[bool] = True,
     owner_id: Form[int | None] = None,
     pool: Form[bool] = False,
+    kind: Form[KindT] = ImportJob.Kind.CUSTOMERS,
 ):
-    owner = _owner(request, owner_id, pool)
-    importing.check_import_owner(request.user, owner)
+    owner = None
+    if kind == ImportJob.Kind.CUSTOMERS:
+        owner = _owner(request, owner_id, pool)
+        importing.check_import_owner(request.user, owner)
+    elif not request.user.is_admin_role:  # before the upload is stored; create_import_job checks it too
+        raise DomainError(_("Only an administrator can import history."), code="forbidden")
     name = importing.store_upload(file.chunks(), file.name or "upload")
     job = importing.create_import_job(
-        actor=request.user, owner=owner, file_path=name, file_name=file.name or "upload", dry_run=dry_run
+        actor=request.user, owner=owner, file_path=name, file_name=file.name or "upload", dry_run=dry_run, kind=kind
     )
     _start(job, file.size or 0)
     job.refresh_from_db()
