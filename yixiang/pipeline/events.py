@@ -39,6 +39,11 @@ def emit_customer_signed(*, customer_id: int, actor_id: int, signed_on: dt.date)
     transaction.on_commit(lambda: customer_signed.send_robust(sender=CustomerSigned, event=event))
 
 
+def user_ref(user: User | None) -> dict[str, Any] | None:
+    """How a webhook names a person: id and username (None for the system or the pool)."""
+    return {"id": user.pk, "username": user.username} if user else None
+
+
 def customer_ref(customer: Any, *, owner: User | None = None) -> dict[str, Any]:
     """How a webhook names a customer: id, name, stage and the owner (None in the pool)."""
     owner = owner if owner is not None else customer.owner
@@ -46,7 +51,7 @@ def customer_ref(customer: Any, *, owner: User | None = None) -> dict[str, Any]:
         "id": customer.pk,
         "name": customer.name,
         "stage": customer.stage,
-        "owner": {"id": owner.pk, "username": owner.username} if owner else None,
+        "owner": user_ref(owner),
     }
 
 

@@ -81,8 +81,8 @@ def customer_release(*, actor: User, customer: Customer, reason: str, note: str 
     _to_pool(current, by=actor, reason=OwnerChange.Reason.RELEASE, detail=reason, note=note)
     events.hook(
         WebhookEvent.CUSTOMER_RELEASED,
-        {"customer": events.customer_ref(current), "from_owner": {"id": old_owner.pk, "username": old_owner.username},
-         "reason": reason, "note": note, "by": {"id": actor.pk, "username": actor.username}},
+        {"customer": events.customer_ref(current), "from_owner": events.user_ref(old_owner),
+         "reason": reason, "note": note, "by": events.user_ref(actor)},
     )  # fmt: skip
     return current
 

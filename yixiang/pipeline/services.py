@@ -115,7 +115,7 @@ def _hook_stage_changed(change: StageChange, customer: Customer) -> None:
         {
             "stage_change_id": change.pk, "customer": {**events.customer_ref(customer), "stage": change.to_stage},
             "from_stage": change.from_stage, "to_stage": change.to_stage, "at": change.at,
-            "by": {"id": by.pk, "username": by.username} if by else None,
+            "by": events.user_ref(by),
             "follow_up_id": change.follow_up_id,
         },
     )  # fmt: skip
@@ -414,8 +414,8 @@ def followup_log(
     events.hook(
         WebhookEvent.FOLLOWUP_LOGGED,
         {
-            "follow_up_id": fu.pk, "customer": events.customer_ref(current), "rep": {"id": actor.pk,
-            "username": actor.username}, "at": fu.at, "channel": fu.channel, "effective": fu.effective,
+            "follow_up_id": fu.pk, "customer": events.customer_ref(current), "rep": events.user_ref(actor),
+            "at": fu.at, "channel": fu.channel, "effective": fu.effective,
             "stage_before": fu.stage_before, "stage_after": fu.stage_after, "summary": fu.summary,
             "next_contact_on": fu.next_contact_on,
         },
@@ -604,7 +604,7 @@ def customer_mark_signed(*, actor: User, customer: Customer, signed_on: dt.date,
     events.hook(
         WebhookEvent.CUSTOMER_SIGNED,
         {"customer": events.customer_ref(current), "signed_on": signed_on, "signed_at": signed_at,
-         "by": {"id": actor.pk, "username": actor.username}},
+         "by": events.user_ref(actor)},
     )  # fmt: skip
     return current
 
