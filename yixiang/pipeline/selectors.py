@@ -170,7 +170,7 @@ def customer_url(pk: int) -> str:
 _URL_MARK = 987654321  # a pk no real row has: the route is reversed once, then filled per row
 
 
-def _url_maker(name: str) -> Any:
+def url_maker(name: str) -> Any:
     """``pk -> URL`` for a route with one int argument, reversing once instead of per row."""
     template = reverse(name, args=[_URL_MARK])
     mark = str(_URL_MARK)
@@ -178,7 +178,7 @@ def _url_maker(name: str) -> Any:
 
 
 def _customer_url_maker() -> Any:
-    return _url_maker("customer_detail")
+    return url_maker("customer_detail")
 
 
 def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
@@ -217,7 +217,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     labels = {k: str(v) for k, v in Stage.choices}
     unjudged_label = str(UNJUDGED_LABEL)
     purposes: dict[int, str] = {}
-    detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
+    detail_url, followup_url = _customer_url_maker(), url_maker("followup_create")
     warn_until = day + dt.timedelta(days=warn_days)
     tz = timezone.get_current_timezone()
     items = []

@@ -10,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import urlencode
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +26,9 @@ from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
+from yixiang.pipeline.templatetags.pipeline_tags import weekends_assumed
 from yixiang.redirects import safe_next
+from yixiang.web.templatetags.yx import stage_badge
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -67,15 +71,34 @@ def agenda(request: HttpRequest) -> HttpResponse:
     shown = selectors.agenda_filter(due, **filters)
     notes = selectors.last_notes(i.customer_id for i in shown)
     guides = selectors.call_guides()
+    # A stage's call guide is the same on every card of that stage: rendered once per stage.
+    guide_html: dict[int, str] = {}
+    badges: dict[int, str] = {}
+    known_years = selectors.known_calendar_years(i.due_on for i in due)
+    log_url = selectors.url_maker("agenda_log")
     for i in shown:  # the card's extras, read for the shown cards only
         i.last_note = notes.get(i.customer_id, "")
         i.guide = guides.get(i.stage)
+        if i.stage not in guide_html:
+            g = i.guide
+            guide_html[i.stage] = (
+                render_to_string("pipeline/_agenda_guide.html", {"stage": i.stage, "guide": g})
+                if g and (g.questions or g.lift_tips)
+                else ""
+            )
+        i.guide_html = guide_html[i.stage]
+        i.log_url = log_url(i.customer_id)
+        i.badge_html = badges[i.stage] if i.stage in badges else badges.setdefault(i.stage, stage_badge(i.stage))
+        i.weekends_html = weekends_assumed(i.due_on, known_years)
+        i.tel = (i.phone or "").replace(" ", "")
     return render(
         request,
         "pipeline/agenda.html",
         {
             "agenda": data,
             "day": day,
+            "day_iso": day.isoformat(),
+            "next_param": urlencode(request.get_full_path()),
             "today": timezone.localdate(),
             "prev_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
@@ -89,7 +112,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "warned_only": [i for i in data.items if not i.is_due],
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
-            "known_years": selectors.known_calendar_years(i.due_on for i in due),
+            "known_years": known_years,
             "team_overdue": team_overdue(request.user) if not due else 0,
             # A manager's crowded band can also thin through the team's recycling proposals.
             "recycle_count": pool_services.recycle_proposal_count(request.user),
