@@ -14,7 +14,9 @@ from django.template.defaultfilters import urlencode
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from yixiang.accounts import permissions
@@ -70,27 +72,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
     filters = _agenda_filters(request)
     shown = selectors.agenda_filter(due, **filters)
     notes = selectors.last_notes(i.customer_id for i in shown)
-    guides = selectors.call_guides()
-    # A stage's call guide is the same on every card of that stage: rendered once per stage.
-    guide_html: dict[int, str] = {}
-    badges: dict[int, str] = {}
     known_years = selectors.known_calendar_years(i.due_on for i in due)
-    log_url = selectors.url_maker("agenda_log")
-    for i in shown:  # the card's extras, read for the shown cards only
-        i.last_note = notes.get(i.customer_id, "")
-        i.guide = guides.get(i.stage)
-        if i.stage not in guide_html:
-            g = i.guide
-            guide_html[i.stage] = (
-                render_to_string("pipeline/_agenda_guide.html", {"stage": i.stage, "guide": g})
-                if g and (g.questions or g.lift_tips)
-                else ""
-            )
-        i.guide_html = guide_html[i.stage]
-        i.log_url = log_url(i.customer_id)
-        i.badge_html = badges[i.stage] if i.stage in badges else badges.setdefault(i.stage, stage_badge(i.stage))
-        i.weekends_html = weekends_assumed(i.due_on, known_years)
-        i.tel = (i.phone or "").replace(" ", "")
+    _dress_cards(shown, notes, known_years)
     return render(
         request,
         "pipeline/agenda.html",
@@ -118,6 +101,48 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "recycle_count": pool_services.recycle_proposal_count(request.user),
         },
     )
+
+
+def _when(value: dt.datetime | None) -> tuple[str, str]:
+    """A time's ``datetime`` attribute and its title, as ``|date:'c'`` and ``|date:'DATETIME_FORMAT'`` write them."""
+    if value is None:
+        return "", ""
+    local = timezone.localtime(value)
+    return local.isoformat(), date_format(local, "DATETIME_FORMAT")
+
+
+def _dress_cards(shown: list, notes: dict[int, str], known_years: frozenset[int]) -> None:
+    """What each agenda card shows beyond the item, worked out here rather than per card in the
+    template (65 cards made the template the page's main cost): a stage's call guide and badge
+    once per stage, counted and formatted words once per card."""
+    guides = selectors.call_guides()
+    guide_html: dict[int, str] = {}
+    badges: dict[int, str] = {}
+    overdue: dict[int, str] = {}
+    log_url = selectors.url_maker("agenda_log")
+    for i in shown:
+        i.last_note = notes.get(i.customer_id, "")
+        i.guide = g = guides.get(i.stage)
+        if i.stage not in guide_html:
+            guide_html[i.stage] = (
+                render_to_string("pipeline/_agenda_guide.html", {"stage": i.stage, "guide": g})
+                if g and (g.questions or g.lift_tips)
+                else ""
+            )
+            badges[i.stage] = stage_badge(i.stage)
+        i.guide_html, i.badge_html = guide_html[i.stage], badges[i.stage]
+        i.cid = str(i.customer_id)
+        i.log_url = log_url(i.customer_id)
+        i.weekends_html = weekends_assumed(i.due_on, known_years)
+        i.tel = (i.phone or "").replace(" ", "")
+        n = i.overdue_days
+        if n and n not in overdue:
+            overdue[n] = ngettext("%(counter)s day overdue", "%(counter)s days overdue", n) % {"counter": n}
+        i.overdue_text = overdue.get(n, "")
+        i.suggest_text = _("after %(t)s") % {"t": i.suggest_after} if i.suggest_after else ""
+        i.contact_iso, i.contact_title = _when(i.last_contact_at)
+        shows_attempt = i.last_attempt_at and i.last_attempt_at != i.last_contact_at
+        i.attempt_iso, i.attempt_title = _when(i.last_attempt_at) if shows_attempt else ("", "")
 
 
 AGENDA_BANDS = ("3-4", "1-2", "0", "E", "rejecting")
