@@ -216,6 +216,8 @@ def fmt_value(v: float | None, unit: str) -> str:
         if v >= 10_000:
             return f"{v / 1000:,.1f} s"
         return f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
+    if unit == "×":  # ratios (peer, pages): 1.8× is not 2×
+        return f"{v:,.2f} {unit}"
     return f"{v:,.0f} {unit}"
 
 
