@@ -927,6 +927,168 @@ def case_peer(ctx: Ctx) -> dict:
     return {"samples": [min(ratios)], "rate": True, "peer": pairs, "note": note}
 
 
+# --- Pages against their API twins (issue 17) ----------------------------------------------------------
+
+PAGE_PAIRS = (
+    ("agenda", "agenda: /agenda/ vs GET /api/v1/agenda"),
+    ("list", "customer list: /customers/ vs GET /api/v1/customers"),
+    ("search", "name search: /customers/?q= vs GET /api/v1/customers?q="),
+    ("record", "customer page + 2 panels vs the customer's APIs"),
+    ("write", "follow-up save: form POST vs POST /api/v1/customers/{id}/follow-ups"),
+)
+# The APIs returning what the customer page and its two panels show: the record; the pipeline
+# panel's follow-ups, stage and owner changes (10 each, as the panel); the after-sale panel's
+# contracts (with payouts), payments, shipments and referral tree.
+RECORD_APIS = (
+    "/api/v1/customers/{pk}",
+    "/api/v1/customers/{pk}/follow-ups?limit=10",
+    "/api/v1/customers/{pk}/history/stages?limit=10",
+    "/api/v1/customers/{pk}/history/owners?limit=10",
+    "/api/v1/customers/{pk}/contracts",
+    "/api/v1/customers/{pk}/payments",
+    "/api/v1/customers/{pk}/shipments",
+    "/api/v1/customers/{pk}/referrals",
+)
+
+
+def case_pages(ctx: Ctx) -> dict:
+    """Every page a rep opens, against the API call(s) returning the same data, behind gunicorn
+    (``manage.py serve``), interleaved, as rep0001 (a session for the pages, a Bearer token for the
+    API). Per pair: wall median / p95 and the server's CPU time per request (gunicorn master and
+    workers, from /proc), and page CPU ÷ API CPU (issue 17: ≤ 2)."""
+    import urllib.parse
+
+    from django.conf import settings
+
+    from bench.http import Server, server_cpu_seconds
+    from bench.peer import Browser, form_fields, with_value
+    from yixiang.customers.models import Customer
+
+    _route("/agenda/")
+    _route("/api/v1/agenda")
+    rep = ctx.rep
+    token = api_client(rep).bench_token
+    web = web_client(rep)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={web.cookies[settings.SESSION_COOKIE_NAME].value}"
+    ids = _own_customer_ids(ctx, 20)
+    names = list(Customer.objects.filter(pk__in=ids[:10]).values_list("name", flat=True))
+    pool = Customer.objects.filter(owner__isnull=True, deleted_at__isnull=True)
+    names += list(Customer.objects.filter(pk__in=_sample(pool, 10, ctx.rnd)).values_list("name", flat=True))
+    runs = ctx.runs
+    box = _FollowUpSandbox(ctx, 2 * (runs + 2))
+    writes = box.ids
+    box.started = timezone.now()
+    today = ctx.today.isoformat()
+    samples: dict[str, dict[str, list[float]]] = {k: {"p": [], "a": [], "pc": [], "ac": []} for k, _ in PAGE_PAIRS}
+    workers = os.cpu_count() or 2
+    connection.close()  # the server processes get the database to themselves
+    try:
+        with Server(workers, Path(settings.DATA_DIR) / "bench-serve.log") as server:
+            server.wait_ready("/agenda/", {"Cookie": cookie})
+            pid = server.proc.pid
+            page = Browser(server.port, cookie, pid, cpu_seconds=server_cpu_seconds)
+            api = Browser(
+                server.port, "", pid, headers={"Authorization": f"Bearer {token}"}, cpu_seconds=server_cpu_seconds
+            )
+
+            def get(b: Browser, path: str) -> tuple[float, float]:
+                status, text, wall, cpu = b.request("GET", path)
+                if status != 200:
+                    raise RuntimeError(f"GET {path} gave {status}: {text[:300]!r}")
+                return wall, cpu
+
+            def group(b: Browser, paths: list[str]) -> tuple[float, float]:
+                parts = [get(b, p) for p in paths]
+                return sum(w for w, _ in parts), sum(c for _, c in parts)
+
+            def page_call(kind: str, i: int) -> tuple[float, float]:
+                pk = ids[i % len(ids)]
+                if kind == "agenda":
+                    return get(page, "/agenda/")
+                if kind == "list":
+                    return get(page, "/customers/")
+                if kind == "search":
+                    return get(page, "/customers/?" + urllib.parse.urlencode({"q": names[i % len(names)]}))
+                if kind == "record":
+                    return group(
+                        page,
+                        [f"/customers/{pk}/", f"/customers/{pk}/pipeline/panel/", f"/customers/{pk}/aftercare/panel/"],
+                    )
+                pk = writes[(2 * i) % len(writes)]
+                _, form, _, _ = page.request("GET", f"/customers/{pk}/follow-up/")
+                fields = with_value(form_fields(form, "summary"), "summary", FOLLOWUP_SUMMARY)
+                fields = with_value(fields, "channel", "phone")
+                status, text, wall, cpu = page.request("POST", f"/customers/{pk}/follow-up/", fields)
+                if status != 302:
+                    raise RuntimeError(f"the follow-up form did not save ({status}): {text[:300]!r}")
+                return wall, cpu
+
+            def api_call(kind: str, i: int) -> tuple[float, float]:
+                pk = ids[i % len(ids)]
+                if kind == "agenda":
+                    return get(api, f"/api/v1/agenda?date={today}")
+                if kind == "list":
+                    return get(api, "/api/v1/customers")
+                if kind == "search":
+                    return get(api, "/api/v1/customers?" + urllib.parse.urlencode({"q": names[i % len(names)]}))
+                if kind == "record":
+                    return group(api, [u.format(pk=pk) for u in RECORD_APIS])
+                pk = writes[(2 * i + 1) % len(writes)]
+                body = {"channel": "phone", "duration_minutes": 6, "summary": FOLLOWUP_SUMMARY}
+                status, text, wall, cpu = api.request("POST", f"/api/v1/customers/{pk}/follow-ups", json_body=body)
+                if status != 201:
+                    raise RuntimeError(f"POST follow-up gave {status}: {text[:300]!r}")
+                return wall, cpu
+
+            for kind, _ in PAGE_PAIRS:  # warm-up: templates, caches, first connections of each worker
+                for i in range(2 * workers):
+                    page_call(kind, runs + i // 2 if kind == "write" else i)
+                    api_call(kind, runs + i // 2 if kind == "write" else i)
+            loads = [_loadavg()]
+            for i in range(runs):
+                for kind, _ in PAGE_PAIRS:
+                    order = (("p", page_call), ("a", api_call)) if i % 2 == 0 else (("a", api_call), ("p", page_call))
+                    for who, call in order:
+                        wall, cpu = call(kind, i)
+                        samples[kind][who].append(wall * 1000)
+                        samples[kind][who + "c"].append(cpu * 1000)
+            loads.append(_loadavg())
+    finally:
+        box.restore()
+    out = {}
+    for kind, title in PAGE_PAIRS:
+        s = samples[kind]
+        p, a, pc, ac = (summary(s[k]) for k in ("p", "a", "pc", "ac"))
+        out[kind] = {
+            "title": title,
+            "page_ms": {"median": round(p["median"], 1), "p95": round(p["p95"], 1)},
+            "api_ms": {"median": round(a["median"], 1), "p95": round(a["p95"], 1)},
+            "page_cpu_ms": round(pc["median"], 2),
+            "api_cpu_ms": round(ac["median"], 2),
+            "cpu_ratio": round(pc["median"] / ac["median"], 2) if ac["median"] else None,
+            "wall_ratio": round(p["median"] / a["median"], 2) if a["median"] else None,
+        }
+        r = out[kind]
+        print(
+            f"  {title:<70} page {r['page_ms']['median']:6.1f} ms (cpu {r['page_cpu_ms']:5.1f})  "
+            f"API {r['api_ms']['median']:6.1f} ms (cpu {r['api_cpu_ms']:5.1f})  → page/API CPU {r['cpu_ratio']}×",
+            flush=True,
+        )
+    worst = max((r["cpu_ratio"] or 0) for r in out.values())
+    note = (
+        f"gunicorn {workers} workers × {os.environ.get('WEB_THREADS', '4')} threads, rep0001 (session / Bearer), "
+        f"{runs} interleaved runs per pair, server CPU per request from /proc/<pid>/task/*/schedstat (median); "
+        f"load {loads[0]} → {loads[1]}; record API = {len(RECORD_APIS)} requests, page = 3; "
+        f"{2 * (runs + workers)} follow-ups logged and undone; page/API CPU: "
+        + ", ".join(f"{k} {r['cpu_ratio']}×" for k, r in out.items())
+    )
+    return {"samples": [worst], "rate": True, "pages": out, "note": note}
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 # --- The list, in the order they run (reads first, then writes, then the server) -----------------------
 
 CASES: list[Case] = [
@@ -952,5 +1114,6 @@ CASES: list[Case] = [
     Case("import", "Customer CSV import (customers.importing.import_file)", case_import, Target(20000, "rate", "rows/s", True), True),
     Case("capacity", "Concurrent active users, p95 ≤ 200 ms, no errors (Locust working day)", case_capacity, Target(1000, "rate", "users", True)),
     Case("peer", "DjangoCRM 1.7.0 / Yixiang, comparable pages over HTTP (smallest ratio)", case_peer, Target(10, "rate", "×", True)),
+    Case("pages", "Pages vs their API twins over HTTP, page CPU ÷ API CPU (largest; issue 17: ≤ 2)", case_pages),
     Case("throughput", "Agenda throughput, gunicorn + wrk (GET /api/v1/agenda)", case_throughput, Target(500, "rate", "req/s", True)),
 ]  # fmt: skip

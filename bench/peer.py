@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -231,19 +232,37 @@ class PeerServer:
 
 
 class Browser:
-    def __init__(self, port: int, cookie: str, server_pid: int):
-        self.port = port
-        self.cookies: dict[str, str] = dict([cookie.split("=", 1)])
-        self.server_pid = server_pid
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def request(self, method: str, path: str, body: dict | list | None = None) -> tuple[int, str, float, float]:
-        """Status, body, wall seconds, server CPU seconds of one request."""
+    def __init__(
+        self,
+        port: int,
+        cookie: str,
+        server_pid: int,
+        *,
+        headers: dict[str, str] | None = None,
+        cpu_seconds: Callable[[int], float] | None = None,
+    ):
         from bench.capacity import _cpu_seconds
 
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        self.port = port
+        self.cookies: dict[str, str] = dict([cookie.split("=", 1)]) if cookie else {}
+        self.server_pid = server_pid
+        self.headers = headers or {}  # e.g. a Bearer token for the API
+        self.cpu_seconds = cpu_seconds or _cpu_seconds
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(
+        self, method: str, path: str, body: dict | list | None = None, *, json_body: dict | None = None
+    ) -> tuple[int, str, float, float]:
+        """Status, body, wall seconds, server CPU seconds of one request."""
+        _cpu_seconds = self.cpu_seconds
+        headers = {**self.headers}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
-        if body is not None:
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        elif body is not None:
             data = urllib.parse.urlencode([tuple(f) for f in body] if isinstance(body, list) else body)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"

@@ -99,7 +99,7 @@ def run_child(args: argparse.Namespace) -> int:
             result["unit"] = "req/s"
         if case.name == "capacity":
             result["unit"] = "users"
-        if case.name == "peer":
+        if case.name in ("peer", "pages"):
             result["unit"] = "×"
         if raw.get("limit"):
             lim = raw["limit"]
@@ -112,7 +112,7 @@ def run_child(args: argparse.Namespace) -> int:
             result["limit_real_table"] = {"what": lim["what"], "stats": summary([s * scale for s in lim["samples"]])}
         if raw.get("cpu"):
             result["cpu_ms"] = summary([s * 1000 for s in raw["cpu"]])
-        for key in ("queries", "rows", "note", "latency_ms", "db_replay_ms", "steps", "peer"):
+        for key in ("queries", "rows", "note", "latency_ms", "db_replay_ms", "steps", "peer", "pages"):
             if key in raw:
                 result[key] = raw[key]
         result["peak_rss_mb"] = raw.get("peak_rss_mb", peak_rss_mb())
@@ -216,6 +216,8 @@ def fmt_value(v: float | None, unit: str) -> str:
         if v >= 10_000:
             return f"{v / 1000:,.1f} s"
         return f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
+    if unit == "×":  # ratios (peer, pages): 1.8× is not 2×
+        return f"{v:,.2f} {unit}"
     return f"{v:,.0f} {unit}"
 
 
@@ -347,6 +349,20 @@ def _detail_tables(r: dict) -> list[str]:
             out.append(
                 f"| {p['title']} | {y['median']:.1f} / {y['p95']:.1f} ms | {q['median']:.1f} / {q['p95']:.1f} ms | "
                 f"{p['ratio']}× | {p['yixiang_cpu_ms']:.1f} ms | {p['peer_cpu_ms']:.1f} ms | {p['cpu_ratio']}× |"
+            )
+    if r.get("pages"):
+        out += [
+            "",
+            "Pages and their API twins (interleaved, over HTTP, as rep0001; CPU = the server's, per request):",
+            "",
+            "| pair | page median / p95 | API median / p95 | page CPU | API CPU | page ÷ API CPU (≤ 2) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for p in r["pages"].values():
+            pg, a = p["page_ms"], p["api_ms"]
+            out.append(
+                f"| {p['title']} | {pg['median']:.1f} / {pg['p95']:.1f} ms | {a['median']:.1f} / {a['p95']:.1f} ms | "
+                f"{p['page_cpu_ms']:.1f} ms | {p['api_cpu_ms']:.1f} ms | {p['cpu_ratio']}× |"
             )
     return out
 

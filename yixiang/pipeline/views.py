@@ -10,9 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import urlencode
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from yixiang.accounts import permissions
@@ -24,7 +28,9 @@ from yixiang.pipeline import pool as pool_services
 from yixiang.pipeline.conf import conf
 from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCategory
 from yixiang.pipeline.playbook import get_playbook
+from yixiang.pipeline.templatetags.pipeline_tags import weekends_assumed
 from yixiang.redirects import safe_next
+from yixiang.web.templatetags.yx import stage_badge
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -66,16 +72,16 @@ def agenda(request: HttpRequest) -> HttpResponse:
     filters = _agenda_filters(request)
     shown = selectors.agenda_filter(due, **filters)
     notes = selectors.last_notes(i.customer_id for i in shown)
-    guides = selectors.call_guides()
-    for i in shown:  # the card's extras, read for the shown cards only
-        i.last_note = notes.get(i.customer_id, "")
-        i.guide = guides.get(i.stage)
+    known_years = selectors.known_calendar_years(i.due_on for i in due)
+    _dress_cards(shown, notes, known_years)
     return render(
         request,
         "pipeline/agenda.html",
         {
             "agenda": data,
             "day": day,
+            "day_iso": day.isoformat(),
+            "next_param": urlencode(request.get_full_path()),
             "today": timezone.localdate(),
             "prev_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
@@ -89,12 +95,54 @@ def agenda(request: HttpRequest) -> HttpResponse:
             "warned_only": [i for i in data.items if not i.is_due],
             "late_in_day": now.strftime("%H:%M") >= conf("SIGNED_SUGGEST_AFTER"),
             "max_locks": conf("RECYCLE_LOCKS_PER_REP"),
-            "known_years": selectors.known_calendar_years(i.due_on for i in due),
+            "known_years": known_years,
             "team_overdue": team_overdue(request.user) if not due else 0,
             # A manager's crowded band can also thin through the team's recycling proposals.
             "recycle_count": pool_services.recycle_proposal_count(request.user),
         },
     )
+
+
+def _when(value: dt.datetime | None) -> tuple[str, str]:
+    """A time's ``datetime`` attribute and its title, as ``|date:'c'`` and ``|date:'DATETIME_FORMAT'`` write them."""
+    if value is None:
+        return "", ""
+    local = timezone.localtime(value)
+    return local.isoformat(), date_format(local, "DATETIME_FORMAT")
+
+
+def _dress_cards(shown: list, notes: dict[int, str], known_years: frozenset[int]) -> None:
+    """What each agenda card shows beyond the item, worked out here rather than per card in the
+    template (65 cards made the template the page's main cost): a stage's call guide and badge
+    once per stage, counted and formatted words once per card."""
+    guides = selectors.call_guides()
+    guide_html: dict[int, str] = {}
+    badges: dict[int, str] = {}
+    overdue: dict[int, str] = {}
+    log_url = selectors.url_maker("agenda_log")
+    for i in shown:
+        i.last_note = notes.get(i.customer_id, "")
+        i.guide = g = guides.get(i.stage)
+        if i.stage not in guide_html:
+            guide_html[i.stage] = (
+                render_to_string("pipeline/_agenda_guide.html", {"stage": i.stage, "guide": g})
+                if g and (g.questions or g.lift_tips)
+                else ""
+            )
+            badges[i.stage] = stage_badge(i.stage)
+        i.guide_html, i.badge_html = guide_html[i.stage], badges[i.stage]
+        i.cid = str(i.customer_id)
+        i.log_url = log_url(i.customer_id)
+        i.weekends_html = weekends_assumed(i.due_on, known_years)
+        i.tel = (i.phone or "").replace(" ", "")
+        n = i.overdue_days
+        if n and n not in overdue:
+            overdue[n] = ngettext("%(counter)s day overdue", "%(counter)s days overdue", n) % {"counter": n}
+        i.overdue_text = overdue.get(n, "")
+        i.suggest_text = _("after %(t)s") % {"t": i.suggest_after} if i.suggest_after else ""
+        i.contact_iso, i.contact_title = _when(i.last_contact_at)
+        shows_attempt = i.last_attempt_at and i.last_attempt_at != i.last_contact_at
+        i.attempt_iso, i.attempt_title = _when(i.last_attempt_at) if shows_attempt else ("", "")
 
 
 AGENDA_BANDS = ("3-4", "1-2", "0", "E", "rejecting")
