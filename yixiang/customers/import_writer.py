@@ -121,6 +121,12 @@ class _TableWriter:
             base.get(f.attname) if prep is None else prep.get_db_prep_save(base.get(f.attname), conn)
             for f, prep in zip(self.fields, self.prep, strict=True)
         ]
+        if conn.vendor == "postgresql":
+            # A JSON default (qualification's []) as text, once: psycopg would serialise the shared
+            # adapter again for every row COPY writes (~9 % of the writer's CPU there, 2026-12-02).
+            for i, f in enumerate(self.fields):
+                if isinstance(f, models.JSONField) and template[i] is not None:
+                    template[i] = json.dumps(base.get(f.attname), cls=f.encoder)
         index, preps = self.index, self.prep
         # Rows of one file mostly name the same columns in the same order: the (position, converter)
         # list is worked out once per such shape, not once per value.
@@ -652,6 +658,15 @@ class ImportRun:
         sql = f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} WHERE {q('archive_no')} IN "  # noqa: S608 (model metadata only)
         ids: dict[str, int] = {}
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # One array parameter: psycopg parses a query of 900 placeholders per call.
+                cursor.execute(
+                    f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} "  # noqa: S608 (model metadata only)
+                    f"WHERE {q('archive_no')} = ANY(%s::varchar[])",
+                    [numbers],
+                )
+                ids.update(cursor.fetchall())
+                return ids
             for i in range(0, len(numbers), 900):  # within SQLite's limit of variables
                 chunk = numbers[i : i + 900]
                 cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
