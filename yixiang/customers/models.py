@@ -87,7 +87,9 @@ class Customer(models.Model):
     SQLite the FTS5 table customers_customer_fts filled by triggers on this table, on PostgreSQL
     pg_trgm GIN indexes. A later migration that makes SQLite rebuild this table (most AlterField
     changes do) drops those triggers with the old table: such a migration must create them again
-    (copy SQLITE_UP from 0002_search); customers/tests/test_search.py fails if they are missing."""
+    (copy SQLITE_UP from 0002_search, then 0007_fts_pause_for_import's, whose insert trigger stands
+    aside while the importer fills the table itself); customers/tests/test_search.py fails if they
+    are missing."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INDIVIDUAL)
     name = models.CharField(_("name"), max_length=100)
@@ -105,6 +107,7 @@ class Customer(models.Model):
         related_name="customers",
         verbose_name=_("owner"),
         help_text=_("Empty means the customer is in the public pool."),
+        db_index=False,  # customer_owner_stage starts with it (migration 0008)
     )
     stage = models.SmallIntegerField(_("intent stage"), choices=Stage.choices, default=Stage.S0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
@@ -292,7 +295,8 @@ class CustomerChange(models.Model):
         IMPORT = "import", _("imported")
         OWNER = "owner", _("owner changed")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    # Not indexed alone: custchange_customer_at starts with it (migration 0008).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes", db_index=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
