@@ -286,4 +286,9 @@ def _step_line(r: dict) -> str:
         f"p99 {r['p99_ms']:.0f} ms  failures {r['failures']}  "
         + (f"server CPU {cpu:.1f} ms/req  " if cpu else "")
         + f"load {r['loadavg']}  [{verdict}]"
+        + "\n      p95 by page: "
+        + ", ".join(
+            f"{name} {p['p95']:.0f}" for name, p in sorted(r.get("pages", {}).items(), key=lambda kv: -kv[1]["p95"])
+        )
+        + "".join(f"\n      failed: {kind}" for kind in r.get("failure_kinds", []))
     )

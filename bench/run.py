@@ -336,6 +336,22 @@ def _detail_tables(r: dict) -> list[str]:
                 f"| {s['users']} | {s['rps']:.1f} | {s['median_ms']:.0f} ms | {s['p95_ms']:.0f} ms | {s['p99_ms']:.0f} ms | "
                 f"{s['failures']} | {'–' if cpu is None else f'{cpu:.1f} ms'} | {s['loadavg']} |"
             )
+        # Where the time goes: each page at the highest passing step (else the first step).
+        best = [s for s in r["steps"] if s.get("passed")] or r["steps"][:1]
+        if best and best[-1].get("pages"):
+            s = best[-1]
+            out += [
+                "",
+                f"Pages at {s['users']} users:",
+                "",
+                "| page | requests | median | p95 | p99 | failures |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            for name, p in sorted(s["pages"].items(), key=lambda kv: -kv[1]["p95"]):
+                out.append(
+                    f"| {name} | {p['count']} | {p['p50']:.0f} ms | {p['p95']:.0f} ms | {p['p99']:.0f} ms | {p['failures']} |"
+                )
+            out += [f"- failed: {kind}" for kind in s.get("failure_kinds", [])]
     if r.get("peer"):
         out += [
             "",
