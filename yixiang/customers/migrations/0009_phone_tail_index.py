@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_webhooks'),
-        ('customers', '0006_search_indexes_cover_the_id'),
+        ('customers', '0008_drop_prefix_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
