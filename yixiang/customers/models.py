@@ -4,12 +4,32 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yixiang.customers.fields import EncryptedTextField, mask_number
 from yixiang.customers.stages import Stage, is_unjudged
+
+# A phone search of 3 or 4 digits is the end of the number (尾号, issue 17).
+PHONE_TAIL = 4
+
+
+class PhoneTail(models.Func):
+    """The last PHONE_TAIL characters of a phone key, spelled as literal SQL: a database uses an
+    expression index only for the same expression, and SQLite does not match a bound parameter
+    (Django's Right passes the length as one)."""
+
+    output_field = models.CharField()
+
+    def __init__(self, expression: str = "phone_normalized", **extra: object) -> None:
+        super().__init__(expression, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def, override]
+        return super().as_sql(compiler, connection, template=f"RIGHT(%(expressions)s, {PHONE_TAIL})", **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        return super().as_sql(compiler, connection, template=f"SUBSTR(%(expressions)s, -{PHONE_TAIL})", **extra_context)
 
 
 class Grade(models.TextChoices):
@@ -233,6 +253,21 @@ class Customer(models.Model):
                 fields=["company_name", "owner", "updated_at", "deleted_at", "id"],
                 condition=LIVE,
                 name="customer_live_company",
+            ),
+            # The last digits of the phone (issue 17): a 4-digit fragment anywhere in the number
+            # matched ~600–3,000 rows at 1M through the trigram index, each row read from the table
+            # (p95 111 ms warm, 350 ms cold); its tail is ~100 entries read from here alone. Not
+            # partial: PostgreSQL keeps no statistics on a partial index's expression and then
+            # guesses 0.5 % of the table and reads the rows. phone_normalized last, so PostgreSQL
+            # may answer from the index alone (it does not match the expression otherwise).
+            models.Index(
+                PhoneTail(),
+                F("owner"),
+                F("updated_at"),
+                F("deleted_at"),
+                F("id"),
+                F("phone_normalized"),
+                name="customer_phone_tail",
             ),
         ]
 
