@@ -310,9 +310,11 @@ def funnel(*, user: User, f: ReportFilters, today: dt.date | None = None) -> Fun
 def movement_customers(ids: list[int]) -> QuerySet[Customer]:
     """Customers the selected staff (already inside the viewer's scope) own now or whose stage they
     changed, so a customer a rep lost to the pool or handed on still counts in the rep's figures."""
-    return Customer.objects.filter(
-        Q(owner_id__in=ids) | Q(stage_changes__owner_id__in=ids), deleted_at__isnull=True
-    ).distinct()
+    # A UNION of two index reads (owner; the stage changes' owner), not an OR across a join with
+    # DISTINCT: at 1M customers a region's OR scanned every customer and its count alone took 1.6 s.
+    owned = Customer.objects.filter(owner_id__in=ids).order_by().values("pk")
+    worked = StageChange.objects.filter(owner_id__in=ids).order_by().values("customer_id")
+    return Customer.objects.filter(pk__in=owned.union(worked), deleted_at__isnull=True)
 
 
 @dataclass
