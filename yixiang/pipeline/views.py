@@ -30,6 +30,7 @@ from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCat
 from yixiang.pipeline.playbook import get_playbook
 from yixiang.pipeline.templatetags.pipeline_tags import weekends_assumed
 from yixiang.redirects import safe_next
+from yixiang.web.blank_forms import blank_form_fields
 from yixiang.web.templatetags.yx import stage_badge
 
 
@@ -283,6 +284,7 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
         rows = getattr(panel, kind)
         more[kind] = PANEL_HISTORY if len(rows) > PANEL_HISTORY else None
         setattr(panel, kind, rows[:PANEL_HISTORY])
+    today = timezone.localdate()
     return render(
         request,
         "pipeline/_panel.html",
@@ -293,8 +295,9 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "more": more,
             "may_change": may_change,
             "stage_labels": dict(Stage.choices),
-            "release_form": forms.ReleaseForm(),
-            "sign_form": forms.SignForm(initial={"signed_on": timezone.localdate()}),
+            # The same HTML for every customer (of a day): rendered once, see web.blank_forms.
+            "release_fields": blank_form_fields(forms.ReleaseForm),
+            "sign_fields": blank_form_fields(forms.SignForm, today, initial={"signed_on": today}),
             "profile_form": forms.ProfileForm(
                 initial={
                     "need_category": panel.profile.need_category_id if panel.profile else None,
