@@ -1,8 +1,8 @@
 """Empty forms rendered once per language (and key) instead of on every request.
 
-An unbound form without per-request data (the contact person form on the customer page, the
-sign and release forms of its pipeline panel) gives the same HTML for every customer; rendering
-its widget templates cost ~1 ms a form on each page (issue 17). Rendered as
+A form whose HTML depends only on the language and a few values (the contact person form on the
+customer page, the sign, release and profile forms of its pipeline panel) gives the same HTML for
+many customers; rendering its widget templates cost ~1 ms a form on each page (issue 17). Rendered as
 ``{% for field in form %}{% include "customers/_field.html" %}{% endfor %}`` would be.
 """
 
@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 _CACHE: dict[tuple[Any, ...], SafeString] = {}
-_MAX = 64  # keys hold a date for some forms: drop all now and then rather than grow
+_MAX = 512  # keys hold a date or values: drop all now and then rather than grow
 
 
 def blank_form_fields(form_class: type[forms.BaseForm], *key: Any, initial: dict[str, Any] | None = None) -> SafeString:
