@@ -19,6 +19,7 @@ from yixiang.customers.forms import FIELDSETS, ContactForm, CustomerForm, Filter
 from yixiang.customers.models import Channel, Customer, Kind
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import Conflict, DomainError
+from yixiang.web.blank_forms import blank_form_fields
 
 PAGE_SIZE = 25
 # Which archive field carries each contact channel, to mark the preferred one.
@@ -134,7 +135,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "today": timezone.localdate(),  # the header shows an overdue next contact in red
             "contacts": customer.contacts.all(),
             "tags": customer.tags.all(),
-            "contact_form": ContactForm(),
+            "blank_contact_fields": blank_form_fields(ContactForm),
             "basic": [
                 (display.field_label(n), display.field_value(customer, n))
                 for n in ("kind", "grade", "expected_sign_month", "value_tier", "source")
@@ -296,7 +297,8 @@ def _contacts_fragment(request: HttpRequest, customer: Customer, form: ContactFo
         {
             "customer": customer,
             "contacts": customer.contacts.all(),
-            "contact_form": form or ContactForm(),
+            "contact_form": form,
+            "blank_contact_fields": None if form is not None else blank_form_fields(ContactForm),
             "may_change_parts": True,
             "open_form": form is not None,
         },

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -30,6 +31,7 @@ from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCat
 from yixiang.pipeline.playbook import get_playbook
 from yixiang.pipeline.templatetags.pipeline_tags import weekends_assumed
 from yixiang.redirects import safe_next
+from yixiang.web.blank_forms import blank_form_fields
 from yixiang.web.templatetags.yx import stage_badge
 
 
@@ -273,6 +275,16 @@ HISTORY_KINDS = {
 }
 
 
+def _profile_fields(profile: CustomerProfile | None) -> SafeString:
+    """The need category / internet awareness fields, rendered once per choice list and values."""
+    need = profile.need_category_id if profile else None
+    awareness = profile.internet_awareness if profile else ""
+    # Read on every request (one short query), so a category added or renamed shows at once.
+    categories = tuple(NeedCategory.objects.filter(active=True).values_list("pk", "name"))
+    initial = {"need_category": need, "internet_awareness": awareness}
+    return blank_form_fields(forms.ProfileForm, categories, need, awareness, initial=initial)
+
+
 @login_required
 def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
     customer = access_customer(request.user, pk, select_related=selectors.PANEL_JOINS)
@@ -283,6 +295,7 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
         rows = getattr(panel, kind)
         more[kind] = PANEL_HISTORY if len(rows) > PANEL_HISTORY else None
         setattr(panel, kind, rows[:PANEL_HISTORY])
+    today = timezone.localdate()
     return render(
         request,
         "pipeline/_panel.html",
@@ -293,14 +306,10 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "more": more,
             "may_change": may_change,
             "stage_labels": dict(Stage.choices),
-            "release_form": forms.ReleaseForm(),
-            "sign_form": forms.SignForm(initial={"signed_on": timezone.localdate()}),
-            "profile_form": forms.ProfileForm(
-                initial={
-                    "need_category": panel.profile.need_category_id if panel.profile else None,
-                    "internet_awareness": panel.profile.internet_awareness if panel.profile else "",
-                }
-            ),
+            # The same HTML for every customer (of a day): rendered once, see web.blank_forms.
+            "release_fields": blank_form_fields(forms.ReleaseForm),
+            "sign_fields": blank_form_fields(forms.SignForm, today, initial={"signed_on": today}),
+            "profile_fields": _profile_fields(panel.profile) if may_change and customer.owner_id else "",
             "back": _customer_page(customer),
             "hand_over_to": list(selectors.distributable_reps(user=request.user))
             if may_change and permissions.can_manage(request.user)
