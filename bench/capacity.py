@@ -49,6 +49,7 @@ def prepare_accounts(out: Path, *, per_rep: int = 30) -> Accounts:
     from yixiang.accounts.models import Role, User
     from yixiang.accounts.services import api_token_create
     from yixiang.customers.models import Customer
+    from yixiang.pipeline.rules import SIGNED
 
     data: dict[str, list[dict]] = {"rep": [], "lead": [], "director": []}
     log_ids: list[int] = []
@@ -70,6 +71,8 @@ def prepare_accounts(out: Path, *, per_rep: int = 30) -> Accounts:
             if not rows:
                 continue
             entry["customers"] = [r[0] for r in rows[:per_rep]]
+            # Their pages load the after-sale panel too (customers/detail.html: signed customers only).
+            entry["signed"] = [r[0] for r in rows[:per_rep] if r[1] == SIGNED]
             entry["log_on"] = [r[0] for r in rows if 0 <= r[1] <= 4][:per_rep] or entry["customers"][:1]
             pool = Customer.objects.filter(owner__isnull=True, deleted_at__isnull=True).order_by("?")
             pool_rows = list(pool.values_list("name_initials", "phone_normalized")[:10])

@@ -246,10 +246,12 @@ def case_customer_api(ctx: Ctx) -> dict:
 def case_customer_page(ctx: Ctx) -> dict:
     _route("/customers/1/")
     client = web_client(ctx.rep)
+    ids = _own_customer_ids(ctx)
+    signed = _signed(ids)
     pages = []
-    for pk in _own_customer_ids(ctx):
+    for pk in ids:
         group = [f"/customers/{pk}/"]
-        for panel in (f"/customers/{pk}/pipeline/panel/", f"/customers/{pk}/aftercare/panel/"):
+        for panel in record_panels(pk, pk in signed):
             try:
                 resolve(panel)
                 group.append(panel)
@@ -257,8 +259,25 @@ def case_customer_page(ctx: Ctx) -> dict:
                 pass
         pages.append(group)
     out = http_latency(client, pages, ctx.runs)
-    out["note"] = f"the customer page as a browser loads it ({len(pages[0])} requests: the page and its panels)"
+    out["note"] = (
+        f"the customer page as a browser loads it (the page and its panels; {len(signed)} of {len(ids)} "
+        "customers signed, whose page also loads the after-sale panel)"
+    )
     return out
+
+
+def _signed(ids: list[int]) -> set[int]:
+    from yixiang.customers.models import Customer
+    from yixiang.pipeline.rules import SIGNED
+
+    return set(Customer.objects.filter(pk__in=ids, stage=SIGNED).values_list("pk", flat=True))
+
+
+def record_panels(pk: int, signed: bool) -> list[str]:
+    """The panels a customer page loads by htmx: the after-sale one only for a signed customer
+    (customers/detail.html), so a prospect's page is two requests and a signed customer's three."""
+    panels = [f"/customers/{pk}/pipeline/panel/"]
+    return panels + [f"/customers/{pk}/aftercare/panel/"] if signed else panels
 
 
 def _win_chance(ctx: Ctx, user) -> dict:
@@ -909,6 +928,7 @@ def case_peer(ctx: Ctx) -> dict:
     wheel = peer.ensure_installed(say)
     facts = peer.ensure_loaded(ctx.customers, say)
     ids = _own_customer_ids(ctx, 20)
+    signed = _signed(ids)
     names = list(Customer.objects.filter(pk__in=ids[:10]).values_list("name", flat=True))
     names += list(
         Customer.objects.filter(pk__in=_sample(Customer.objects.filter(owner__isnull=True), 10, ctx.rnd)).values_list(
@@ -917,7 +937,13 @@ def case_peer(ctx: Ctx) -> dict:
     )
     runs = max(10, ctx.runs // 2)
     pairs = peer.compare(
-        rep=ctx.rep, customer_ids=ids, search_names=names, runs=runs, log_dir=Path(settings.DATA_DIR), say=say
+        rep=ctx.rep,
+        customer_ids=ids,
+        search_names=names,
+        runs=runs,
+        log_dir=Path(settings.DATA_DIR),
+        say=say,
+        signed_ids=signed,
     )
     ratios = [p["ratio"] for p in pairs.values()]
     note = (
@@ -935,10 +961,10 @@ PAGE_PAIRS = (
     ("agenda", "agenda: /agenda/ vs GET /api/v1/agenda"),
     ("list", "customer list: /customers/ vs GET /api/v1/customers"),
     ("search", "name search: /customers/?q= vs GET /api/v1/customers?q="),
-    ("record", "customer page + 2 panels vs the customer's APIs"),
+    ("record", "customer page + its panels vs the customer's APIs"),
     ("write", "follow-up save: form POST vs POST /api/v1/customers/{id}/follow-ups"),
 )
-# The APIs returning what the customer page and its two panels show: the record; the pipeline
+# The APIs returning what the customer page and its panels show: the record; the pipeline
 # panel's follow-ups, stage and owner changes (10 each, as the panel); the after-sale panel's
 # contracts (with payouts), payments, shipments and referral tree.
 RECORD_APIS = (
@@ -951,6 +977,7 @@ RECORD_APIS = (
     "/api/v1/customers/{pk}/shipments",
     "/api/v1/customers/{pk}/referrals",
 )
+RECORD_APIS_PROSPECT = 4  # a prospect's page has no after-sale panel: the record and the pipeline's three
 
 
 def case_pages(ctx: Ctx) -> dict:
@@ -973,6 +1000,7 @@ def case_pages(ctx: Ctx) -> dict:
     web = web_client(rep)
     cookie = f"{settings.SESSION_COOKIE_NAME}={web.cookies[settings.SESSION_COOKIE_NAME].value}"
     ids = _own_customer_ids(ctx, 20)
+    signed = _signed(ids)
     names = list(Customer.objects.filter(pk__in=ids[:10]).values_list("name", flat=True))
     pool = Customer.objects.filter(owner__isnull=True, deleted_at__isnull=True)
     names += list(Customer.objects.filter(pk__in=_sample(pool, 10, ctx.rnd)).values_list("name", flat=True))
@@ -1012,10 +1040,7 @@ def case_pages(ctx: Ctx) -> dict:
                 if kind == "search":
                     return get(page, "/customers/?" + urllib.parse.urlencode({"q": names[i % len(names)]}))
                 if kind == "record":
-                    return group(
-                        page,
-                        [f"/customers/{pk}/", f"/customers/{pk}/pipeline/panel/", f"/customers/{pk}/aftercare/panel/"],
-                    )
+                    return group(page, [f"/customers/{pk}/", *record_panels(pk, pk in signed)])
                 pk = writes[(2 * i) % len(writes)]
                 _, form, _, _ = page.request("GET", f"/customers/{pk}/follow-up/")
                 fields = with_value(form_fields(form, "summary"), "summary", FOLLOWUP_SUMMARY)
@@ -1034,7 +1059,8 @@ def case_pages(ctx: Ctx) -> dict:
                 if kind == "search":
                     return get(api, "/api/v1/customers?" + urllib.parse.urlencode({"q": names[i % len(names)]}))
                 if kind == "record":
-                    return group(api, [u.format(pk=pk) for u in RECORD_APIS])
+                    apis = RECORD_APIS if pk in signed else RECORD_APIS[:RECORD_APIS_PROSPECT]
+                    return group(api, [u.format(pk=pk) for u in apis])
                 pk = writes[(2 * i + 1) % len(writes)]
                 body = {"channel": "phone", "duration_minutes": 6, "summary": FOLLOWUP_SUMMARY}
                 status, text, wall, cpu = api.request("POST", f"/api/v1/customers/{pk}/follow-ups", json_body=body)
@@ -1080,7 +1106,7 @@ def case_pages(ctx: Ctx) -> dict:
     note = (
         f"gunicorn {workers} workers × {os.environ.get('WEB_THREADS', '4')} threads, rep0001 (session / Bearer), "
         f"{runs} interleaved runs per pair, server CPU per request from /proc/<pid>/task/*/schedstat (median); "
-        f"load {loads[0]} → {loads[1]}; record API = {len(RECORD_APIS)} requests, page = 3; "
+        f"load {loads[0]} → {loads[1]}; record: {len(signed)} of {len(ids)} customers signed (page 3 requests, API {len(RECORD_APIS)}; else 2 and {RECORD_APIS_PROSPECT}); "
         f"{2 * (runs + workers)} follow-ups logged and undone; page/API CPU: "
         + ", ".join(f"{k} {r['cpu_ratio']}×" for k, r in out.items())
     )

@@ -8,7 +8,7 @@ search keys taken from real names and numbers.
 Who does what (weights are per user; think time between actions ``BENCH_THINK`` seconds, default
 "3,12"):
 
-- a rep (the bulk): opens the agenda, opens a customer (the page and the two panels it loads),
+- a rep (the bulk): opens the agenda, opens a customer (the page and the panels it loads: the after-sale one for a signed customer),
   searches by pinyin initials or phone digits, opens the customer list, logs a call (opens the
   follow-up form, then POSTs the follow-up through the API with their token);
 - a team lead: opens the team review (this week), the customer list;
@@ -46,6 +46,7 @@ class _Office(FastHttpUser):
         self.account = accounts[next(_SEQ[self.role]) % len(accounts)]
         self.web = {"Cookie": self.account["cookie"]}
         self.api = {"Authorization": f"Bearer {self.account['token']}"}
+        self.signed = set(self.account.get("signed", ()))
         self.rnd = random.Random()  # noqa: S311 (load model, not security)
 
     def page(self, path: str, name: str, headers: dict | None = None) -> None:
@@ -69,7 +70,8 @@ class Rep(_Office):
         pk = self.rnd.choice(self.account["customers"])
         self.page(f"/customers/{pk}/", "customer page")
         self.page(f"/customers/{pk}/pipeline/panel/", "customer page: pipeline panel")
-        self.page(f"/customers/{pk}/aftercare/panel/", "customer page: after-sale panel")
+        if pk in self.signed:  # the page loads the after-sale panel only for a signed customer
+            self.page(f"/customers/{pk}/aftercare/panel/", "customer page: after-sale panel")
 
     @task(2)
     def search(self) -> None:

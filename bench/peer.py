@@ -372,12 +372,21 @@ PAIRS = (
     ("agenda", "agenda vs its deals list"),
     ("list", "customer list vs companies list"),
     ("search", "name search vs companies search"),
-    ("record", "customer page (+ 2 panels) vs company page"),
+    ("record", "customer page (+ its panels) vs company page"),
     ("write", "follow-up save vs deal update (form POST)"),
 )
 
 
-def compare(*, rep, customer_ids: list[int], search_names: list[str], runs: int, log_dir: Path, say=print) -> dict:
+def compare(
+    *,
+    rep,
+    customer_ids: list[int],
+    search_names: list[str],
+    runs: int,
+    log_dir: Path,
+    say=print,
+    signed_ids: frozenset[int] | set[int] = frozenset(),
+) -> dict:
     """Time each pair ``runs`` times, interleaved; medians, p95, CPU, ratios (peer / Yixiang)."""
     from django.conf import settings
     from django.db import connection
@@ -419,14 +428,11 @@ def compare(*, rep, customer_ids: list[int], search_names: list[str], runs: int,
             if kind == "search":
                 return get(yb, "/customers/?" + urllib.parse.urlencode({"q": search_names[i % len(search_names)]}))
             if kind == "record":
-                parts = [
-                    get(yb, p)
-                    for p in (
-                        f"/customers/{pk}/",
-                        f"/customers/{pk}/pipeline/panel/",
-                        f"/customers/{pk}/aftercare/panel/",
-                    )
-                ]
+                # As the browser loads it: the after-sale panel only on a signed customer's page.
+                paths = [f"/customers/{pk}/", f"/customers/{pk}/pipeline/panel/"]
+                if pk in signed_ids:
+                    paths.append(f"/customers/{pk}/aftercare/panel/")
+                parts = [get(yb, p) for p in paths]
                 return sum(w for w, _ in parts), sum(c for _, c in parts)
             status, page, _, _ = yb.request("GET", f"/customers/{pk}/follow-up/")
             fields = with_value(form_fields(page, "summary"), "summary", f"客户问效果怎么样，约了下周再聊。#{i}")
