@@ -27,7 +27,7 @@ FLOORS: list[set[str]] = [
 # Modules of yixiang/ itself. The kernel (errors, env, testing helpers) sits under every app; the
 # project shell (settings, urls, api, wsgi) above all of them.
 KERNEL = {
-    "errors", "env", "testing_env", "backup", "months", "conf",
+    "errors", "env", "testing_env", "backup", "months", "conf", "blank_forms",
     "api_types", "spreadsheet", "replica", "jobs", "formats", "redirects", "formatting",
 }  # fmt: skip
 SHELL = {"settings", "urls", "api", "wsgi", "testing", "health"}

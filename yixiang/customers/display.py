@@ -10,11 +10,12 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from yixiang.accounts.models import User
 from yixiang.customers import rules
-from yixiang.customers.models import Customer, CustomerChange
+from yixiang.customers.models import Customer, CustomerChange, Stage
 from yixiang.customers.selectors import customer_history
 
 SENSITIVE = {"bank_card": "bank_card_masked", "id_number": "id_number_masked"}
@@ -194,3 +195,15 @@ def timeline(customer: Customer, limit: int) -> list[ChangeView]:
         views += read(customer, limit)
     views.sort(key=lambda v: v.at, reverse=True)  # stable: equal times keep each source's order
     return views[:limit]
+
+
+def stage_badge(stage: int | None) -> str:
+    """A coloured badge for an intent stage; colours go from grey (rejecting) to green (signed)."""
+    if stage is None:
+        return ""
+    try:
+        label = Stage(stage).label
+    except ValueError:
+        return ""
+    css = "signed" if stage == Stage.SIGNED else ("rejecting" if stage == Stage.REJECTING else str(stage))
+    return format_html('<span class="badge stage stage-{}">{}</span>', css, label)

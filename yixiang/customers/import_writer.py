@@ -7,10 +7,8 @@ after its last committed batch. If a batch fails unexpectedly it is retried row 
 row never takes good rows with it. Keys already seen in the file live in a temporary on-disk SQLite
 table, so memory does not grow with the file (test_import_memory pins that).
 
-The bespoke parts stay because a measurement keeps them (20,000 rows into 100,000 customers,
-SQLite, interleaved, 2026-12-02, load 7-17): the raw batch writer ran 1,232 rows/s where
-``bulk_create`` ran 321 (and 460 vs 284 at load 13); parsing in a forked process ran 1,342 against
-1,232 in-process (673 vs 460 at load 13)."""
+Measured to stay (20k rows into 100k customers, SQLite, interleaved, 2026-12-02, load 7-17): the raw
+batch writer 1,232 rows/s vs ``bulk_create`` 321; a forked parsing process 1,342 vs 1,232 in-process."""
 
 from __future__ import annotations
 

@@ -14,12 +14,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yixiang.blank_forms import blank_form_fields
 from yixiang.customers import display, rules, selectors, services
 from yixiang.customers.forms import FIELDSETS, ContactForm, CustomerForm, FilterForm, TagsForm
 from yixiang.customers.models import Channel, Customer, Kind
 from yixiang.customers.scoping import access_customer, may_change_customer
 from yixiang.errors import Conflict, DomainError
-from yixiang.web.blank_forms import blank_form_fields
 
 PAGE_SIZE = 25
 # Which archive field carries each contact channel, to mark the preferred one.

@@ -21,6 +21,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from yixiang.accounts import permissions
+from yixiang.blank_forms import blank_form_fields
+from yixiang.customers import display
 from yixiang.customers.models import Customer, Stage
 from yixiang.customers.scoping import access_customer, may_change_customer, visible_customers
 from yixiang.errors import DomainError, ValidationFailed
@@ -31,8 +33,6 @@ from yixiang.pipeline.models import CustomerProfile, DistributionMethod, NeedCat
 from yixiang.pipeline.playbook import get_playbook
 from yixiang.pipeline.templatetags.pipeline_tags import weekends_assumed
 from yixiang.redirects import safe_next
-from yixiang.web.blank_forms import blank_form_fields
-from yixiang.web.templatetags.yx import stage_badge
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -131,7 +131,7 @@ def _dress_cards(shown: list, notes: dict[int, str], known_years: frozenset[int]
                 if g and (g.questions or g.lift_tips)
                 else ""
             )
-            badges[i.stage] = stage_badge(i.stage)
+            badges[i.stage] = display.stage_badge(i.stage)
         i.guide_html, i.badge_html = guide_html[i.stage], badges[i.stage]
         i.cid = str(i.customer_id)
         i.log_url = log_url(i.customer_id)
@@ -306,7 +306,7 @@ def customer_pipeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "more": more,
             "may_change": may_change,
             "stage_labels": dict(Stage.choices),
-            # The same HTML for every customer (of a day): rendered once, see web.blank_forms.
+            # The same HTML for every customer (of a day): rendered once, see yixiang.blank_forms.
             "release_fields": blank_form_fields(forms.ReleaseForm),
             "sign_fields": blank_form_fields(forms.SignForm, today, initial={"signed_on": today}),
             "profile_fields": _profile_fields(panel.profile) if may_change and customer.owner_id else "",

@@ -8,23 +8,13 @@ from django.utils.html import format_html
 
 from yixiang import formatting
 from yixiang.customers import display
-from yixiang.customers.models import Stage
 from yixiang.pipeline.playbook import english_text
 
 register = template.Library()
 
 
-@register.simple_tag
-def stage_badge(stage: int | None) -> str:
-    """A coloured badge for an intent stage; colours go from grey (rejecting) to green (signed)."""
-    if stage is None:
-        return ""
-    try:
-        label = Stage(stage).label
-    except ValueError:
-        return ""
-    css = "signed" if stage == Stage.SIGNED else ("rejecting" if stage == Stage.REJECTING else str(stage))
-    return format_html('<span class="badge stage stage-{}">{}</span>', css, label)
+# The badge lives beside the other customer display helpers (the agenda view builds it too).
+stage_badge = register.simple_tag(display.stage_badge, name="stage_badge")
 
 
 @register.simple_tag(takes_context=True)

@@ -1,4 +1,4 @@
-"""Forms rendered once (web.blank_forms) give exactly the HTML the field loop gives."""
+"""Forms rendered once (yixiang.blank_forms) give exactly the HTML the field loop gives."""
 
 import datetime as dt
 
@@ -6,11 +6,11 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from yixiang.blank_forms import blank_form_fields
 from yixiang.customers.forms import ContactForm
 from yixiang.pipeline.forms import ProfileForm, ReleaseForm, SignForm
 from yixiang.pipeline.models import NeedCategory
 from yixiang.pipeline.views import _profile_fields
-from yixiang.web.blank_forms import blank_form_fields
 
 LOOP = '{% for field in form %}{% include "customers/_field.html" %}{% endfor %}'
 
