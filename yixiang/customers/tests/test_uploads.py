@@ -123,6 +123,18 @@ def _post(client, data: bytes, name: str, dry_run: str = "on"):
     return client.post(reverse("customer_import"), {"file": upload, "dry_run": dry_run})
 
 
+@pytest.fixture(autouse=True)
+def own_imports_storage(settings, tmp_path):
+    """This test's own imports folder: the data folder is shared by the xdist workers, so another
+    worker's upload appearing or going would otherwise change what ``_stored_files`` lists."""
+    imports = settings.STORAGES["imports"]
+    if imports["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "imports": {**imports, "OPTIONS": {"location": str(tmp_path / "imports")}},
+        }
+
+
 def _stored_files() -> list[str]:
     store = uploads.storage()
     try:
