@@ -66,6 +66,11 @@ FROM (
 GROUP BY k.stage
 """
 
+# Every customer has exactly one first stay (seq 0): their count is the customers counted.
+_CUSTOMERS = """
+SELECT 'n', NULL, COUNT(*), NULL, {no_time}, {no_time} FROM stints WHERE seq = 0
+"""
+
 _DURATIONS = """
 SELECT 'd', stage, NULL, NULL, start, stop FROM stints WHERE stage < 5 AND stop >= %s AND stop < %s
 """
@@ -76,6 +81,7 @@ class Movement:
     conversions: list[rules.Conversion]
     durations: list[rules.StageDuration]
     win_rates: dict[int, rules.WinRate]
+    customers: int = 0  # how many customers the figures come from
 
 
 def _moment(value: dt.datetime | str) -> dt.datetime:
@@ -97,7 +103,7 @@ def movement(
         customers=ids_sql,
     )
     params: list = [*ids_params, *ids_params]
-    parts = [_WIN_RATES]
+    parts = [_WIN_RATES, _CUSTOMERS]
     if start is not None and end is not None:
         a, b = (connection.ops.adapt_datetimefield_value(x) for x in (start, end))
         parts += [_CONVERSIONS, _DURATIONS]
@@ -111,9 +117,11 @@ def movement(
     entered = dict.fromkeys(rules.OPEN_STAGES, 0)
     advanced = dict.fromkeys(rules.OPEN_STAGES, 0)
     days: dict[int, list[float]] = {k: [] for k in rules.OPEN_STAGES}
-    signed_total = 0
+    signed_total = counted = 0
     for kind, stage, n, m, first, last in rows:
-        if kind == "w":
+        if kind == "n":
+            counted = n
+        elif kind == "w":
             if stage == rules.SIGNED:
                 signed_total = n
             elif stage in reached:
@@ -130,4 +138,5 @@ def movement(
             rules.StageDuration(k, round(statistics.median(v), 2) if v else None, len(v)) for k, v in days.items()
         ],
         win_rates=wins,
+        customers=counted,
     )

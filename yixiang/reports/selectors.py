@@ -338,5 +338,5 @@ def movement(*, user: User, f: ReportFilters) -> MovementReport:
         durations=figures.durations,
         win_rates=figures.win_rates,
         min_sample=conf("WIN_RATE_MIN_SAMPLE"),
-        customers=customers.count(),
+        customers=figures.customers,  # counted by the same statement (a separate COUNT cost ~0.4 s at 1M)
     )

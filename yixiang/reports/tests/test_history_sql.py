@@ -56,12 +56,15 @@ def test_sql_movement_matches_the_reference(org, seed):
         selectors.movement_customers([org.rep.pk, org.teammate.pk]),
     ):
         tls = timelines(customers)
-        assert history.movement(customers).win_rates == rules.win_rates(tls)
+        whole = history.movement(customers)
+        assert whole.win_rates == rules.win_rates(tls)
+        assert whole.customers == customers.count() > 0  # counted by the same statement
         for start, end in PERIODS:
             got = history.movement(customers, start, end)
             assert got.conversions == rules.conversions(tls, start, end), (start, end)
             assert got.durations == rules.median_days_in_stage(tls, start, end), (start, end)
             assert got.win_rates == rules.win_rates(tls)
+            assert got.customers == whole.customers
 
 
 def test_win_rate_table_and_report_match_the_reference(org):
