@@ -244,18 +244,20 @@ def case_customer_api(ctx: Ctx) -> dict:
 
 
 def case_customer_page(ctx: Ctx) -> dict:
+    from bench.peer import customer_page_paths
+
     _route("/customers/1/")
     client = web_client(ctx.rep)
     ids = _own_customer_ids(ctx)
     signed = _signed(ids)
     pages = []
     for pk in ids:
-        group = [f"/customers/{pk}/"]
-        for panel in record_panels(pk, pk in signed):
+        group = []
+        for path in customer_page_paths(pk, pk in signed):
             try:
-                resolve(panel)
-                group.append(panel)
-            except Resolver404:
+                resolve(path)
+                group.append(path)
+            except Resolver404:  # a panel that has not landed yet
                 pass
         pages.append(group)
     out = http_latency(client, pages, ctx.runs)
@@ -271,13 +273,6 @@ def _signed(ids: list[int]) -> set[int]:
     from yixiang.pipeline.rules import SIGNED
 
     return set(Customer.objects.filter(pk__in=ids, stage=SIGNED).values_list("pk", flat=True))
-
-
-def record_panels(pk: int, signed: bool) -> list[str]:
-    """The panels a customer page loads by htmx: the after-sale one only for a signed customer
-    (customers/detail.html), so a prospect's page is two requests and a signed customer's three."""
-    panels = [f"/customers/{pk}/pipeline/panel/"]
-    return panels + [f"/customers/{pk}/aftercare/panel/"] if signed else panels
 
 
 def _win_chance(ctx: Ctx, user) -> dict:
@@ -990,7 +985,7 @@ def case_pages(ctx: Ctx) -> dict:
     from django.conf import settings
 
     from bench.http import Server, server_cpu_seconds
-    from bench.peer import Browser, form_fields, with_value
+    from bench.peer import Browser, customer_page_paths, save_followup_form
     from yixiang.customers.models import Customer
 
     _route("/agenda/")
@@ -1040,15 +1035,9 @@ def case_pages(ctx: Ctx) -> dict:
                 if kind == "search":
                     return get(page, "/customers/?" + urllib.parse.urlencode({"q": names[i % len(names)]}))
                 if kind == "record":
-                    return group(page, [f"/customers/{pk}/", *record_panels(pk, pk in signed)])
+                    return group(page, customer_page_paths(pk, pk in signed))
                 pk = writes[(2 * i) % len(writes)]
-                _, form, _, _ = page.request("GET", f"/customers/{pk}/follow-up/")
-                fields = with_value(form_fields(form, "summary"), "summary", FOLLOWUP_SUMMARY)
-                fields = with_value(fields, "channel", "phone")
-                status, text, wall, cpu = page.request("POST", f"/customers/{pk}/follow-up/", fields)
-                if status != 302:
-                    raise RuntimeError(f"the follow-up form did not save ({status}): {text[:300]!r}")
-                return wall, cpu
+                return save_followup_form(page, pk, {"summary": FOLLOWUP_SUMMARY, "channel": "phone"})
 
             def api_call(kind: str, i: int) -> tuple[float, float]:
                 pk = ids[i % len(ids)]

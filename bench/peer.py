@@ -366,6 +366,26 @@ def with_value(fields: list[list[str]], name: str, value: str) -> list[list[str]
     return [*out, [name, value]]
 
 
+def customer_page_paths(pk: int, signed: bool) -> list[str]:
+    """A customer page as a browser loads it: the page and its pipeline panel, and the after-sale
+    panel only for a signed customer (customers/detail.html)."""
+    paths = [f"/customers/{pk}/", f"/customers/{pk}/pipeline/panel/"]
+    return [*paths, f"/customers/{pk}/aftercare/panel/"] if signed else paths
+
+
+def save_followup_form(browser: Browser, pk: int, values: dict[str, str]) -> tuple[float, float]:
+    """Open Yixiang's follow-up form and submit it as a browser would (all its fields and the CSRF
+    token) with ``values`` set; only the POST is timed, and it must redirect (saved)."""
+    _, page, _, _ = browser.request("GET", f"/customers/{pk}/follow-up/")
+    fields = form_fields(page, "summary")
+    for name, value in values.items():
+        fields = with_value(fields, name, value)
+    status, text, wall, cpu = browser.request("POST", f"/customers/{pk}/follow-up/", fields)
+    if status != 302:
+        raise PeerFailed(f"Yixiang's follow-up form did not save ({status}): {_errors(text)}")
+    return wall, cpu
+
+
 # --- The comparison -----------------------------------------------------------------------------------
 
 PAIRS = (
@@ -428,18 +448,9 @@ def compare(
             if kind == "search":
                 return get(yb, "/customers/?" + urllib.parse.urlencode({"q": search_names[i % len(search_names)]}))
             if kind == "record":
-                # As the browser loads it: the after-sale panel only on a signed customer's page.
-                paths = [f"/customers/{pk}/", f"/customers/{pk}/pipeline/panel/"]
-                if pk in signed_ids:
-                    paths.append(f"/customers/{pk}/aftercare/panel/")
-                parts = [get(yb, p) for p in paths]
+                parts = [get(yb, p) for p in customer_page_paths(pk, pk in signed_ids)]
                 return sum(w for w, _ in parts), sum(c for _, c in parts)
-            status, page, _, _ = yb.request("GET", f"/customers/{pk}/follow-up/")
-            fields = with_value(form_fields(page, "summary"), "summary", f"客户问效果怎么样，约了下周再聊。#{i}")
-            status, text, wall, cpu = yb.request("POST", f"/customers/{pk}/follow-up/", fields)
-            if status != 302:
-                raise PeerFailed(f"Yixiang's follow-up form did not save ({status}): {_errors(text)}")
-            return wall, cpu
+            return save_followup_form(yb, pk, {"summary": f"客户问效果怎么样，约了下周再聊。#{i}"})
 
         def p_call(kind: str, i: int) -> tuple[float, float]:
             pk = ids[i % len(ids)]
