@@ -274,13 +274,10 @@ def customer_contracts(customer: Customer) -> QuerySet[Contract]:
 PANEL_ROWS = 20
 
 
-_PRESENT_KINDS = ("care", "contracts", "payments", "shipments", "gifts", "life_events", "loyalty", "tiers", "tasks",
-                  "asks", "rewards", "referred", "issues")  # fmt: skip
-
-
-def _present_query(pk: int) -> QuerySet:
+def _present_checks() -> dict[str, Exists]:
+    """Each kind of after-sale row, as an EXISTS on the customer of the outer query."""
     mine = {"customer": OuterRef("pk")}
-    checks = {
+    return {
         "care": Exists(CustomerCare.objects.filter(**mine)),
         "contracts": Exists(Contract.objects.filter(**mine)),
         "payments": Exists(Payment.objects.filter(**mine)),
@@ -295,8 +292,11 @@ def _present_query(pk: int) -> QuerySet:
         "referred": Exists(Customer.objects.filter(referrer=OuterRef("pk"), deleted_at__isnull=True)),
         "issues": Exists(CustomerIssue.objects.filter(**mine)),
     }
+
+
+def _present_query(pk: int) -> QuerySet:
     # Prefixed: the bare names are the customer's reverse relations.
-    return Customer.objects.filter(pk=pk).values(**{f"has_{k}": v for k, v in checks.items()})
+    return Customer.objects.filter(pk=pk).values(**{f"has_{k}": v for k, v in _present_checks().items()})
 
 
 # The SQL of _present_query per database connection, with its parameters (the customer's id at
@@ -325,7 +325,7 @@ def _present(customer: Customer) -> dict[str, bool]:
             cur.execute(sql, params)
             found = cur.fetchone()
             row = dict(zip((d[0] for d in cur.description), found, strict=True)) if found else {}
-    return {k[4:]: bool(v) for k, v in row.items()} if row else dict.fromkeys(_PRESENT_KINDS, False)
+    return {k[4:]: bool(v) for k, v in row.items()} if row else dict.fromkeys(_present_checks(), False)
 
 
 def customer_panel(user: User, customer: Customer, *, today: dt.date | None = None) -> dict[str, Any]:

@@ -653,21 +653,17 @@ class ImportRun:
     def _ids_of(numbers: list[str]) -> dict[str, int]:
         # Raw SQL: the ORM prepares each of a big IN list's values one by one.
         q = connection.ops.quote_name
-        sql = f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} WHERE {q('archive_no')} IN "  # noqa: S608 (model metadata only)
+        sql = f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} WHERE {q('archive_no')} "  # noqa: S608 (model metadata only)
         ids: dict[str, int] = {}
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # One array parameter: psycopg parses a query of 900 placeholders per call.
-                cursor.execute(
-                    f"SELECT {q('archive_no')}, {q('id')} FROM {q(Customer._meta.db_table)} "  # noqa: S608 (model metadata only)
-                    f"WHERE {q('archive_no')} = ANY(%s::varchar[])",
-                    [numbers],
-                )
+                cursor.execute(sql + "= ANY(%s::varchar[])", [numbers])
                 ids.update(cursor.fetchall())
                 return ids
             for i in range(0, len(numbers), 900):  # within SQLite's limit of variables
                 chunk = numbers[i : i + 900]
-                cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                cursor.execute(sql + "IN (" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
                 ids.update(cursor.fetchall())
         return ids
 

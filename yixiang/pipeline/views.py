@@ -124,8 +124,8 @@ def _dress_cards(shown: list, notes: dict[int, str], known_years: frozenset[int]
     log_url = selectors.url_maker("agenda_log")
     for i in shown:
         i.last_note = notes.get(i.customer_id, "")
-        i.guide = g = guides.get(i.stage)
         if i.stage not in guide_html:
+            g = guides.get(i.stage)
             guide_html[i.stage] = (
                 render_to_string("pipeline/_agenda_guide.html", {"stage": i.stage, "guide": g})
                 if g and (g.questions or g.lift_tips)
